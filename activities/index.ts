@@ -1,0 +1,174 @@
+// Activities of the connection lifecycle. Inputs and results carry ids, timings and scope names,
+// never secrets: tokens go straight from the vendor's answer into the encrypted store.
+import { log } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { getVendor, type VendorDefinition } from '../catalog';
+import type { ClientCredentials, VendorContext } from '../catalog/types';
+import type { Db } from '../lib/db';
+import type { Credentials, SecretStore } from '../lib/secret-store';
+import type { VendorHttp } from '../lib/vendor-http';
+import type { Transition } from '../workflows/connection-machine';
+import {
+  FailureType,
+  type CredentialSlot,
+  type ScopeVerification,
+  type TokenInfo,
+  type VendorRevocation,
+} from '../workflows/types';
+import { classified } from './failures';
+import { recordTransition } from './record-transition';
+import { verifyScopes, type VerificationMode } from './scope-verification';
+import { grantClientCredentials } from './token-grant';
+
+export interface ActivityDeps {
+  db: Db;
+  secrets: SecretStore;
+  http: VendorHttp;
+}
+
+interface SlotInput {
+  connectionId: string;
+  slot: CredentialSlot;
+}
+
+const DAY_MS = 86_400_000;
+
+export function createActivities({ db, secrets, http }: ActivityDeps) {
+  async function load(connectionId: string) {
+    const connection = await db.connection.findUnique({ where: { id: connectionId } });
+    if (!connection) {
+      throw ApplicationFailure.nonRetryable(`connection ${connectionId} not found`, FailureType.InvalidConfiguration);
+    }
+    const vendor = getVendor(connection.vendor);
+    const ctx: VendorContext = {
+      instanceUrl: connection.instanceUrl,
+      settings: (connection.settings ?? {}) as Record<string, unknown>,
+      http,
+    };
+    return { connection, vendor, ctx };
+  }
+
+  async function credentialsFor(connectionId: string, slot: CredentialSlot): Promise<Credentials> {
+    const found =
+      slot === 'live' ? await secrets.readCredentials(connectionId) : (await secrets.readCandidate(connectionId))?.credentials;
+    if (!found) {
+      throw ApplicationFailure.nonRetryable(
+        slot === 'live' ? 'no stored credentials' : 'the staged credentials are gone (superseded or discarded)',
+        slot === 'live' ? FailureType.InvalidCredentials : FailureType.RotationSuperseded,
+      );
+    }
+    return found;
+  }
+
+  /** The bearer token API calls use: the granted access token, or the customer's static token. */
+  async function accessTokenFor(vendor: VendorDefinition, connectionId: string, slot: CredentialSlot) {
+    if (vendor.auth.kind === 'static_bearer') return (await credentialsFor(connectionId, slot)).token!;
+    const token =
+      slot === 'live' ? await secrets.readAccessToken(connectionId) : await secrets.readCandidateToken(connectionId);
+    if (!token) throw ApplicationFailure.nonRetryable('no access token stored yet', FailureType.TokenRejected);
+    return token;
+  }
+
+  return {
+    /** Obtain a token for the live credentials or a rotation's candidate and store it encrypted. */
+    async obtainToken({ connectionId, slot }: SlotInput): Promise<TokenInfo> {
+      return classified(async () => {
+        const { connection, vendor, ctx } = await load(connectionId);
+        const now = Date.now();
+        if (vendor.auth.kind === 'static_bearer') {
+          await credentialsFor(connectionId, slot);
+          return {
+            obtainedAt: now,
+            expiresAt: null,
+            grantedScopes: null,
+            credentialExpiresAt: staticCredentialExpiry(vendor, ctx.settings, connection, slot, now),
+          };
+        }
+        const credentials = (await credentialsFor(connectionId, slot)) as unknown as ClientCredentials;
+        const granted = await grantClientCredentials(vendor, vendor.auth, ctx, credentials);
+        if (slot === 'live') await secrets.saveAccessToken(connectionId, granted.accessToken);
+        else {
+          const candidate = await secrets.readCandidate(connectionId);
+          await secrets.saveCandidateToken(connectionId, candidate?.rotationId ?? '', granted.accessToken);
+        }
+        log.info('token obtained', { connectionId, vendor: vendor.id, slot, expiresIn: granted.expiresInSeconds });
+        return {
+          obtainedAt: now,
+          expiresAt: now + granted.expiresInSeconds * 1000,
+          grantedScopes: granted.grantedScopes,
+          credentialExpiresAt: null,
+        };
+      });
+    },
+
+    /** Compare granted with required scopes, naming each missing one and its purpose. */
+    async verifyScopes({
+      connectionId,
+      slot,
+      mode,
+      grantedScopes,
+    }: SlotInput & { mode: VerificationMode; grantedScopes: string[] | null }): Promise<ScopeVerification> {
+      return classified(async () => {
+        const { vendor, ctx } = await load(connectionId);
+        const token = await accessTokenFor(vendor, connectionId, slot);
+        return verifyScopes(vendor, ctx, token, grantedScopes, mode);
+      });
+    },
+
+    /** Cheap periodic check of a token that never expires. */
+    async probeHealth({ connectionId }: { connectionId: string }): Promise<ScopeVerification> {
+      return classified(async () => {
+        const { vendor, ctx } = await load(connectionId);
+        const token = await accessTokenFor(vendor, connectionId, 'live');
+        return verifyScopes(vendor, ctx, token, null, 'health');
+      });
+    },
+
+    async recordTransition(input: { connectionId: string; tenantId: string; transition: Transition }): Promise<void> {
+      await recordTransition(db, input);
+    },
+
+    async promoteCandidate({ connectionId, rotationId }: { connectionId: string; rotationId: string }) {
+      return secrets.promoteCandidate(connectionId, rotationId);
+    },
+
+    async discardCandidate({ connectionId, rotationId }: { connectionId: string; rotationId: string }) {
+      await secrets.discardCandidate(connectionId, rotationId);
+    },
+
+    /** Revoke at the vendor where it can be done; say so where it cannot. */
+    async revokeAtVendor({ connectionId }: { connectionId: string }): Promise<{ outcome: VendorRevocation }> {
+      return classified(async () => {
+        const { vendor, ctx } = await load(connectionId);
+        if (!vendor.revoke.supported) return { outcome: 'unsupported' };
+        const credentials = await secrets.readCredentials(connectionId);
+        if (!credentials) return { outcome: 'revoked' };
+        const token = vendor.auth.kind === 'static_bearer' ? null : await secrets.readAccessToken(connectionId);
+        await vendor.revoke.revoke(ctx, credentials, token);
+        return { outcome: 'revoked' };
+      });
+    },
+
+    async wipeSecrets({ connectionId }: { connectionId: string }): Promise<{ wiped: number }> {
+      return { wiped: await secrets.wipe(connectionId) };
+    },
+  };
+}
+
+export type ConnectionActivities = ReturnType<typeof createActivities>;
+
+/** A static token's own expiry: the customer's date, else the vendor's lifetime from when we got it. */
+function staticCredentialExpiry(
+  vendor: VendorDefinition,
+  settings: Record<string, unknown>,
+  connection: { createdAt: Date; credentialExpiresAt: Date | null },
+  slot: CredentialSlot,
+  now: number,
+): number | null {
+  if (vendor.auth.kind !== 'static_bearer' || !vendor.auth.lifetimeDays) return null;
+  const lifetime = vendor.auth.lifetimeDays * DAY_MS;
+  if (slot === 'candidate') return now + lifetime;
+  if (connection.credentialExpiresAt) return connection.credentialExpiresAt.getTime();
+  if (typeof settings.tokenExpiresAt === 'string') return Date.parse(settings.tokenExpiresAt);
+  return connection.createdAt.getTime() + lifetime;
+}

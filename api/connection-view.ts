@@ -1,0 +1,37 @@
+// What the API shows of a connection: the row (which holds no secret) plus catalog hints.
+import { findVendor } from '../catalog';
+import type { Connection } from '../lib/db';
+import { connectionWorkflowId } from '../workflows/ids';
+import type { MissingScope } from '../workflows/types';
+
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+
+export function connectionView(c: Connection) {
+  const vendor = findVendor(c.vendor);
+  const revoke = vendor?.revoke;
+  return {
+    id: c.id,
+    tenantId: c.tenantId,
+    vendor: c.vendor,
+    instanceUrl: c.instanceUrl,
+    displayName: c.displayName,
+    settings: (c.settings ?? {}) as Record<string, unknown>,
+    status: c.status,
+    statusReason: c.statusReason,
+    statusMessage: c.statusMessage,
+    missingScopes: (c.missingScopes ?? []) as unknown as MissingScope[],
+    grantedScopes: c.grantedScopes,
+    tokenExpiresAt: iso(c.tokenExpiresAt),
+    credentialExpiresAt: iso(c.credentialExpiresAt),
+    lastCheckedAt: iso(c.lastCheckedAt),
+    lastSuccessAt: iso(c.lastSuccessAt),
+    nextCheckAt: iso(c.nextCheckAt),
+    consecutiveFailures: c.consecutiveFailures,
+    vendorRevocation: c.vendorRevocation as 'revoked' | 'unsupported' | 'failed' | null,
+    revokeInstructions: revoke && !revoke.supported ? revoke.instructions : null,
+    revokedAt: iso(c.revokedAt),
+    createdAt: c.createdAt.toISOString(),
+    updatedAt: c.updatedAt.toISOString(),
+    workflowId: connectionWorkflowId(c.id),
+  };
+}

@@ -1,0 +1,60 @@
+// Every error leaves as JSON naming the problem: validation failures name each field.
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+
+/** An error the API means to show the client, with its HTTP status. */
+export class ApiError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly code: string,
+    message: string,
+    readonly issues?: { field: string; message: string }[],
+  ) {
+    super(message);
+  }
+
+  toBody() {
+    return { error: this.code, message: this.message, issues: this.issues };
+  }
+}
+
+export function validationError(issues: { field: string; message: string }[]): ApiError {
+  const summary = issues.map((i) => `${i.field}: ${i.message}`).join('; ');
+  return new ApiError(400, 'validation_failed', summary, issues);
+}
+
+export function errorHandler(err: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  if (err instanceof ApiError) {
+    return reply.status(err.statusCode).send(err.toBody());
+  }
+  if (hasZodFastifySchemaValidationErrors(err)) {
+    const where = err.validationContext ?? 'body';
+    const issues = err.validation.map((v) => ({
+      field: [where, ...fieldPath(v.instancePath, v.params)].join('.'),
+      message: v.message ?? 'invalid',
+    }));
+    return reply.status(400).send(validationError(issues).toBody());
+  }
+  // Fastify's own 4xx (body too large, malformed JSON, wrong content type).
+  if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
+    return reply
+      .status(err.statusCode)
+      .send({ error: (err.code ?? 'bad_request').toLowerCase(), message: err.message });
+  }
+  request.log.error({ err: { message: err.message, stack: err.stack } }, 'unhandled error');
+  return reply.status(500).send({ error: 'internal', message: 'internal error' });
+}
+
+export function notFoundHandler(request: FastifyRequest, reply: FastifyReply) {
+  return reply
+    .status(404)
+    .send({ error: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` });
+}
+
+function fieldPath(instancePath: string, params: unknown): string[] {
+  const parts = instancePath.split('/').filter(Boolean);
+  const p = params as { issue?: { path?: unknown[]; keys?: string[]; code?: string } } | undefined;
+  // Unknown keys name themselves, so "credentials.extra" rather than just "credentials".
+  if (p?.issue?.code === 'unrecognized_keys' && p.issue.keys?.length) parts.push(p.issue.keys.join(','));
+  return parts;
+}

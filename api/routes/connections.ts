@@ -1,0 +1,284 @@
+// Connections: reads come from PostgreSQL; commands go to the connection's workflow as updates.
+import { randomUUID } from 'node:crypto';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { getVendor } from '../../catalog';
+import { Prisma, type Connection } from '../../lib/db';
+import { checkInstanceUrl } from '../../lib/url-policy';
+import { connectionWorkflowId } from '../../workflows/ids';
+import {
+  pauseUpdate,
+  resumeUpdate,
+  revokeUpdate,
+  refreshNowUpdate,
+  rotateCredentialsUpdate,
+} from '../../workflows/messages';
+import type { AppDeps } from '../app';
+import { sendCommand, startLifecycle } from '../commands';
+import { connectionView } from '../connection-view';
+import { ApiError, validationError } from '../errors';
+import {
+  AuditEventSchema,
+  CommandAcceptedSchema,
+  ConnectionListSchema,
+  ConnectionSchema,
+  CreateConnectionSchema,
+  ErrorSchema,
+  IdParamsSchema,
+  ListQuerySchema,
+  RotateCredentialsSchema,
+  RotationResultSchema,
+  type CreateConnectionBody,
+} from '../schemas';
+
+const IdempotencyHeaders = z.object({
+  'idempotency-key': z
+    .string()
+    .min(1)
+    .max(255)
+    .regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces')
+    .optional(),
+});
+
+const errors = { 400: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema, 503: ErrorSchema };
+
+export const connectionRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async (app, { deps }) => {
+  const { db, secrets } = deps;
+  const tenantOf = () => deps.defaultTenant;
+
+  async function load(id: string, tenantId: string): Promise<Connection> {
+    const connection = await db.connection.findFirst({ where: { id, tenantId } });
+    if (!connection) throw new ApiError(404, 'not_found', `no connection ${id}`);
+    return connection;
+  }
+
+  app.post(
+    '/connections',
+    {
+      schema: {
+        tags: ['connections'],
+        summary: 'Link a vendor account: validates, stores the credentials encrypted, starts the lifecycle',
+        headers: IdempotencyHeaders,
+        body: CreateConnectionSchema,
+        response: { 202: ConnectionSchema, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const tenantId = tenantOf();
+      const body = request.body as CreateConnectionBody;
+      const vendor = getVendor(body.vendor);
+      const rawUrl = body.instanceUrl ?? vendor.instanceUrl.default!;
+      const checked = checkInstanceUrl(rawUrl, deps.urlPolicy);
+      if ('error' in checked) throw validationError([{ field: 'body.instanceUrl', message: checked.error }]);
+
+      const key = request.headers['idempotency-key'];
+      const requestHash = secrets.fingerprint(body);
+      if (key) {
+        const replay = await replayIdempotent(tenantId, key, requestHash);
+        if (replay) return reply.status(202).send(replay);
+      }
+
+      const id = randomUUID();
+      let connection: Connection;
+      try {
+        connection = await db.$transaction(async (tx) => {
+          const created = await tx.connection.create({
+            data: {
+              id,
+              tenantId,
+              vendor: vendor.id,
+              instanceUrl: checked.url,
+              displayName: body.displayName ?? null,
+              settings: (body.settings ?? {}) as Prisma.InputJsonObject,
+              secrets: { create: [secrets.sealCredentials(id, body.credentials)] },
+            },
+          });
+          if (key) await tx.idempotencyKey.create({ data: { tenantId, key, requestHash, connectionId: id } });
+          await tx.auditEvent.create({
+            data: { connectionId: id, tenantId, type: 'link_requested', actor: 'api', toStatus: 'linking' },
+          });
+          return created;
+        });
+      } catch (err) {
+        // Two requests raced with the same key: the loser answers like a replay.
+        if (key && err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') {
+          const replay = await replayIdempotent(tenantId, key, requestHash);
+          if (replay) return reply.status(202).send(replay);
+        }
+        throw err;
+      }
+      await startLifecycle(deps, connection);
+      return reply.status(202).send(connectionView(connection));
+    },
+  );
+
+  /** The earlier answer for a reused Idempotency-Key (its workflow started again if that failed). */
+  async function replayIdempotent(tenantId: string, key: string, requestHash: string) {
+    const existing = await db.idempotencyKey.findUnique({ where: { tenantId_key: { tenantId, key } } });
+    if (!existing) return null;
+    if (existing.requestHash !== requestHash) {
+      throw new ApiError(409, 'idempotency_key_reused', 'this Idempotency-Key was used with a different request body');
+    }
+    const connection = await load(existing.connectionId, tenantId);
+    await startLifecycle(deps, connection);
+    return connectionView(connection);
+  }
+
+  app.get(
+    '/connections',
+    {
+      schema: {
+        tags: ['connections'],
+        summary: 'List connections, newest first, filtered by vendor and status',
+        querystring: ListQuerySchema,
+        response: { 200: ConnectionListSchema, 400: ErrorSchema },
+      },
+    },
+    async (request) => {
+      const { vendor, status, limit, cursor } = request.query;
+      const rows = await db.connection.findMany({
+        where: { tenantId: tenantOf(), ...(vendor ? { vendor } : {}), ...(status ? { status } : {}) },
+        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+        take: limit + 1,
+        ...(cursor ? { cursor: { id: cursor }, skip: 1 } : {}),
+      });
+      const page = rows.slice(0, limit);
+      return {
+        items: page.map(connectionView),
+        nextCursor: rows.length > limit ? page[page.length - 1]!.id : null,
+      };
+    },
+  );
+
+  app.get(
+    '/connections/:id',
+    {
+      schema: {
+        tags: ['connections'],
+        params: IdParamsSchema,
+        response: { 200: ConnectionSchema, 400: ErrorSchema, 404: ErrorSchema },
+      },
+    },
+    async (request) => connectionView(await load(request.params.id, tenantOf())),
+  );
+
+  app.get(
+    '/connections/:id/events',
+    {
+      schema: {
+        tags: ['connections'],
+        summary: 'The audit trail of a connection, oldest first',
+        params: IdParamsSchema,
+        response: { 200: z.object({ items: z.array(AuditEventSchema) }), 400: ErrorSchema, 404: ErrorSchema },
+      },
+    },
+    async (request) => {
+      const connection = await load(request.params.id, tenantOf());
+      const events = await db.auditEvent.findMany({
+        where: { connectionId: connection.id },
+        orderBy: { id: 'asc' },
+        take: 1000,
+      });
+      return {
+        items: events.map((e) => ({
+          id: e.id.toString(),
+          type: e.type,
+          fromStatus: e.fromStatus,
+          toStatus: e.toStatus,
+          actor: e.actor,
+          detail: (e.detail ?? {}) as Record<string, unknown>,
+          createdAt: e.createdAt.toISOString(),
+        })),
+      };
+    },
+  );
+
+  const command = (
+    path: string,
+    summary: string,
+    update: typeof refreshNowUpdate | typeof pauseUpdate | typeof resumeUpdate,
+  ) =>
+    app.post(
+      `/connections/:id/${path}`,
+      {
+        schema: {
+          tags: ['connections'],
+          summary,
+          params: IdParamsSchema,
+          response: { 202: CommandAcceptedSchema, ...errors },
+        },
+      },
+      async (request, reply) => {
+        const connection = await load(request.params.id, tenantOf());
+        const accepted = await sendCommand(deps, connection, update, []);
+        return reply.status(202).send({ id: connection.id, ...accepted });
+      },
+    );
+  command('refresh', 'Refresh (or re-check) now; joins a refresh already queued or running', refreshNowUpdate);
+  command('pause', 'Stop refreshing and checking until resumed', pauseUpdate);
+  command('resume', 'Resume: re-verifies at once, then maintains again', resumeUpdate);
+
+  app.put(
+    '/connections/:id/credentials',
+    {
+      schema: {
+        tags: ['connections'],
+        summary: 'Rotate credentials: the new ones are verified before they replace the old ones',
+        params: IdParamsSchema,
+        body: RotateCredentialsSchema,
+        response: { 200: RotationResultSchema, 422: RotationResultSchema, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const connection = await load(request.params.id, tenantOf());
+      const parsed = getVendor(connection.vendor).credentials.safeParse(request.body.credentials);
+      if (!parsed.success) {
+        throw validationError(
+          parsed.error.issues.map((i) => ({
+            field: ['body', 'credentials', ...i.path.map(String)].join('.'),
+            message: i.message,
+          })),
+        );
+      }
+      if (connection.status === 'revoked' || connection.status === 'revoking') {
+        throw new ApiError(409, 'conflict', `connection is ${connection.status}`);
+      }
+      const rotationId = randomUUID();
+      await secrets.stageCandidate(connection.id, rotationId, parsed.data as Record<string, string>);
+      let result;
+      try {
+        result = await sendCommand(deps, connection, rotateCredentialsUpdate, [{ rotationId }]);
+      } catch (err) {
+        await secrets.discardCandidate(connection.id, rotationId);
+        throw err;
+      }
+      const fresh = connectionView(await load(connection.id, connection.tenantId));
+      return reply.status(result.outcome === 'accepted' ? 200 : 422).send({
+        ...(result.outcome === 'accepted'
+          ? { outcome: 'accepted' as const }
+          : { outcome: 'rejected' as const, reason: result.reason, message: result.message, missingScopes: result.missingScopes }),
+        connection: fresh,
+      });
+    },
+  );
+
+  app.delete(
+    '/connections/:id',
+    {
+      schema: {
+        tags: ['connections'],
+        summary: 'Revoke: at the vendor where supported, then wipe the secrets',
+        params: IdParamsSchema,
+        response: { 202: CommandAcceptedSchema, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const connection = await load(request.params.id, tenantOf());
+      if (connection.status === 'revoked') {
+        return reply.status(202).send({ id: connection.id, status: 'revoked', coalesced: true });
+      }
+      const accepted = await sendCommand(deps, connection, revokeUpdate, []);
+      return reply.status(202).send({ id: connection.id, ...accepted });
+    },
+  );
+};

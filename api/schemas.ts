@@ -1,0 +1,142 @@
+// zod schemas: the single source of request validation, TypeScript types and the OpenAPI document.
+import { z } from 'zod';
+import { vendors } from '../catalog';
+import { CONNECTION_STATUSES } from '../workflows/types';
+
+export const ConnectionStatusSchema = z.enum(CONNECTION_STATUSES);
+
+export const ErrorSchema = z
+  .object({
+    error: z.string().describe('machine-readable code, e.g. validation_failed, not_found, conflict'),
+    message: z.string(),
+    issues: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
+  })
+  .meta({ id: 'Error' });
+
+const displayName = z.string().trim().min(1).max(200).optional();
+const instanceUrl = z.string().trim().min(1).max(2048);
+
+/** One branch per vendor: `vendor` selects which credential and settings fields are valid. */
+export const CreateConnectionSchema = z
+  .discriminatedUnion(
+    'vendor',
+    vendors.map((v) =>
+      z
+        .object({
+          vendor: z.literal(v.id),
+          instanceUrl: v.instanceUrl.default ? instanceUrl.optional() : instanceUrl,
+          displayName,
+          credentials: v.credentials,
+          settings: v.settings.optional(),
+        })
+        .strict()
+        .meta({ id: `Create${v.id[0]!.toUpperCase()}${v.id.slice(1)}Connection` }),
+    ) as unknown as [z.ZodObject, ...z.ZodObject[]],
+  )
+  .meta({ id: 'CreateConnection' });
+export type CreateConnectionBody = {
+  vendor: string;
+  instanceUrl?: string;
+  displayName?: string;
+  credentials: Record<string, string>;
+  settings?: Record<string, unknown>;
+};
+
+export const RotateCredentialsSchema = z
+  .object({
+    credentials: z
+      .record(z.string().max(64), z.string().max(4096))
+      .describe("the vendor's credential fields, as when linking (see GET /v1/connectors/{vendor})"),
+  })
+  .strict();
+
+export const IdParamsSchema = z.object({ id: z.uuid() });
+export const VendorParamsSchema = z.object({ vendor: z.string().max(64) });
+
+export const ListQuerySchema = z
+  .object({
+    vendor: z.string().max(64).optional(),
+    status: ConnectionStatusSchema.optional(),
+    limit: z.coerce.number().int().min(1).max(200).default(50),
+    cursor: z.uuid().optional().describe('id of the last connection of the previous page'),
+  })
+  .strict();
+
+const MissingScopeSchema = z.object({ scope: z.string(), purpose: z.string() });
+const iso = z.string().nullable();
+
+export const ConnectionSchema = z
+  .object({
+    id: z.uuid(),
+    tenantId: z.string(),
+    vendor: z.string(),
+    instanceUrl: z.string(),
+    displayName: z.string().nullable(),
+    settings: z.record(z.string(), z.unknown()),
+    status: ConnectionStatusSchema,
+    statusReason: z.string().nullable(),
+    statusMessage: z.string().nullable(),
+    missingScopes: z.array(MissingScopeSchema),
+    grantedScopes: z.array(z.string()),
+    tokenExpiresAt: iso,
+    credentialExpiresAt: iso,
+    lastCheckedAt: iso,
+    lastSuccessAt: iso,
+    nextCheckAt: iso,
+    consecutiveFailures: z.number().int(),
+    vendorRevocation: z.enum(['revoked', 'unsupported', 'failed']).nullable(),
+    revokeInstructions: z.string().nullable().describe('what to do at the vendor when it has no revoke API'),
+    revokedAt: iso,
+    createdAt: z.string(),
+    updatedAt: z.string(),
+    workflowId: z.string(),
+  })
+  .meta({ id: 'Connection' });
+
+export const ConnectionListSchema = z.object({
+  items: z.array(ConnectionSchema),
+  nextCursor: z.uuid().nullable(),
+});
+
+export const CommandAcceptedSchema = z.object({
+  id: z.uuid(),
+  status: ConnectionStatusSchema,
+  coalesced: z.boolean().describe('joined an equal command already queued or running'),
+});
+
+export const RotationResultSchema = z.object({
+  outcome: z.enum(['accepted', 'rejected']),
+  reason: z.enum(['invalid_credentials', 'insufficient_scopes', 'vendor_unavailable', 'superseded']).optional(),
+  message: z.string().optional(),
+  missingScopes: z.array(MissingScopeSchema).optional(),
+  connection: ConnectionSchema,
+});
+
+export const AuditEventSchema = z.object({
+  id: z.string(),
+  type: z.string(),
+  fromStatus: ConnectionStatusSchema.nullable(),
+  toStatus: ConnectionStatusSchema.nullable(),
+  actor: z.string(),
+  detail: z.record(z.string(), z.unknown()),
+  createdAt: z.string(),
+});
+
+export const ConnectorSummarySchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  description: z.string(),
+  authKind: z.enum(['oauth2_client_credentials', 'static_bearer']),
+});
+
+export const ConnectorSchema = ConnectorSummarySchema.extend({
+  docsUrl: z.string().optional(),
+  instanceUrl: z.object({ label: z.string(), example: z.string(), default: z.string().optional(), help: z.string() }),
+  credentialFields: z.record(z.string(), z.unknown()).describe('JSON Schema of the secret fields'),
+  settingsFields: z.record(z.string(), z.unknown()).describe('JSON Schema of the non-secret options'),
+  requiredScopes: z.array(MissingScopeSchema),
+  probes: z.array(z.object({ id: z.string(), method: z.string(), path: z.string(), proves: z.array(z.string()) })),
+  revoke: z.object({ supported: z.boolean(), instructions: z.string().optional() }),
+  tokenLifetime: z.string(),
+  setupSteps: z.array(z.string()),
+});

@@ -1,0 +1,20 @@
+// The vendor catalog: every vendor the product can link, by id.
+import { invgate } from './invgate';
+import { promapp } from './promapp';
+import type { VendorDefinition } from './types';
+
+export const vendors: readonly VendorDefinition[] = [invgate, promapp];
+
+const byId = new Map(vendors.map((v) => [v.id, v]));
+
+export function findVendor(id: string): VendorDefinition | undefined {
+  return byId.get(id);
+}
+
+export function getVendor(id: string): VendorDefinition {
+  const vendor = byId.get(id);
+  if (!vendor) throw new Error(`unknown vendor ${id}`);
+  return vendor;
+}
+
+export type { VendorDefinition } from './types';

@@ -1,0 +1,61 @@
+// Configuration from the environment, validated once at start-up with messages naming the variable.
+import { z } from 'zod';
+import { DEFAULT_POLICY, type MaintenancePolicy } from '../workflows/types';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
+  .optional()
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const int = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+const EnvSchema = z.object({
+  DATABASE_URL: z.string().optional(),
+  TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
+  TEMPORAL_NAMESPACE: z.string().default('default'),
+  TETHER_TASK_QUEUE: z.string().default('tether-connections'),
+  HOST: z.string().default('127.0.0.1'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  TETHER_ENCRYPTION_KEYS: z.string().optional(),
+  TETHER_ACTIVE_KEY_ID: z.string().optional(),
+  /** Lets instance URLs be plain http on loopback: for the simulators, tests and the demo only. */
+  TETHER_ALLOW_INSECURE_LOOPBACK: bool,
+  TETHER_DEFAULT_TENANT: z.string().default('default'),
+  TETHER_VENDOR_TIMEOUT_MS: int(15_000),
+  TETHER_VENDOR_MAX_RESPONSE_BYTES: int(1_048_576),
+  TETHER_HEALTH_CHECK_INTERVAL_MS: int(DEFAULT_POLICY.healthCheckIntervalMs),
+  TETHER_FAILURE_BACKOFF_BASE_MS: int(DEFAULT_POLICY.failureBackoffBaseMs),
+  TETHER_FAILURE_BACKOFF_CAP_MS: int(DEFAULT_POLICY.failureBackoffCapMs),
+  TETHER_REJECTION_LIMIT: int(DEFAULT_POLICY.rejectionLimit),
+});
+
+export type Config = ReturnType<typeof loadConfig>;
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new Error(`invalid configuration: ${problems}`);
+  }
+  const e = parsed.data;
+  const policy: Partial<MaintenancePolicy> = {
+    healthCheckIntervalMs: e.TETHER_HEALTH_CHECK_INTERVAL_MS,
+    failureBackoffBaseMs: e.TETHER_FAILURE_BACKOFF_BASE_MS,
+    failureBackoffCapMs: e.TETHER_FAILURE_BACKOFF_CAP_MS,
+    rejectionLimit: e.TETHER_REJECTION_LIMIT,
+  };
+  return {
+    databaseUrl: e.DATABASE_URL,
+    temporal: { address: e.TEMPORAL_ADDRESS, namespace: e.TEMPORAL_NAMESPACE, taskQueue: e.TETHER_TASK_QUEUE },
+    http: { host: e.HOST, port: e.PORT },
+    logLevel: e.LOG_LEVEL,
+    encryption: { keys: e.TETHER_ENCRYPTION_KEYS, activeKeyId: e.TETHER_ACTIVE_KEY_ID },
+    vendorHttp: {
+      timeoutMs: e.TETHER_VENDOR_TIMEOUT_MS,
+      maxResponseBytes: e.TETHER_VENDOR_MAX_RESPONSE_BYTES,
+      allowInsecureLoopback: e.TETHER_ALLOW_INSECURE_LOOPBACK,
+    },
+    defaultTenant: e.TETHER_DEFAULT_TENANT,
+    policy,
+  };
+}

@@ -1,0 +1,147 @@
+// The only place secrets are read or written. Each row is a JSON document sealed by the
+// SecretBox with its connection id and kind as context; nothing else in the database is secret.
+import type { Db } from './db';
+import type { SecretBox } from './secret-box';
+
+type Kind = 'credentials' | 'staged_credentials' | 'access_token' | 'refresh_token';
+
+/** Credentials as the customer gave them (field names from the vendor's credential schema). */
+export type Credentials = Record<string, string>;
+
+interface StagedCandidate {
+  credentials: Credentials;
+  accessToken?: string;
+}
+
+export type SecretStore = ReturnType<typeof createSecretStore>;
+
+export function createSecretStore(db: Db, box: SecretBox) {
+  const context = (connectionId: string, kind: Kind) => `${connectionId}/${kind}`;
+
+  function seal(connectionId: string, kind: Kind, value: unknown) {
+    return box.seal(JSON.stringify(value), context(connectionId, kind));
+  }
+
+  async function read<T>(connectionId: string, kind: Kind, client: Pick<Db, 'connectionSecret'> = db) {
+    const row = await client.connectionSecret.findUnique({
+      where: { connectionId_kind: { connectionId, kind } },
+    });
+    if (!row) return null;
+    const value = JSON.parse(
+      box.open({ keyId: row.keyId, sealed: Buffer.from(row.sealed) }, context(connectionId, kind)),
+    ) as T;
+    return { value, rotationId: row.rotationId };
+  }
+
+  async function write(
+    connectionId: string,
+    kind: Kind,
+    value: unknown,
+    rotationId: string | null = null,
+    client: Pick<Db, 'connectionSecret'> = db,
+  ) {
+    const { keyId, sealed } = seal(connectionId, kind, value);
+    const data = { keyId, sealed: new Uint8Array(sealed), rotationId };
+    await client.connectionSecret.upsert({
+      where: { connectionId_kind: { connectionId, kind } },
+      create: { connectionId, kind, ...data },
+      update: data,
+    });
+  }
+
+  return {
+    /** Keyed hash of a request that contains secrets (JSON with sorted keys). */
+    fingerprint(value: unknown): string {
+      return box.fingerprint(canonicalJson(value));
+    },
+
+    /** Sealed credentials row for creating a connection inside the caller's transaction. */
+    sealCredentials(connectionId: string, credentials: Credentials) {
+      const { keyId, sealed } = seal(connectionId, 'credentials', credentials);
+      return { kind: 'credentials' as const, keyId, sealed: new Uint8Array(sealed) };
+    },
+
+    async readCredentials(connectionId: string): Promise<Credentials | null> {
+      return (await read<Credentials>(connectionId, 'credentials'))?.value ?? null;
+    },
+
+    /** Stage rotation candidate credentials; a newer rotation replaces an older one. */
+    async stageCandidate(connectionId: string, rotationId: string, credentials: Credentials): Promise<void> {
+      await write(connectionId, 'staged_credentials', { credentials } satisfies StagedCandidate, rotationId);
+    },
+
+    async readCandidate(connectionId: string): Promise<{ credentials: Credentials; rotationId: string | null } | null> {
+      const row = await read<StagedCandidate>(connectionId, 'staged_credentials');
+      return row ? { credentials: row.value.credentials, rotationId: row.rotationId } : null;
+    },
+
+    async saveAccessToken(connectionId: string, accessToken: string): Promise<void> {
+      await write(connectionId, 'access_token', { accessToken });
+    },
+
+    /** A candidate's token waits beside it until the rotation is accepted. */
+    async saveCandidateToken(connectionId: string, rotationId: string, accessToken: string): Promise<void> {
+      const current = await read<StagedCandidate>(connectionId, 'staged_credentials');
+      if (!current || current.rotationId !== rotationId) return;
+      await write(connectionId, 'staged_credentials', { ...current.value, accessToken }, rotationId);
+    },
+
+    async readAccessToken(connectionId: string): Promise<string | null> {
+      return (await read<{ accessToken: string }>(connectionId, 'access_token'))?.value.accessToken ?? null;
+    },
+
+    async readCandidateToken(connectionId: string): Promise<string | null> {
+      return (await read<StagedCandidate>(connectionId, 'staged_credentials'))?.value.accessToken ?? null;
+    },
+
+    async saveRefreshToken(connectionId: string, refreshToken: string): Promise<void> {
+      await write(connectionId, 'refresh_token', { refreshToken });
+    },
+
+    async readRefreshToken(connectionId: string): Promise<string | null> {
+      return (await read<{ refreshToken: string }>(connectionId, 'refresh_token'))?.value.refreshToken ?? null;
+    },
+
+    /**
+     * Make the candidate live, atomically: credentials and token replace the old ones together.
+     * False when the staged row belongs to another (newer) rotation.
+     */
+    async promoteCandidate(connectionId: string, rotationId: string): Promise<boolean> {
+      return db.$transaction(async (tx) => {
+        const staged = await read<StagedCandidate>(connectionId, 'staged_credentials', tx);
+        if (!staged || staged.rotationId !== rotationId) return false;
+        await write(connectionId, 'credentials', staged.value.credentials, null, tx);
+        if (staged.value.accessToken) {
+          await write(connectionId, 'access_token', { accessToken: staged.value.accessToken }, null, tx);
+        } else {
+          await tx.connectionSecret.deleteMany({ where: { connectionId, kind: 'access_token' } });
+        }
+        await tx.connectionSecret.delete({
+          where: { connectionId_kind: { connectionId, kind: 'staged_credentials' } },
+        });
+        return true;
+      });
+    },
+
+    async discardCandidate(connectionId: string, rotationId: string): Promise<void> {
+      await db.connectionSecret.deleteMany({
+        where: { connectionId, kind: 'staged_credentials', rotationId },
+      });
+    },
+
+    async wipe(connectionId: string): Promise<number> {
+      return (await db.connectionSecret.deleteMany({ where: { connectionId } })).count;
+    },
+  };
+}
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : 1));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}

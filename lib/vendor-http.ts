@@ -1,0 +1,97 @@
+// HTTP to vendors: timeouts, a response size cap, no redirects (undici's request() never follows
+// them, so a 3xx is just an unexpected answer), and every network failure
+// classified so the workflow can tell "vendor down" from "credentials wrong".
+import { Agent, request } from 'undici';
+import { FailureType } from '../workflows/types';
+import { checkRequestUrl, type UrlPolicy } from './url-policy';
+import { VendorError } from './vendor-error';
+
+export interface VendorRequest {
+  method: 'GET' | 'POST' | 'DELETE';
+  url: string;
+  headers?: Record<string, string>;
+  /** Sent as application/x-www-form-urlencoded. */
+  form?: Record<string, string>;
+}
+
+export interface VendorResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+}
+
+export interface VendorHttp {
+  send(req: VendorRequest): Promise<VendorResponse>;
+}
+
+export interface VendorHttpOptions extends UrlPolicy {
+  timeoutMs: number;
+  maxResponseBytes: number;
+}
+
+export function createVendorHttp(options: VendorHttpOptions): VendorHttp & { close(): Promise<void> } {
+  const agent = new Agent({
+    connect: { timeout: options.timeoutMs },
+    headersTimeout: options.timeoutMs,
+    bodyTimeout: options.timeoutMs,
+  });
+
+  async function send(req: VendorRequest): Promise<VendorResponse> {
+    const checked = checkRequestUrl(req.url, options);
+    if ('error' in checked) {
+      throw new VendorError(FailureType.InvalidConfiguration, `vendor URL refused: ${checked.error}`);
+    }
+    const url = new URL(req.url);
+    const headers: Record<string, string> = { accept: 'application/json', ...req.headers };
+    let body: string | undefined;
+    if (req.form) {
+      headers['content-type'] = 'application/x-www-form-urlencoded';
+      body = new URLSearchParams(req.form).toString();
+    }
+    let res;
+    try {
+      res = await request(url, {
+        method: req.method,
+        headers,
+        body,
+        dispatcher: agent,
+        signal: AbortSignal.timeout(options.timeoutMs),
+      });
+    } catch (err) {
+      throw networkError(err, url);
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    try {
+      for await (const chunk of res.body) {
+        size += (chunk as Buffer).length;
+        if (size > options.maxResponseBytes) {
+          res.body.destroy();
+          throw new VendorError(
+            FailureType.VendorUnavailable,
+            `${url.host} answered more than ${options.maxResponseBytes} bytes`,
+          );
+        }
+        chunks.push(chunk as Buffer);
+      }
+    } catch (err) {
+      if (err instanceof VendorError) throw err;
+      throw networkError(err, url);
+    }
+    return { status: res.statusCode, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') };
+  }
+
+  return { send, close: () => agent.close() };
+}
+
+function networkError(err: unknown, url: URL): VendorError {
+  const e = err as { code?: string; name?: string; message?: string };
+  if (e.code === 'ENOTFOUND') {
+    return new VendorError(FailureType.InvalidConfiguration, `host ${url.hostname} not found`);
+  }
+  const what =
+    e.name === 'TimeoutError' || e.code === 'UND_ERR_HEADERS_TIMEOUT' || e.code === 'UND_ERR_BODY_TIMEOUT'
+      ? 'timed out'
+      : `failed (${e.code ?? e.name ?? 'network error'})`;
+  return new VendorError(FailureType.VendorUnavailable, `request to ${url.host} ${what}`);
+}

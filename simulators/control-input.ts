@@ -1,0 +1,59 @@
+// What the control API accepts, validated with zod both over HTTP and for in-process callers.
+import { z } from 'zod';
+
+export const faultSchema = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('status'),
+    status: z.number().int().min(400).max(599),
+    retryAfterSeconds: z.number().int().min(0).optional(),
+    /** Replaces the vendor's usual error body for this status. */
+    body: z.unknown().optional(),
+  }),
+  z.object({ kind: z.literal('delay'), ms: z.number().int().min(0).max(600_000) }),
+  z.object({ kind: z.literal('malformed') }),
+  z.object({ kind: z.literal('revoke_tokens') }),
+  z.object({ kind: z.literal('drop_scopes'), scopes: z.array(z.string().min(1)).min(1) }),
+]);
+
+export const addFaultSchema = z.object({
+  vendor: z.string().min(1),
+  /** A client_id, a static token, or '*' for every caller. */
+  match: z.string().min(1).default('*'),
+  fault: faultSchema,
+  /** 'token': authorization-server endpoints (token, revoke, authorize, discovery); 'api': everything else. */
+  scope: z.enum(['token', 'api', 'all']).default('all'),
+  /** The fault removes itself after firing this many times. */
+  times: z.number().int().positive().optional(),
+});
+
+export const revokeSchema = z.object({ vendor: z.string().min(1), match: z.string().min(1).default('*') });
+
+export const statsQuerySchema = z.object({
+  vendor: z.string().min(1).optional(),
+  match: z.string().min(1).optional(),
+});
+
+export type Fault = z.infer<typeof faultSchema>;
+export type FaultScope = z.infer<typeof addFaultSchema>['scope'];
+/** What callers pass (defaults optional). */
+export type AddFaultInput = z.input<typeof addFaultSchema>;
+export type AddFault = z.output<typeof addFaultSchema>;
+
+/** A control call with a bad field; the HTTP layer turns it into 400 naming the field. */
+export class ControlInputError extends Error {
+  constructor(
+    readonly field: string,
+    readonly reason: string,
+  ) {
+    super(`${field}: ${reason}`);
+    this.name = 'ControlInputError';
+  }
+}
+
+export function parseControlInput<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const field = issue && issue.path.length > 0 ? issue.path.join('.') : '(body)';
+  throw new ControlInputError(field, issue?.message ?? 'invalid');
+}

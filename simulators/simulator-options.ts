@@ -1,0 +1,10 @@
+export interface SimulatorOptions {
+  /** Default 0: a random free port. */
+  port?: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Fastify request logging; default off. */
+  logger?: boolean;
+  /** HaloITSM's per-client limit (default 300 requests per rolling 300 s); tests use a small one. */
+  haloRateLimit?: { requests: number; windowSeconds: number };
+}

@@ -1,0 +1,139 @@
+// The whole service on real parts for one test suite: a fresh PostgreSQL database, the shared
+// Temporal dev server, an in-process worker on its own task queue, the API (driven with inject)
+// and the vendor simulators on loopback.
+import { randomBytes, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { buildApp } from '../../api/app';
+import { createPrismaClient, type Db } from '../../lib/db';
+import { createSecretBox } from '../../lib/secret-box';
+import { createSecretStore, type SecretStore } from '../../lib/secret-store';
+import { createVendorHttp } from '../../lib/vendor-http';
+import { startSimulators, type RunningSimulators } from '../../simulators/server';
+import { createWorker } from '../../worker/create-worker';
+import type { ConnectionStatus, MaintenancePolicy } from '../../workflows/types';
+import { createTestDatabase } from './database';
+
+/** Fast timings so failure paths finish in seconds; the logic is the production one. */
+export const TEST_POLICY: Partial<MaintenancePolicy> = {
+  healthCheckIntervalMs: 3_000,
+  failureBackoffBaseMs: 500,
+  failureBackoffCapMs: 2_000,
+  rejectionLimit: 2,
+};
+
+export interface Stack {
+  db: Db;
+  secrets: SecretStore;
+  client: Client;
+  app: Awaited<ReturnType<typeof buildApp>>;
+  sim: RunningSimulators;
+  taskQueue: string;
+  instanceUrl(vendor: string): string;
+  link(body: Record<string, unknown>, headers?: Record<string, string>): Promise<{ id: string; status: number; body: any }>;
+  waitForStatus(id: string, status: ConnectionStatus | ConnectionStatus[], timeoutMs?: number): Promise<any>;
+  getConnection(id: string): Promise<any>;
+  events(id: string): Promise<any[]>;
+  close(): Promise<void>;
+}
+
+let runtimeInstalled = false;
+
+export async function startStack(options: { policy?: Partial<MaintenancePolicy> } = {}): Promise<Stack> {
+  const address = process.env.TEST_TEMPORAL_ADDRESS;
+  const bundlePath = process.env.TEST_WORKFLOW_BUNDLE;
+  if (!address || !bundlePath) throw new Error('run through jest: globalSetup starts Temporal');
+  if (!runtimeInstalled) {
+    // Quiet the SDK's own logs in tests (TEST_TEMPORAL_LOGS=1 shows them); failures surface through assertions.
+    if (!process.env.TEST_TEMPORAL_LOGS) Runtime.install({ logger: new DefaultLogger('ERROR') });
+    runtimeInstalled = true;
+  }
+
+  // Everything started so far is stopped again if a later step fails, so no poller outlives the suite.
+  const cleanups: (() => Promise<unknown>)[] = [];
+  const cleanup = async () => {
+    for (const step of cleanups.reverse()) await step().catch(() => undefined);
+  };
+  try {
+    const database = await createTestDatabase();
+    cleanups.push(() => database.drop());
+    const db = createPrismaClient(database.url);
+    cleanups.push(() => db.$disconnect());
+    const box = createSecretBox(new Map([['test', randomBytes(32)]]), 'test');
+    const secrets = createSecretStore(db, box);
+    const sim = await startSimulators();
+    cleanups.push(() => sim.close());
+    const http = createVendorHttp({ timeoutMs: 5_000, maxResponseBytes: 1_048_576, allowInsecureLoopback: true });
+    cleanups.push(() => http.close());
+    const taskQueue = `test-${randomUUID()}`;
+
+    const nativeConnection = await NativeConnection.connect({ address });
+    cleanups.push(() => nativeConnection.close());
+    const worker: Worker = await createWorker({
+      connection: nativeConnection,
+      namespace: 'default',
+      taskQueue,
+      db,
+      secrets,
+      http,
+      workflowBundle: { code: readFileSync(bundlePath, 'utf8') },
+    });
+    const running = worker.run();
+    cleanups.push(async () => {
+      worker.shutdown();
+      await running;
+    });
+    const clientConnection = await Connection.connect({ address });
+    cleanups.push(() => clientConnection.close());
+    const client = new Client({ connection: clientConnection });
+    const app = await buildApp({
+      db,
+      temporal: client,
+      secrets,
+      taskQueue,
+      urlPolicy: { allowInsecureLoopback: true },
+      policy: { ...TEST_POLICY, ...options.policy },
+      defaultTenant: 'test-tenant',
+    });
+    cleanups.push(() => app.close());
+    return stackApi({ db, secrets, client, app, sim, taskQueue, close: cleanup });
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+}
+
+function stackApi(parts: Pick<Stack, 'db' | 'secrets' | 'client' | 'app' | 'sim' | 'taskQueue' | 'close'>): Stack {
+  const { app, sim } = parts;
+  const getConnection = async (id: string) => {
+    const res = await app.inject({ method: 'GET', url: `/v1/connections/${id}` });
+    return res.json();
+  };
+
+  return {
+    ...parts,
+    instanceUrl: (vendor) => (vendor === 'promapp' ? `${sim.baseUrl}/promapp/api/scim` : `${sim.baseUrl}/${vendor}`),
+    async link(body, headers = {}) {
+      const res = await app.inject({ method: 'POST', url: '/v1/connections', payload: body, headers });
+      const json = res.json();
+      return { id: json.id, status: res.statusCode, body: json };
+    },
+    getConnection,
+    async waitForStatus(id, status, timeoutMs = 30_000) {
+      const wanted = Array.isArray(status) ? status : [status];
+      const deadline = Date.now() + timeoutMs;
+      let last: any;
+      while (Date.now() < deadline) {
+        last = await getConnection(id);
+        if (wanted.includes(last.status)) return last;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error(`connection ${id} never reached ${wanted.join('|')}; last: ${JSON.stringify(last)}`);
+    },
+    async events(id) {
+      const res = await app.inject({ method: 'GET', url: `/v1/connections/${id}/events` });
+      return res.json().items;
+    },
+  };
+}

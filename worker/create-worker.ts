@@ -1,0 +1,29 @@
+// The worker: the lifecycle workflow plus activities built with their dependencies.
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { createActivities } from '../activities';
+import type { Db } from '../lib/db';
+import type { SecretStore } from '../lib/secret-store';
+import type { VendorHttp } from '../lib/vendor-http';
+
+export interface WorkerDeps {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  db: Db;
+  secrets: SecretStore;
+  http: VendorHttp;
+  /** A prebuilt workflow bundle (tests share one); otherwise the worker bundles workflows/ itself. */
+  workflowBundle?: { code: string };
+}
+
+export async function createWorker(deps: WorkerDeps): Promise<Worker> {
+  return Worker.create({
+    connection: deps.connection,
+    namespace: deps.namespace,
+    taskQueue: deps.taskQueue,
+    ...(deps.workflowBundle
+      ? { workflowBundle: deps.workflowBundle }
+      : { workflowsPath: require.resolve('../workflows') }),
+    activities: createActivities({ db: deps.db, secrets: deps.secrets, http: deps.http }),
+  });
+}

@@ -1,0 +1,4 @@
+/** Deterministic workflow id: one lifecycle per connection, and starting it twice is a no-op. */
+export function connectionWorkflowId(connectionId: string): string {
+  return `connection:${connectionId}`;
+}

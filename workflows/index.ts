@@ -1,0 +1,2 @@
+// Entry point for the worker's workflow bundle.
+export { connectionLifecycle } from './connection-lifecycle';
