@@ -157,17 +157,16 @@ export async function connectionLifecycle(input: ConnectionLifecycleInput): Prom
       case 'rotate': {
         const { outcome, token } = await rotate(step.rotationId);
         await record(machine.onRotation(step, outcome, token, Date.now()));
+        // Answer the caller only now, so what it reads next already shows the rotation.
+        machine.settleRotation(step.ticket, outcome);
         return;
       }
       case 'pause':
         await record(machine.onPause(Date.now()));
         return;
-      case 'resume': {
-        const resumed = machine.onResume(Date.now());
-        await record(resumed);
-        if (resumed) await runStep({ kind: 'establish' });
+      case 'resume':
+        if (machine.onResume()) await runStep({ kind: 'establish' });
         return;
-      }
       case 'warn_expiry':
         await record(machine.onWarnExpiry(Date.now()));
         return;

@@ -160,7 +160,12 @@ export class ConnectionMachine {
     return { ticket, coalesced: false };
   }
 
-  /** A rotation's outcome once its step ran; taking it forgets it. */
+  /** Publish a rotation's outcome to its waiting update, once its transition is persisted. */
+  settleRotation(ticket: number, outcome: RotationOutcome): void {
+    this.rotationOutcomes.set(ticket, outcome);
+  }
+
+  /** A rotation's outcome once settled; taking it forgets it. */
   takeRotationOutcome(ticket: number): RotationOutcome | undefined {
     const outcome = this.rotationOutcomes.get(ticket);
     this.rotationOutcomes.delete(ticket);
@@ -330,7 +335,6 @@ export class ConnectionMachine {
     token: TokenInfo | null,
     now: number,
   ): Transition | null {
-    this.rotationOutcomes.set(step.ticket, result);
     if (result.outcome === 'rejected') {
       // Everything stays as it was; the audit trail still records the attempt.
       return this.transition(this.status, 'rotation_rejected', undefined, undefined, now, {}, {
@@ -373,15 +377,17 @@ export class ConnectionMachine {
   }
 
   /**
-   * Resume returns to the status held before the pause, then the workflow re-establishes at once:
-   * the token may have expired and permissions may have changed while paused.
+   * Resume re-establishes at once (the token may have expired and permissions changed while paused).
+   * The status held before the pause comes back now, but only the establish step's outcome is
+   * recorded, as one transition from `paused`: nobody sees `active` before it is verified.
    */
-  onResume(now: number): Transition | null {
+  onResume(): boolean {
     const s = this.state;
-    if (s.status !== 'paused') return null;
-    const to = s.statusBeforePause ?? 'active';
+    if (s.status !== 'paused') return false;
+    s.status = s.statusBeforePause ?? 'active';
     s.statusBeforePause = null;
-    return this.transition(to, 'resumed', null, null, now, {});
+    this.resuming = true;
+    return true;
   }
 
   onWarnExpiry(now: number): Transition {
@@ -411,6 +417,9 @@ export class ConnectionMachine {
   }
 
   // ---- helpers ---------------------------------------------------------------------------------
+
+  /** Set between onResume and the establish step's transition, which it then reports. */
+  private resuming = false;
 
   private healthyStatus(now: number): ConnectionStatus {
     const s = this.state;
@@ -452,7 +461,13 @@ export class ConnectionMachine {
     patch: Partial<Transition['patch']>,
     detail: Record<string, unknown> = {},
   ): Transition {
-    const from = this.state.status;
+    let from = this.state.status;
+    if (this.resuming) {
+      this.resuming = false;
+      from = 'paused';
+      detail = { ...detail, resumed: true };
+      if (event === 'recovered' || event === 'establish_succeeded') event = 'resumed';
+    }
     this.state.status = to;
     this.state.eventSeq += 1;
     return {

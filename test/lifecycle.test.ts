@@ -1,0 +1,161 @@
+// The lifecycle's commands and timers on the real stack, through the API, with InvGate's simulator.
+import { startStack, type Stack } from './support/stack';
+
+let stack: Stack;
+beforeAll(async () => {
+  stack = await startStack();
+});
+afterAll(async () => {
+  await stack?.close();
+});
+
+const invgate = (clientId: string, clientSecret = 'demo-secret') => ({
+  vendor: 'invgate',
+  instanceUrl: stack.instanceUrl('invgate'),
+  credentials: { clientId, clientSecret },
+});
+const post = (url: string) => stack.app.inject({ method: 'POST', url });
+const tokenRequests = (clientId: string) => stack.sim.control.stats('invgate', clientId).tokenRequests;
+
+test('refreshes a short-lived token before it expires, again and again', async () => {
+  const { id } = await stack.link(invgate('demo-ttl-4.refresh'));
+  const first = await stack.waitForStatus(id, 'active');
+  const firstExpiry = Date.parse(first.tokenExpiresAt);
+  // Two more grants must happen, each before the previous token expired.
+  const refreshEvents = async () => (await stack.events(id)).filter((e: any) => e.type === 'refresh_succeeded');
+  await waitUntil(async () => (await refreshEvents()).length >= 2);
+  const current = await stack.getConnection(id);
+  expect(tokenRequests('demo-ttl-4.refresh')).toBeGreaterThanOrEqual(3);
+  expect(Date.parse(current.tokenExpiresAt)).toBeGreaterThan(firstExpiry);
+  expect(current.status).toBe('active');
+  const refreshes = await refreshEvents();
+  // Refreshed ahead of expiry: a refresh event is never later than the token it replaced.
+  expect(Date.parse(refreshes[0].createdAt)).toBeLessThan(firstExpiry);
+});
+
+test('refresh now grants a new token; concurrent requests coalesce', async () => {
+  const client = 'demo-slow-400.coalesce';
+  const { id } = await stack.link(invgate(client));
+  await stack.waitForStatus(id, 'active', 20_000);
+  const before = tokenRequests(client);
+  const answers = await Promise.all([post(`/v1/connections/${id}/refresh`), post(`/v1/connections/${id}/refresh`), post(`/v1/connections/${id}/refresh`)]);
+  expect(answers.map((a) => a.statusCode)).toEqual([202, 202, 202]);
+  expect(answers.filter((a) => a.json().coalesced)).toHaveLength(2);
+  await waitUntil(async () => (await stack.events(id)).some((e: any) => e.type === 'refresh_succeeded'));
+  expect(tokenRequests(client) - before).toBe(1);
+});
+
+test('rotation: rejected credentials leave everything as it was; accepted ones replace the old', async () => {
+  const { id } = await stack.link(invgate('demo-all-scopes.rotate'));
+  const before = await stack.waitForStatus(id, 'active');
+  const oldCredentials = await stack.secrets.readCredentials(id);
+
+  const rejected = await stack.app.inject({
+    method: 'PUT',
+    url: `/v1/connections/${id}/credentials`,
+    payload: { credentials: { clientId: 'demo-all-scopes.rotate', clientSecret: 'wrong' } },
+  });
+  expect(rejected.statusCode).toBe(422);
+  expect(rejected.json()).toMatchObject({ outcome: 'rejected', reason: 'invalid_credentials' });
+  expect(JSON.stringify(rejected.json())).not.toContain('wrong');
+  expect(await stack.secrets.readCredentials(id)).toEqual(oldCredentials);
+  expect(await stack.secrets.readCandidate(id)).toBeNull();
+  const unchanged = await stack.getConnection(id);
+  expect(unchanged.status).toBe('active');
+  expect(unchanged.tokenExpiresAt).toBe(before.tokenExpiresAt);
+
+  const missing = await stack.app.inject({
+    method: 'PUT',
+    url: `/v1/connections/${id}/credentials`,
+    payload: { credentials: { clientId: 'demo-missing-scopes', clientSecret: 'demo-secret' } },
+  });
+  expect(missing.statusCode).toBe(422);
+  expect(missing.json().reason).toBe('insufficient_scopes');
+  expect(missing.json().missingScopes.map((m: any) => m.scope)).toContain('api.v1.locations:get');
+  expect(await stack.secrets.readCredentials(id)).toEqual(oldCredentials);
+
+  const accepted = await stack.app.inject({
+    method: 'PUT',
+    url: `/v1/connections/${id}/credentials`,
+    payload: { credentials: { clientId: 'demo-all-scopes.rotated', clientSecret: 'demo-secret' } },
+  });
+  expect(accepted.statusCode).toBe(200);
+  expect(accepted.json().outcome).toBe('accepted');
+  expect(accepted.json().connection.status).toBe('active');
+  expect(await stack.secrets.readCredentials(id)).toEqual({ clientId: 'demo-all-scopes.rotated', clientSecret: 'demo-secret' });
+  const types = (await stack.events(id)).map((e: any) => e.type);
+  expect(types.filter((t: string) => t === 'rotation_rejected')).toHaveLength(2);
+  expect(types).toContain('credentials_rotated');
+});
+
+test('pause stops refreshing; resume re-verifies at once', async () => {
+  const client = 'demo-ttl-3.pause';
+  const { id } = await stack.link(invgate(client));
+  await stack.waitForStatus(id, 'active');
+  const paused = await post(`/v1/connections/${id}/pause`);
+  expect(paused.statusCode).toBe(202);
+  await stack.waitForStatus(id, 'paused');
+  const requestsWhilePaused = tokenRequests(client);
+  await new Promise((r) => setTimeout(r, 4_000)); // longer than the token's lifetime
+  expect(tokenRequests(client)).toBe(requestsWhilePaused);
+  const refreshWhilePaused = await post(`/v1/connections/${id}/refresh`);
+  expect(refreshWhilePaused.statusCode).toBe(409);
+  expect(refreshWhilePaused.json().message).toMatch(/paused/);
+
+  expect((await post(`/v1/connections/${id}/resume`)).statusCode).toBe(202);
+  const resumed = await stack.waitForStatus(id, 'active');
+  // The status leaves `paused` only once the re-grant is done and verified.
+  expect(tokenRequests(client)).toBeGreaterThan(requestsWhilePaused);
+  expect(Date.parse(resumed.tokenExpiresAt)).toBeGreaterThan(Date.now());
+  const types = (await stack.events(id)).map((e: any) => e.type);
+  expect(types).toEqual(expect.arrayContaining(['paused', 'resumed']));
+});
+
+test('revoke wipes the secrets, says the vendor has no revoke API, and ends the workflow', async () => {
+  const { id } = await stack.link(invgate('demo-all-scopes.revoke'));
+  await stack.waitForStatus(id, 'active');
+  const res = await stack.app.inject({ method: 'DELETE', url: `/v1/connections/${id}` });
+  expect(res.statusCode).toBe(202);
+  const revoked = await stack.waitForStatus(id, 'revoked');
+  expect(revoked.vendorRevocation).toBe('unsupported');
+  expect(revoked.revokeInstructions).toMatch(/InvGate/);
+  expect(await stack.db.connectionSecret.count({ where: { connectionId: id } })).toBe(0);
+  const handle = stack.client.workflow.getHandle(revoked.workflowId);
+  expect(await handle.result()).toMatchObject({ status: 'revoked', vendorRevocation: 'unsupported' });
+  // A revoked connection takes no more commands, and revoking again is a no-op.
+  expect((await post(`/v1/connections/${id}/refresh`)).statusCode).toBe(409);
+  expect((await stack.app.inject({ method: 'DELETE', url: `/v1/connections/${id}` })).statusCode).toBe(202);
+});
+
+test('a token revoked at the vendor leads to needs_reauth after the rejection limit', async () => {
+  const { id } = await stack.link(invgate('demo-ttl-2.vendor-revoked'));
+  await stack.waitForStatus(id, 'active');
+  // The customer deleted the client at the vendor: every grant is refused from now on.
+  stack.sim.control.addFault({
+    vendor: 'invgate',
+    match: 'demo-ttl-2.vendor-revoked',
+    fault: { kind: 'status', status: 401, body: { error: 'invalid_client', error_description: 'client deleted' } },
+    scope: 'token',
+  });
+  const connection = await stack.waitForStatus(id, 'needs_reauth', 30_000);
+  expect(connection.statusReason).toBe('credentials_rejected');
+  const types = (await stack.events(id)).map((e: any) => e.type);
+  // First rejection degrades (could be a blip), the second (the test policy's limit) asks for a human.
+  expect(types.filter((t: string) => t === 'credentials_rejected').length).toBe(2);
+});
+
+test('the status query shows the machine to operators', async () => {
+  const { id } = await stack.link(invgate('demo-all-scopes.query'));
+  const connection = await stack.waitForStatus(id, 'active');
+  const view = await stack.client.workflow.getHandle(connection.workflowId).query('status');
+  expect(view).toMatchObject({ connectionId: id, vendor: 'invgate', status: 'active', pendingCommands: [] });
+});
+
+async function waitUntil(check: () => Promise<boolean>, timeoutMs = 15_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('condition not met in time');
+}
