@@ -265,7 +265,8 @@ export class ConnectionMachine {
 
     if (outcome.kind === 'ok') {
       if (outcome.token) this.adoptToken(outcome.token);
-      const recovering = s.failures > 0 || s.rejections > 0 || s.status !== 'active';
+      const recovering =
+        s.failures > 0 || s.rejections > 0 || s.status === 'degraded' || WAITING_FOR_HUMAN.includes(s.status);
       s.failures = 0;
       s.rejections = 0;
       s.lastCheckAt = now;

@@ -40,10 +40,18 @@ export interface Stack {
 
 let runtimeInstalled = false;
 
-export async function startStack(options: { policy?: Partial<MaintenancePolicy> } = {}): Promise<Stack> {
-  const address = process.env.TEST_TEMPORAL_ADDRESS;
-  const bundlePath = process.env.TEST_WORKFLOW_BUNDLE;
-  if (!address || !bundlePath) throw new Error('run through jest: globalSetup starts Temporal');
+export interface StackOptions {
+  policy?: Partial<MaintenancePolicy>;
+  /** Default: the server jest's globalSetup started. */
+  temporalAddress?: string;
+  /** Default: the bundle jest's globalSetup built. */
+  workflowBundlePath?: string;
+}
+
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const address = options.temporalAddress ?? process.env.TEST_TEMPORAL_ADDRESS;
+  const bundlePath = options.workflowBundlePath ?? process.env.TEST_WORKFLOW_BUNDLE;
+  if (!address || !bundlePath) throw new Error('run through jest (globalSetup starts Temporal) or pass both options');
   if (!runtimeInstalled) {
     // Quiet the SDK's own logs in tests (TEST_TEMPORAL_LOGS=1 shows them); failures surface through assertions.
     if (!process.env.TEST_TEMPORAL_LOGS) Runtime.install({ logger: new DefaultLogger('ERROR') });
