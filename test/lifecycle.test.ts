@@ -159,3 +159,30 @@ async function waitUntil(check: () => Promise<boolean>, timeoutMs = 15_000) {
   }
   throw new Error('condition not met in time');
 }
+
+test('continueAsNew hands the state to a new run; refreshing and commands carry on', async () => {
+  const local = await startStack({ policy: { maxStepsPerRun: 2 } });
+  try {
+    const client = 'demo-ttl-2.can';
+    const { id } = await local.link({
+      vendor: 'invgate',
+      instanceUrl: local.instanceUrl('invgate'),
+      credentials: { clientId: client, clientSecret: 'demo-secret' },
+    });
+    const connection = await local.waitForStatus(id, 'active');
+    const handle = local.client.workflow.getHandle(connection.workflowId);
+    const firstRun = (await handle.describe()).runId;
+    await waitUntil(async () => (await handle.describe()).runId !== firstRun, 20_000);
+    await waitUntil(async () => (await local.events(id)).filter((e: any) => e.type === 'refresh_succeeded').length >= 3, 20_000);
+    const view = await handle.query('status');
+    expect(view).toMatchObject({ status: 'active', connectionId: id });
+    expect((view as any).eventSeq).toBeGreaterThanOrEqual(4);
+    // The audit trail has no gaps or duplicates across runs.
+    const seqs = (await local.db.auditEvent.findMany({ where: { connectionId: id, actor: 'workflow' } })).map((e) => e.dedupeKey);
+    expect(new Set(seqs).size).toBe(seqs.length);
+    expect((await local.app.inject({ method: 'DELETE', url: `/v1/connections/${id}` })).statusCode).toBe(202);
+    await local.waitForStatus(id, 'revoked');
+  } finally {
+    await local.close();
+  }
+});

@@ -114,12 +114,13 @@ export async function connectionLifecycle(input: ConnectionLifecycleInput): Prom
     { key: STATUS, value: machine.status },
   ]);
 
+  let steps = 0;
   for (;;) {
     const step = machine.nextStep(Date.now());
     if (step.kind === 'done') break;
     if (step.kind === 'wait') {
       // History stays bounded: hand the state to a fresh run between steps, never mid-command.
-      if (workflowInfo().continueAsNewSuggested) {
+      if (workflowInfo().continueAsNewSuggested || steps >= policy.maxStepsPerRun) {
         await condition(allHandlersFinished);
         if (!machine.hasQueuedCommands()) {
           return continueAsNew<typeof connectionLifecycle>({ ...input, carriedState: machine.snapshot() });
@@ -132,6 +133,7 @@ export async function connectionLifecycle(input: ConnectionLifecycleInput): Prom
     }
     await runStep(step);
     machine.finish();
+    steps += 1;
   }
   await condition(allHandlersFinished);
   return { connectionId, status: machine.status, vendorRevocation };

@@ -30,6 +30,11 @@ export interface MaintenancePolicy {
   failureBackoffCapMs: number;
   /** Consecutive credential rejections (401/invalid_client) before a human is asked to re-authenticate. */
   rejectionLimit: number;
+  /**
+   * Steps one run may take before it continues as new (a refresh cycle is about ten history events),
+   * so history stays small and replays stay fast even before Temporal suggests it.
+   */
+  maxStepsPerRun: number;
 }
 
 export const DEFAULT_POLICY: MaintenancePolicy = {
@@ -40,6 +45,7 @@ export const DEFAULT_POLICY: MaintenancePolicy = {
   failureBackoffBaseMs: 30_000,
   failureBackoffCapMs: 3_600_000,
   rejectionLimit: 3,
+  maxStepsPerRun: 500,
 };
 
 export interface ConnectionLifecycleInput {
