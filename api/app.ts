@@ -1,4 +1,6 @@
 // buildApp(deps) returns the Fastify app without listening, so tests drive it with app.inject().
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Client } from '@temporalio/client';
@@ -14,7 +16,8 @@ import type { Db } from '../lib/db';
 import type { SecretStore } from '../lib/secret-store';
 import type { UrlPolicy } from '../lib/url-policy';
 import type { MaintenancePolicy } from '../workflows/types';
-import { errorHandler, notFoundHandler } from './errors';
+import { requireApiKey } from './auth';
+import { ApiError, errorHandler, notFoundHandler } from './errors';
 import { connectionRoutes } from './routes/connections';
 import { connectorRoutes } from './routes/connectors';
 import { healthRoutes } from './routes/health';
@@ -27,7 +30,8 @@ export interface AppDeps {
   urlPolicy: UrlPolicy;
   /** Overrides of the maintain loop's timings, passed to every new lifecycle workflow. */
   policy: Partial<MaintenancePolicy>;
-  defaultTenant: string;
+  /** Requests per minute per API key on /v1 (default 600). */
+  rateLimitPerMinute?: number;
   logger?: Logger | false;
 }
 
@@ -58,8 +62,25 @@ export async function buildApp(deps: AppDeps) {
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
+  // A JSON API: no CSP needed for its answers (and /docs serves its own scripts).
+  await app.register(helmet, { contentSecurityPolicy: false });
   await app.register(healthRoutes, { deps });
-  await app.register(connectorRoutes, { prefix: '/v1' });
-  await app.register(connectionRoutes, { prefix: '/v1', deps });
+  await app.register(
+    async (v1) => {
+      requireApiKey(v1, deps.db);
+      await v1.register(rateLimit, {
+        max: deps.rateLimitPerMinute ?? 600,
+        timeWindow: 60_000,
+        // After authentication, so the limit is per key, not per address.
+        hook: 'preHandler',
+        keyGenerator: (request) => request.auth?.keyId ?? request.ip,
+        errorResponseBuilder: (_request, context) =>
+          new ApiError(429, 'rate_limited', `rate limit of ${context.max} requests per minute exceeded; retry in ${context.after}`),
+      });
+      await v1.register(connectorRoutes);
+      await v1.register(connectionRoutes, { deps });
+    },
+    { prefix: '/v1' },
+  );
   return app;
 }

@@ -30,7 +30,7 @@ export function errorHandler(err: FastifyError, request: FastifyRequest, reply: 
   if (hasZodFastifySchemaValidationErrors(err)) {
     const where = err.validationContext ?? 'body';
     const issues = err.validation.map((v) => ({
-      field: [where, ...fieldPath(v.instancePath, v.params)].join('.'),
+      field: [where, ...fieldPath(v.instancePath, v.keyword, v.params)].join('.'),
       message: v.message ?? 'invalid',
     }));
     return reply.status(400).send(validationError(issues).toBody());
@@ -51,10 +51,10 @@ export function notFoundHandler(request: FastifyRequest, reply: FastifyReply) {
     .send({ error: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` });
 }
 
-function fieldPath(instancePath: string, params: unknown): string[] {
+function fieldPath(instancePath: string, keyword: string, params: unknown): string[] {
   const parts = instancePath.split('/').filter(Boolean);
-  const p = params as { issue?: { path?: unknown[]; keys?: string[]; code?: string } } | undefined;
-  // Unknown keys name themselves, so "credentials.extra" rather than just "credentials".
-  if (p?.issue?.code === 'unrecognized_keys' && p.issue.keys?.length) parts.push(p.issue.keys.join(','));
+  const keys = (params as { keys?: unknown } | undefined)?.keys;
+  // Unknown keys name themselves, so "body.credentials.extra" rather than just "body.credentials".
+  if (keyword === 'unrecognized_keys' && Array.isArray(keys) && keys.length) parts.push(keys.join(','));
   return parts;
 }

@@ -134,7 +134,9 @@ export const ConnectorSchema = ConnectorSummarySchema.extend({
   instanceUrl: z.object({ label: z.string(), example: z.string(), default: z.string().optional(), help: z.string() }),
   credentialFields: z.record(z.string(), z.unknown()).describe('JSON Schema of the secret fields'),
   settingsFields: z.record(z.string(), z.unknown()).describe('JSON Schema of the non-secret options'),
-  requiredScopes: z.array(MissingScopeSchema),
+  requiredScopes: z.array(
+    MissingScopeSchema.extend({ optional: z.boolean().optional().describe('may be left out in settings.scopes') }),
+  ),
   probes: z.array(z.object({ id: z.string(), method: z.string(), path: z.string(), proves: z.array(z.string()) })),
   revoke: z.object({ supported: z.boolean(), instructions: z.string().optional() }),
   tokenLifetime: z.string(),

@@ -20,7 +20,6 @@ const EnvSchema = z.object({
   TETHER_ACTIVE_KEY_ID: z.string().optional(),
   /** Lets instance URLs be plain http on loopback: for the simulators, tests and the demo only. */
   TETHER_ALLOW_INSECURE_LOOPBACK: bool,
-  TETHER_DEFAULT_TENANT: z.string().default('default'),
   TETHER_VENDOR_TIMEOUT_MS: int(15_000),
   TETHER_VENDOR_MAX_RESPONSE_BYTES: int(1_048_576),
   TETHER_HEALTH_CHECK_INTERVAL_MS: int(DEFAULT_POLICY.healthCheckIntervalMs),
@@ -55,7 +54,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       maxResponseBytes: e.TETHER_VENDOR_MAX_RESPONSE_BYTES,
       allowInsecureLoopback: e.TETHER_ALLOW_INSECURE_LOOPBACK,
     },
-    defaultTenant: e.TETHER_DEFAULT_TENANT,
     policy,
   };
 }

@@ -16,6 +16,7 @@ import {
 import type { AppDeps } from '../app';
 import { sendCommand, startLifecycle } from '../commands';
 import { connectionView } from '../connection-view';
+import { readScope, writeTenant } from '../auth';
 import { ApiError, validationError } from '../errors';
 import {
   AuditEventSchema,
@@ -44,10 +45,10 @@ const errors = { 400: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema, 503: Erro
 
 export const connectionRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async (app, { deps }) => {
   const { db, secrets } = deps;
-  const tenantOf = () => deps.defaultTenant;
 
-  async function load(id: string, tenantId: string): Promise<Connection> {
-    const connection = await db.connection.findFirst({ where: { id, tenantId } });
+  /** Another tenant's connection answers 404, exactly like one that does not exist. */
+  async function load(id: string, tenantId: string | null): Promise<Connection> {
+    const connection = await db.connection.findFirst({ where: { id, ...(tenantId ? { tenantId } : {}) } });
     if (!connection) throw new ApiError(404, 'not_found', `no connection ${id}`);
     return connection;
   }
@@ -64,10 +65,11 @@ export const connectionRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async 
       },
     },
     async (request, reply) => {
-      const tenantId = tenantOf();
+      const tenantId = writeTenant(request);
       const body = request.body as CreateConnectionBody;
       const vendor = getVendor(body.vendor);
-      const rawUrl = body.instanceUrl ?? vendor.instanceUrl.default!;
+      const rawUrl =
+        body.instanceUrl ?? vendor.hooks?.defaultInstanceUrl?.(body.settings ?? {}) ?? vendor.instanceUrl.default!;
       const checked = checkInstanceUrl(rawUrl, deps.urlPolicy);
       if ('error' in checked) throw validationError([{ field: 'body.instanceUrl', message: checked.error }]);
 
@@ -137,7 +139,7 @@ export const connectionRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async 
     async (request) => {
       const { vendor, status, limit, cursor } = request.query;
       const rows = await db.connection.findMany({
-        where: { tenantId: tenantOf(), ...(vendor ? { vendor } : {}), ...(status ? { status } : {}) },
+        where: { ...tenantFilter(readScope(request)), ...(vendor ? { vendor } : {}), ...(status ? { status } : {}) },
         orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
         take: limit + 1,
         ...(cursor ? { cursor: { id: cursor }, skip: 1 } : {}),
@@ -159,7 +161,7 @@ export const connectionRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async 
         response: { 200: ConnectionSchema, 400: ErrorSchema, 404: ErrorSchema },
       },
     },
-    async (request) => connectionView(await load(request.params.id, tenantOf())),
+    async (request) => connectionView(await load(request.params.id, readScope(request))),
   );
 
   app.get(
@@ -173,7 +175,7 @@ export const connectionRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async 
       },
     },
     async (request) => {
-      const connection = await load(request.params.id, tenantOf());
+      const connection = await load(request.params.id, readScope(request));
       const events = await db.auditEvent.findMany({
         where: { connectionId: connection.id },
         orderBy: { id: 'asc' },
@@ -209,7 +211,7 @@ export const connectionRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async 
         },
       },
       async (request, reply) => {
-        const connection = await load(request.params.id, tenantOf());
+        const connection = await load(request.params.id, readScope(request));
         const accepted = await sendCommand(deps, connection, update, []);
         return reply.status(202).send({ id: connection.id, ...accepted });
       },
@@ -230,7 +232,7 @@ export const connectionRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async 
       },
     },
     async (request, reply) => {
-      const connection = await load(request.params.id, tenantOf());
+      const connection = await load(request.params.id, readScope(request));
       const parsed = getVendor(connection.vendor).credentials.safeParse(request.body.credentials);
       if (!parsed.success) {
         throw validationError(
@@ -273,7 +275,7 @@ export const connectionRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async 
       },
     },
     async (request, reply) => {
-      const connection = await load(request.params.id, tenantOf());
+      const connection = await load(request.params.id, readScope(request));
       if (connection.status === 'revoked') {
         return reply.status(202).send({ id: connection.id, status: 'revoked', coalesced: true });
       }
@@ -282,3 +284,5 @@ export const connectionRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async 
     },
   );
 };
+
+const tenantFilter = (tenantId: string | null) => (tenantId ? { tenantId } : {});

@@ -5,7 +5,9 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import type { InjectOptions } from 'fastify';
 import { buildApp } from '../../api/app';
+import { createApiKey } from '../../lib/api-keys';
 import { createPrismaClient, type Db } from '../../lib/db';
 import { createSecretBox } from '../../lib/secret-box';
 import { createSecretStore, type SecretStore } from '../../lib/secret-store';
@@ -27,7 +29,12 @@ export interface Stack {
   db: Db;
   secrets: SecretStore;
   client: Client;
+  /** The API, authenticated as tenant `test-tenant` by default. */
   app: Awaited<ReturnType<typeof buildApp>>;
+  /** The API without default credentials. */
+  rawApp: Awaited<ReturnType<typeof buildApp>>;
+  tenantKey: string;
+  adminKey: string;
   sim: RunningSimulators;
   taskQueue: string;
   instanceUrl(vendor: string): string;
@@ -46,6 +53,7 @@ export interface StackOptions {
   temporalAddress?: string;
   /** Default: the bundle jest's globalSetup built. */
   workflowBundlePath?: string;
+  rateLimitPerMinute?: number;
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
@@ -102,17 +110,28 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       taskQueue,
       urlPolicy: { allowInsecureLoopback: true },
       policy: { ...TEST_POLICY, ...options.policy },
-      defaultTenant: 'test-tenant',
+      rateLimitPerMinute: options.rateLimitPerMinute,
     });
     cleanups.push(() => app.close());
-    return stackApi({ db, secrets, client, app, sim, taskQueue, close: cleanup });
+    const tenantKey = (await createApiKey(db, { name: 'tests', tenantId: 'test-tenant' })).key;
+    const adminKey = (await createApiKey(db, { name: 'tests-admin', role: 'admin' })).key;
+    // Tests call the API as tenant `test-tenant` unless they pass their own Authorization header.
+    const inject = ((opts: InjectOptions) =>
+      app.inject({
+        ...opts,
+        headers: { authorization: `Bearer ${tenantKey}`, ...(opts.headers as Record<string, string>) },
+      })) as typeof app.inject;
+    const api = Object.assign(Object.create(app) as typeof app, { inject });
+    return stackApi({ db, secrets, client, app: api, rawApp: app, tenantKey, adminKey, sim, taskQueue, close: cleanup });
   } catch (err) {
     await cleanup();
     throw err;
   }
 }
 
-function stackApi(parts: Pick<Stack, 'db' | 'secrets' | 'client' | 'app' | 'sim' | 'taskQueue' | 'close'>): Stack {
+function stackApi(
+  parts: Pick<Stack, 'db' | 'secrets' | 'client' | 'app' | 'rawApp' | 'tenantKey' | 'adminKey' | 'sim' | 'taskQueue' | 'close'>,
+): Stack {
   const { app, sim } = parts;
   const getConnection = async (id: string) => {
     const res = await app.inject({ method: 'GET', url: `/v1/connections/${id}` });

@@ -1,0 +1,52 @@
+// Every /v1 route needs `Authorization: Bearer <api key>`. A tenant key sees only its tenant;
+// an admin key acts across tenants (X-Tenant-Id narrows it, and names the tenant for creates).
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { verifyApiKey, type ApiKeyAuth } from '../lib/api-keys';
+import type { Db } from '../lib/db';
+import { ApiError, validationError } from './errors';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    auth: ApiKeyAuth;
+  }
+}
+
+const TENANT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+export function requireApiKey(app: FastifyInstance, db: Db): void {
+  app.decorateRequest('auth', null as unknown as ApiKeyAuth);
+  app.addHook('onRequest', async (request) => {
+    const header = request.headers.authorization;
+    const presented = typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7).trim() : null;
+    if (!presented) {
+      throw new ApiError(401, 'unauthorized', 'send an API key as "Authorization: Bearer <key>"');
+    }
+    const auth = await verifyApiKey(db, presented);
+    if (!auth) throw new ApiError(401, 'unauthorized', 'the API key is unknown or revoked');
+    request.auth = auth;
+  });
+}
+
+/** Which tenant's rows a request may read: its own, or (admin) the one named, or all (null). */
+export function readScope(request: FastifyRequest): string | null {
+  return request.auth.role === 'admin' ? requestedTenant(request) : request.auth.tenantId;
+}
+
+/** The tenant a new row belongs to. Admin keys must name it. */
+export function writeTenant(request: FastifyRequest): string {
+  if (request.auth.role !== 'admin') return request.auth.tenantId!;
+  const tenant = requestedTenant(request);
+  if (!tenant) {
+    throw validationError([{ field: 'headers.x-tenant-id', message: 'an admin key must name the tenant' }]);
+  }
+  return tenant;
+}
+
+function requestedTenant(request: FastifyRequest): string | null {
+  const value = request.headers['x-tenant-id'];
+  if (value === undefined) return null;
+  if (typeof value !== 'string' || !TENANT_ID.test(value)) {
+    throw validationError([{ field: 'headers.x-tenant-id', message: 'letters, digits, . _ - (max 64)' }]);
+  }
+  return value;
+}

@@ -1,0 +1,80 @@
+// API keys: `tk_<prefix>_<secret>`. Only a salted SHA-256 of the secret is stored. A fast hash is
+// right here: keys are 256-bit random values, not passwords, so there is nothing to brute-force.
+import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import type { Db } from './db';
+
+export interface ApiKeyAuth {
+  keyId: string;
+  /** null for admin keys, which act across tenants. */
+  tenantId: string | null;
+  role: 'tenant' | 'admin';
+}
+
+const KEY_PATTERN = /^tk_([a-f0-9]{12})_([A-Za-z0-9_-]{43})$/;
+/** Writing lastUsedAt on every request would turn reads into writes; once a minute is enough. */
+const LAST_USED_GRANULARITY_MS = 60_000;
+
+function digest(salt: Buffer, secret: string): Buffer {
+  return createHash('sha256').update(salt).update(secret).digest();
+}
+
+export async function createApiKey(
+  db: Db,
+  input: { name: string; tenantId?: string; tenantName?: string; role?: 'tenant' | 'admin' },
+): Promise<{ id: string; key: string; prefix: string }> {
+  const role = input.role ?? 'tenant';
+  if (role === 'tenant' && !input.tenantId) throw new Error('a tenant key needs a tenant id');
+  if (role === 'admin' && input.tenantId) throw new Error('an admin key is not bound to a tenant');
+  const prefix = randomBytes(6).toString('hex');
+  const secret = randomBytes(32).toString('base64url');
+  const salt = randomBytes(16);
+  const id = randomUUID();
+  await db.$transaction(async (tx) => {
+    if (input.tenantId) {
+      await tx.tenant.upsert({
+        where: { id: input.tenantId },
+        create: { id: input.tenantId, name: input.tenantName ?? input.tenantId },
+        update: {},
+      });
+    }
+    await tx.apiKey.create({
+      data: {
+        id,
+        name: input.name,
+        role,
+        tenantId: input.tenantId ?? null,
+        prefix,
+        salt: new Uint8Array(salt),
+        hash: new Uint8Array(digest(salt, secret)),
+      },
+    });
+  });
+  return { id, key: `tk_${prefix}_${secret}`, prefix };
+}
+
+export async function verifyApiKey(db: Db, presented: string): Promise<ApiKeyAuth | null> {
+  const match = KEY_PATTERN.exec(presented);
+  if (!match) return null;
+  const [, prefix, secret] = match as unknown as [string, string, string];
+  const key = await db.apiKey.findUnique({ where: { prefix } });
+  if (!key || key.revokedAt) return null;
+  const expected = Buffer.from(key.hash);
+  const actual = digest(Buffer.from(key.salt), secret);
+  if (expected.length !== actual.length || !timingSafeEqual(expected, actual)) return null;
+  if (!key.lastUsedAt || Date.now() - key.lastUsedAt.getTime() > LAST_USED_GRANULARITY_MS) {
+    await db.apiKey.update({ where: { id: key.id }, data: { lastUsedAt: new Date() } });
+  }
+  return { keyId: key.id, tenantId: key.tenantId, role: key.role };
+}
+
+export async function revokeApiKey(db: Db, prefix: string): Promise<boolean> {
+  const { count } = await db.apiKey.updateMany({ where: { prefix, revokedAt: null }, data: { revokedAt: new Date() } });
+  return count > 0;
+}
+
+export async function listApiKeys(db: Db) {
+  return db.apiKey.findMany({
+    select: { prefix: true, name: true, role: true, tenantId: true, createdAt: true, lastUsedAt: true, revokedAt: true },
+    orderBy: { createdAt: 'asc' },
+  });
+}

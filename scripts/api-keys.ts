@@ -1,0 +1,47 @@
+// Manage API keys: `npm run api-keys -- <command>`.
+//   create --tenant <id> [--name <name>]     a key for one tenant (the tenant is created if new)
+//   create --admin [--name <name>]           an operator key acting across tenants
+//   revoke <prefix>                          e.g. revoke 3f2a9c01b7de
+//   list
+// Uses DATABASE_URL. The key is printed once; only its hash is stored.
+import { parseArgs } from 'node:util';
+import { createApiKey, listApiKeys, revokeApiKey } from '../lib/api-keys';
+import { createPrismaClient } from '../lib/db';
+
+async function main() {
+  const { positionals, values } = parseArgs({
+    allowPositionals: true,
+    options: { tenant: { type: 'string' }, admin: { type: 'boolean' }, name: { type: 'string' } },
+  });
+  const url = process.env.DATABASE_URL;
+  if (!url) throw new Error('DATABASE_URL is not set');
+  const db = createPrismaClient(url);
+  try {
+    const [command, arg] = positionals;
+    if (command === 'create') {
+      if (!values.admin && !values.tenant) throw new Error('create needs --tenant <id> or --admin');
+      const created = await createApiKey(db, {
+        name: values.name ?? (values.admin ? 'admin' : `${values.tenant} key`),
+        role: values.admin ? 'admin' : 'tenant',
+        tenantId: values.admin ? undefined : values.tenant,
+      });
+      console.log(created.key);
+      console.error(`created ${values.admin ? 'admin' : `tenant ${values.tenant}`} key ${created.prefix}; store it now, it is not shown again`);
+    } else if (command === 'revoke' && arg) {
+      const revoked = await revokeApiKey(db, arg);
+      console.log(revoked ? `revoked ${arg}` : `no active key ${arg}`);
+      if (!revoked) process.exitCode = 1;
+    } else if (command === 'list') {
+      console.table(await listApiKeys(db));
+    } else {
+      throw new Error('usage: api-keys create --tenant <id> | create --admin | revoke <prefix> | list');
+    }
+  } finally {
+    await db.$disconnect();
+  }
+}
+
+main().catch((err) => {
+  console.error((err as Error).message);
+  process.exit(1);
+});

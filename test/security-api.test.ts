@@ -1,0 +1,110 @@
+// Tenants and API keys, rate limiting and security headers on the real API.
+import { createApiKey, revokeApiKey } from '../lib/api-keys';
+import { startStack, type Stack } from './support/stack';
+
+let stack: Stack;
+beforeAll(async () => {
+  stack = await startStack({ rateLimitPerMinute: 40 });
+});
+afterAll(async () => {
+  await stack?.close();
+});
+
+const as = (key: string | null, method: 'GET' | 'POST' | 'DELETE', url: string, payload?: object, headers = {}) =>
+  stack.rawApp.inject({
+    method,
+    url,
+    payload,
+    headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), ...headers },
+  });
+const linkBody = () => ({
+  vendor: 'invgate',
+  instanceUrl: stack.instanceUrl('invgate'),
+  credentials: { clientId: 'demo-all-scopes.sec', clientSecret: 'demo-secret' },
+});
+
+test('every /v1 route needs a valid, unrevoked key', async () => {
+  for (const key of [null, 'nonsense', 'tk_000000000000_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA']) {
+    for (const [method, url] of [
+      ['GET', '/v1/connections'],
+      ['GET', '/v1/connectors'],
+      ['POST', '/v1/connections'],
+    ] as const) {
+      const res = await as(key, method, url, method === 'POST' ? linkBody() : undefined);
+      expect(res.statusCode).toBe(401);
+      expect(res.json().error).toBe('unauthorized');
+    }
+  }
+  const { key, prefix } = await createApiKey(stack.db, { name: 'short-lived', tenantId: 'acme' });
+  expect((await as(key, 'GET', '/v1/connections')).statusCode).toBe(200);
+  expect(await revokeApiKey(stack.db, prefix)).toBe(true);
+  expect((await as(key, 'GET', '/v1/connections')).statusCode).toBe(401);
+  // Health endpoints stay open for probes.
+  expect((await as(null, 'GET', '/healthz')).statusCode).toBe(200);
+});
+
+test('keys are stored hashed, never in clear', async () => {
+  const { key, prefix } = await createApiKey(stack.db, { name: 'hashed', tenantId: 'acme' });
+  const row = await stack.db.apiKey.findUniqueOrThrow({ where: { prefix } });
+  const secret = key.split('_').pop()!;
+  expect(JSON.stringify(row)).not.toContain(secret);
+  expect(Buffer.from(row.hash).toString('base64url')).not.toContain(secret);
+});
+
+test("another tenant's connection answers 404; admins see across tenants", async () => {
+  const acme = (await createApiKey(stack.db, { name: 'acme', tenantId: 'acme' })).key;
+  const globex = (await createApiKey(stack.db, { name: 'globex', tenantId: 'globex' })).key;
+  const created = await as(acme, 'POST', '/v1/connections', linkBody());
+  expect(created.statusCode).toBe(202);
+  const id = created.json().id;
+  expect(created.json().tenantId).toBe('acme');
+
+  for (const [method, url] of [
+    ['GET', `/v1/connections/${id}`],
+    ['GET', `/v1/connections/${id}/events`],
+    ['POST', `/v1/connections/${id}/refresh`],
+    ['POST', `/v1/connections/${id}/pause`],
+    ['DELETE', `/v1/connections/${id}`],
+  ] as const) {
+    const res = await as(globex, method, url);
+    expect(res.statusCode).toBe(404);
+  }
+  expect((await as(globex, 'GET', '/v1/connections')).json().items).toEqual([]);
+  expect((await as(acme, 'GET', `/v1/connections/${id}`)).statusCode).toBe(200);
+
+  const admin = stack.adminKey;
+  expect((await as(admin, 'GET', `/v1/connections/${id}`)).statusCode).toBe(200);
+  const all = (await as(admin, 'GET', '/v1/connections')).json().items.map((c: any) => c.tenantId);
+  expect(all).toContain('acme');
+  const onlyGlobex = await as(admin, 'GET', '/v1/connections', undefined, { 'x-tenant-id': 'globex' });
+  expect(onlyGlobex.json().items).toEqual([]);
+
+  const noTenant = await as(admin, 'POST', '/v1/connections', linkBody());
+  expect(noTenant.statusCode).toBe(400);
+  expect(noTenant.json().issues[0].field).toBe('headers.x-tenant-id');
+  const forGlobex = await as(admin, 'POST', '/v1/connections', linkBody(), { 'x-tenant-id': 'globex' });
+  expect(forGlobex.statusCode).toBe(202);
+  expect(forGlobex.json().tenantId).toBe('globex');
+});
+
+test('rate limit per key answers 429 with Retry-After, without touching other keys', async () => {
+  const noisy = (await createApiKey(stack.db, { name: 'noisy', tenantId: 'noisy' })).key;
+  let limited;
+  for (let i = 0; i < 45 && !limited; i++) {
+    const res = await as(noisy, 'GET', '/v1/connectors');
+    if (res.statusCode === 429) limited = res;
+  }
+  expect(limited).toBeDefined();
+  expect(limited!.json().error).toBe('rate_limited');
+  expect(Number(limited!.headers['retry-after'])).toBeGreaterThan(0);
+  const other = (await createApiKey(stack.db, { name: 'quiet', tenantId: 'quiet' })).key;
+  expect((await as(other, 'GET', '/v1/connectors')).statusCode).toBe(200);
+});
+
+test('security headers are set', async () => {
+  const res = await as(stack.tenantKey, 'GET', '/v1/connectors');
+  expect(res.headers['x-content-type-options']).toBe('nosniff');
+  expect(res.headers['x-frame-options']).toBe('SAMEORIGIN');
+  expect(res.headers['strict-transport-security']).toMatch(/max-age/);
+  expect(res.headers['x-powered-by']).toBeUndefined();
+});
