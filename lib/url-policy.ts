@@ -1,5 +1,6 @@
-// Instance URLs are user input the worker calls with credentials: only https, unless loopback
-// plain http is explicitly allowed (tests, simulators, the demo).
+// Instance URLs are user input the worker calls with credentials: only https to public addresses,
+// unless loopback (and plain http to it) is explicitly allowed (tests, simulators, the demo).
+import ipaddr from 'ipaddr.js';
 
 export interface UrlPolicy {
   allowInsecureLoopback: boolean;
@@ -32,9 +33,25 @@ function checkUrl(raw: string, policy: UrlPolicy, allowQuery: boolean): { url: s
   }
   if (url.protocol !== 'https:') return { error: 'must use https' };
   if (loopback && !policy.allowInsecureLoopback) return { error: 'must not point at this machine' };
+  const literal = url.hostname.replace(/^\[|\]$/g, '');
+  if (ipaddr.isValid(literal) && !isAllowedAddress(literal, policy)) return { error: 'must be a public address' };
   return { url: normalise(url, allowQuery) };
 }
 
 function normalise(url: URL, keepAsIs: boolean): string {
   return keepAsIs ? url.toString() : url.toString().replace(/\/+$/, '');
+}
+
+/**
+ * Public unicast addresses only: no private, link-local (cloud metadata), unique-local, CGNAT,
+ * multicast or reserved ranges. Loopback only when explicitly allowed.
+ */
+export function isAllowedAddress(address: string, policy: UrlPolicy): boolean {
+  let parsed = ipaddr.parse(address);
+  if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress()) {
+    parsed = (parsed as ipaddr.IPv6).toIPv4Address();
+  }
+  const range = parsed.range();
+  if (range === 'loopback') return policy.allowInsecureLoopback;
+  return range === 'unicast';
 }

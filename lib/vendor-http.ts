@@ -1,9 +1,11 @@
 // HTTP to vendors: timeouts, a response size cap, no redirects (undici's request() never follows
 // them, so a 3xx is just an unexpected answer), and every network failure
 // classified so the workflow can tell "vendor down" from "credentials wrong".
+import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import type { LookupFunction } from 'node:net';
 import { Agent, request } from 'undici';
 import { FailureType } from '../workflows/types';
-import { checkRequestUrl, type UrlPolicy } from './url-policy';
+import { checkRequestUrl, isAllowedAddress, type UrlPolicy } from './url-policy';
 import { VendorError } from './vendor-error';
 
 export interface VendorRequest {
@@ -31,7 +33,9 @@ export interface VendorHttpOptions extends UrlPolicy {
 
 export function createVendorHttp(options: VendorHttpOptions): VendorHttp & { close(): Promise<void> } {
   const agent = new Agent({
-    connect: { timeout: options.timeoutMs },
+    // The address check happens where the socket connects, on the address actually used, so a
+    // name that resolves differently later (DNS rebinding) cannot slip past a check made earlier.
+    connect: { timeout: options.timeoutMs, lookup: publicOnlyLookup(options) },
     headersTimeout: options.timeoutMs,
     bodyTimeout: options.timeoutMs,
   });
@@ -84,8 +88,29 @@ export function createVendorHttp(options: VendorHttpOptions): VendorHttp & { clo
   return { send, close: () => agent.close() };
 }
 
+const NOT_PUBLIC = 'ETETHER_NOT_PUBLIC';
+
+function publicOnlyLookup(policy: UrlPolicy): LookupFunction {
+  return (hostname, options, callback) => {
+    const family = options.family === 'IPv4' ? 4 : options.family === 'IPv6' ? 6 : (options.family ?? 0);
+    dnsLookup(hostname, { family, all: true }, (err, addresses) => {
+      if (err) return callback(err, '', 0);
+      const refused = addresses.find((a) => !isAllowedAddress(a.address, policy));
+      if (refused || addresses.length === 0) {
+        const refusal = Object.assign(new Error(`${hostname} resolves to a non-public address`), { code: NOT_PUBLIC });
+        return callback(refusal, '', 0);
+      }
+      if (options.all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, addresses);
+      return callback(null, addresses[0]!.address, addresses[0]!.family);
+    });
+  };
+}
+
 function networkError(err: unknown, url: URL): VendorError {
-  const e = err as { code?: string; name?: string; message?: string };
+  const e = err as { code?: string; name?: string; message?: string; cause?: { code?: string } };
+  if (e.code === NOT_PUBLIC || e.cause?.code === NOT_PUBLIC) {
+    return new VendorError(FailureType.InvalidConfiguration, `refused: ${url.hostname} resolves to a non-public address`);
+  }
   if (e.code === 'ENOTFOUND') {
     return new VendorError(FailureType.InvalidConfiguration, `host ${url.hostname} not found`);
   }
