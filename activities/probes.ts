@@ -3,17 +3,19 @@ import type { VendorDefinition } from '../catalog';
 import type { Probe, VendorContext } from '../catalog/types';
 import { VendorError } from '../lib/vendor-error';
 import { FailureType } from '../workflows/types';
-import { bodyError, parseJson, throwIfUnavailable } from './vendor-responses';
+import { bodyError, classifiedBodyError, detailOf, parseJson, throwIfUnavailable, truncate } from './vendor-responses';
 
 export type ProbeResult = 'granted' | 'denied';
 
+/** `tokenAccepted`: an earlier probe of the same check answered 2xx, so the token itself is good. */
 export async function runProbe(
   vendor: VendorDefinition,
   ctx: VendorContext,
   probe: Probe,
   accessToken: string,
+  tokenAccepted = false,
 ): Promise<ProbeResult> {
-  const base = vendor.hooks?.apiBaseUrl?.(ctx) ?? ctx.instanceUrl;
+  const base = probe.baseUrl?.(ctx) ?? vendor.hooks?.apiBaseUrl?.(ctx) ?? ctx.instanceUrl;
   const url = `${base}${probe.path}`;
   const host = new URL(url).host;
   const res = await ctx.http.send({
@@ -21,9 +23,15 @@ export async function runProbe(
     url,
     headers: { authorization: `Bearer ${accessToken}` },
   });
-  throwIfUnavailable(res, host);
+  throwIfUnavailable(res, host, vendor);
   if (res.status === 401) {
-    throw new VendorError(FailureType.TokenRejected, `${host} rejected the token (401 on ${probe.id})`, undefined, 401);
+    if (probe.unauthorizedMeansDenied && tokenAccepted) return 'denied';
+    throw new VendorError(
+      FailureType.TokenRejected,
+      `${host} rejected the token (401 on ${probe.id})${detailOf(vendor, res)}`,
+      undefined,
+      401,
+    );
   }
   if (res.status === 403) return 'denied';
   if (res.status === 404) {
@@ -33,8 +41,17 @@ export async function runProbe(
     );
   }
   if (res.status < 200 || res.status >= 300) {
-    throw new VendorError(FailureType.VendorUnavailable, `${host} answered HTTP ${res.status} on ${probe.id}`);
+    throw new VendorError(
+      FailureType.VendorUnavailable,
+      `${host} answered HTTP ${res.status} on ${probe.id}${detailOf(vendor, res)}`,
+    );
   }
-  // A 2xx carrying an error (InvGate's {status:"ERROR"}) means the call was not allowed.
-  return bodyError(vendor, parseJson(res, probe.id, host)) ? 'denied' : 'granted';
+  // A 2xx carrying an error means the call was not allowed (InvGate's {status:"ERROR"}), unless the
+  // vendor's hook says it means more (Slack's {ok:false, error:"invalid_auth"} is a dead token).
+  const error = bodyError(vendor, parseJson(res, probe.id, host));
+  if (!error) return 'granted';
+  const message = `${host} refused ${probe.id}: ${truncate(`${error.code}: ${error.message}`)}`;
+  const failure = classifiedBodyError(error, message, FailureType.TokenRejected, res);
+  if (failure) throw failure;
+  return 'denied';
 }

@@ -1,7 +1,7 @@
 // Granted versus required: from what the vendor says it granted (token claim or `scope` field)
 // and from probes, which win over claims (Halo's effective permission is app ∩ agent, for one).
 import type { VendorDefinition } from '../catalog';
-import type { Probe, VendorContext } from '../catalog/types';
+import type { Probe, ScopeRequirement, VendorContext } from '../catalog/types';
 import type { ScopeVerification } from '../workflows/types';
 import { runProbe } from './probes';
 
@@ -13,6 +13,13 @@ export type VerificationMode =
   /** Periodic check of a token that never expires: the health probe(s) only. */
   | 'health';
 
+/** The scopes this connection must hold: all of the vendor's, or those its settings chose. */
+export function requiredScopes(vendor: VendorDefinition, ctx: VendorContext): ScopeRequirement[] {
+  const chosen = vendor.hooks?.requiredScopes?.(ctx);
+  if (!chosen) return vendor.scopes;
+  return vendor.scopes.filter((s) => chosen.includes(s.scope));
+}
+
 export async function verifyScopes(
   vendor: VendorDefinition,
   ctx: VendorContext,
@@ -20,13 +27,20 @@ export async function verifyScopes(
   claimed: string[] | null,
   mode: VerificationMode,
 ): Promise<ScopeVerification> {
-  const probes = selectProbes(vendor.probes, mode, claimed !== null);
+  const required = requiredScopes(vendor, ctx);
+  const missingOf = (scopes: ScopeRequirement[]) => scopes.map(({ scope, purpose }) => ({ scope, purpose }));
+  // A token granted no scope never links: Halo's still authenticates, so probes alone would mislead.
+  if (claimed !== null && claimed.length === 0)
+    return { granted: [], missing: missingOf(required), probes: [] };
+
+  const probes = selectProbes(vendor.probes, mode, claimed !== null, new Set(required.map((s) => s.scope)));
   const proven = new Set<string>();
   const denied = new Set<string>();
   const results: ScopeVerification['probes'] = [];
   // One at a time: probes are cheap, and a burst would eat into the vendor's rate limit.
   for (const probe of probes) {
-    const result = await runProbe(vendor, ctx, probe, accessToken);
+    const tokenAccepted = results.some((r) => r.ok);
+    const result = await runProbe(vendor, ctx, probe, accessToken, tokenAccepted);
     results.push({ probe: probe.id, ok: result === 'granted' });
     for (const scope of probe.proves) (result === 'granted' ? proven : denied).add(scope);
   }
@@ -34,14 +48,17 @@ export async function verifyScopes(
   const isGranted = (scope: string) =>
     !denied.has(scope) && (proven.has(scope) || (claimedSet?.has(scope) ?? mode === 'health'));
   const granted = [...new Set([...(claimed ?? []), ...proven])].filter((s) => !denied.has(s)).sort();
-  const missing = vendor.scopes
-    .filter((s) => !isGranted(s.scope))
-    .map(({ scope, purpose }) => ({ scope, purpose }));
-  return { granted, missing, probes: results };
+  return { granted, missing: missingOf(required.filter((s) => !isGranted(s.scope))), probes: results };
 }
 
-function selectProbes(probes: Probe[], mode: VerificationMode, hasClaims: boolean): Probe[] {
-  if (mode === 'full') return probes;
+function selectProbes(
+  probes: Probe[],
+  mode: VerificationMode,
+  hasClaims: boolean,
+  required: Set<string>,
+): Probe[] {
   if (mode === 'health') return probes.filter((p) => p.health);
-  return hasClaims ? [] : probes;
+  if (mode === 'claims' && hasClaims) return [];
+  // A probe only for scopes this connection did not ask for could only be denied: skip the call.
+  return probes.filter((p) => p.proves.length === 0 || p.proves.some((scope) => required.has(scope)));
 }

@@ -1,12 +1,21 @@
-// OAuth2 client credentials grant (RFC 6749 §4.4) driven by a vendor's catalog entry. Hand-written
-// rather than a generic OAuth client because the vendors' quirks dominate: errors in 200 answers,
-// Retry-After, granted scopes in a JWT claim.
+// OAuth2 client credentials grant (RFC 6749 §4.4) and token revocation (RFC 7009) driven by a vendor's
+// catalog entry. Hand-written rather than a generic OAuth client because the vendors' quirks dominate:
+// errors in 200 answers, Retry-After, granted scopes in a JWT claim, endpoints found by discovery.
 import { decodeJwt } from 'jose';
 import type { VendorDefinition } from '../catalog';
 import type { ClientCredentials, OAuthClientCredentialsAuth, VendorContext } from '../catalog/types';
 import { VendorError } from '../lib/vendor-error';
 import { FailureType } from '../workflows/types';
-import { bodyError, parseJson, throwIfUnavailable, tokenRefusal } from './vendor-responses';
+import { requiredScopes } from './scope-verification';
+import {
+  bodyError,
+  detailOf,
+  errorDetail,
+  parseJson,
+  safeJson,
+  throwIfUnavailable,
+  tokenRefusal,
+} from './vendor-responses';
 
 export interface GrantedToken {
   accessToken: string;
@@ -23,22 +32,21 @@ export async function grantClientCredentials(
   const url = await auth.tokenUrl(ctx);
   const host = new URL(url).host;
   // Always request scopes explicitly: several vendors grant none (and every call fails) otherwise.
-  const scopes = auth.requestedScopes?.(ctx) ?? vendor.scopes.map((s) => s.scope);
-  const form: Record<string, string> = { grant_type: 'client_credentials', scope: scopes.join(' ') };
-  const headers: Record<string, string> = {};
-  if (auth.clientAuth === 'client_secret_basic') {
-    const pair = `${encodeURIComponent(credentials.clientId)}:${encodeURIComponent(credentials.clientSecret)}`;
-    headers.authorization = `Basic ${Buffer.from(pair).toString('base64')}`;
-  } else {
-    form.client_id = credentials.clientId;
-    form.client_secret = credentials.clientSecret;
+  const scopes = auth.requestedScopes?.(ctx) ?? requiredScopes(vendor, ctx).map((s) => s.scope);
+  if (scopes.length === 0) {
+    throw new VendorError(FailureType.InvalidConfiguration, `no scope to request from ${host}`);
   }
-
-  const res = await ctx.http.send({ method: 'POST', url, form, headers });
-  throwIfUnavailable(res, host);
+  const client = clientAuthentication(auth, ctx, credentials);
+  const res = await ctx.http.send({
+    method: 'POST',
+    url,
+    form: { grant_type: 'client_credentials', scope: scopes.join(' '), ...client.form },
+    headers: client.headers,
+  });
+  throwIfUnavailable(res, host, vendor);
   const body = res.status >= 400 ? safeJson(res.text) : parseJson(res, 'the token request', host);
   const error = bodyError(vendor, body);
-  if (res.status >= 400 || error) throw tokenRefusal(res.status, error, host);
+  if (res.status >= 400 || error) throw tokenRefusal(res.status, error, host, errorDetail(vendor, res));
 
   const answer = body as { access_token?: unknown; expires_in?: unknown; scope?: unknown };
   if (typeof answer.access_token !== 'string' || answer.access_token.length === 0) {
@@ -71,10 +79,46 @@ function splitScopes(value: string): string[] {
   return value.split(/[\s,]+/).filter(Boolean);
 }
 
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return null;
+/** Client authentication (RFC 6749 §2.3.1) as the vendor, or this connection's settings, choose. */
+export function clientAuthentication(
+  auth: OAuthClientCredentialsAuth,
+  ctx: VendorContext,
+  credentials: ClientCredentials,
+): { form: Record<string, string>; headers: Record<string, string> } {
+  const method = typeof auth.clientAuth === 'function' ? auth.clientAuth(ctx) : auth.clientAuth;
+  if (method === 'client_secret_post') {
+    return { form: { client_id: credentials.clientId, client_secret: credentials.clientSecret }, headers: {} };
   }
+  const pair = `${encodeURIComponent(credentials.clientId)}:${encodeURIComponent(credentials.clientSecret)}`;
+  return { form: {}, headers: { authorization: `Basic ${Buffer.from(pair).toString('base64')}` } };
+}
+
+/**
+ * Revoke an access token (RFC 7009), authenticating the client as for the grant. The endpoint answers 200
+ * for tokens it does not know, so success says the token is dead, not that it was alive.
+ */
+export async function revokeAccessToken(
+  vendor: VendorDefinition,
+  auth: OAuthClientCredentialsAuth,
+  ctx: VendorContext,
+  url: string,
+  credentials: ClientCredentials,
+  accessToken: string | null,
+): Promise<void> {
+  // Never granted, so nothing to revoke.
+  if (accessToken === null) return;
+  const host = new URL(url).host;
+  const client = clientAuthentication(auth, ctx, credentials);
+  const res = await ctx.http.send({
+    method: 'POST',
+    url,
+    form: { token: accessToken, token_type_hint: 'access_token', ...client.form },
+    headers: client.headers,
+  });
+  throwIfUnavailable(res, host, vendor);
+  if (res.status >= 200 && res.status < 300) return;
+  const type =
+    res.status === 401 || res.status === 403 ? FailureType.InvalidCredentials : FailureType.InvalidConfiguration;
+  const message = `${host} refused the revocation (HTTP ${res.status})${detailOf(vendor, res)}`;
+  throw new VendorError(type, message, undefined, res.status);
 }

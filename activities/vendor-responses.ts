@@ -1,5 +1,6 @@
 // Reading vendor answers: what is an error, which kind, and how long the vendor asked us to wait.
 import type { VendorDefinition } from '../catalog';
+import type { BodyError } from '../catalog/types';
 import { parseRetryAfter, VendorError } from '../lib/vendor-error';
 import type { VendorResponse } from '../lib/vendor-http';
 import { FailureType } from '../workflows/types';
@@ -20,23 +21,54 @@ export function parseJson(res: VendorResponse, what: string, host: string): unkn
 }
 
 /** Throw for 429 and 5xx: the same for every endpoint of every vendor. */
-export function throwIfUnavailable(res: VendorResponse, host: string): void {
+export function throwIfUnavailable(res: VendorResponse, host: string, vendor: VendorDefinition): void {
   if (res.status === 429) {
     const retryAfterMs = parseRetryAfter(res.headers['retry-after']);
+    const wait = retryAfterMs === undefined ? '' : `, retry after ${Math.ceil(retryAfterMs / 1000)} s`;
     throw new VendorError(
       FailureType.RateLimited,
-      `${host} rate-limited the request (429${retryAfterMs === undefined ? '' : `, retry after ${Math.ceil(retryAfterMs / 1000)} s`})`,
+      `${host} rate-limited the request (429${wait})${detailOf(vendor, res)}`,
       retryAfterMs,
       429,
     );
   }
   if (res.status >= 500) {
-    throw new VendorError(FailureType.VendorUnavailable, `${host} answered HTTP ${res.status}`, undefined, res.status);
+    throw new VendorError(
+      FailureType.VendorUnavailable,
+      `${host} answered HTTP ${res.status}${detailOf(vendor, res)}`,
+      undefined,
+      res.status,
+    );
+  }
+}
+
+/** The vendor's own words in an error answer of any shape (the vendor's hook, else OAuth's), or null. */
+export function errorDetail(vendor: VendorDefinition, res: VendorResponse): string | null {
+  const body = safeJson(res.text);
+  const custom = vendor.hooks?.errorMessage?.(body);
+  if (custom) return truncate(custom);
+  const oauth = bodyError(vendor, body);
+  if (!oauth) return null;
+  return truncate(oauth.message === oauth.code ? oauth.code : `${oauth.code}: ${oauth.message}`);
+}
+
+/** ": <detail>" to append to a message, or nothing. */
+export function detailOf(vendor: VendorDefinition, res: VendorResponse): string {
+  const detail = errorDetail(vendor, res);
+  return detail ? `: ${detail}` : '';
+}
+
+/** The parsed body, or null when it is not JSON (error pages often are not). */
+export function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
   }
 }
 
 /** The OAuth error in an answer: the standard {error} body, or the vendor's own shape. */
-export function bodyError(vendor: VendorDefinition, body: unknown): { code: string; message: string } | null {
+export function bodyError(vendor: VendorDefinition, body: unknown): BodyError | null {
   const custom = vendor.hooks?.errorInBody?.(body);
   if (custom) return custom;
   if (body && typeof body === 'object' && typeof (body as { error?: unknown }).error === 'string') {
@@ -46,14 +78,49 @@ export function bodyError(vendor: VendorDefinition, body: unknown): { code: stri
   return null;
 }
 
-/** Classify a token endpoint's refusal (any 4xx, or a 2xx whose body carries an error). */
-export function tokenRefusal(status: number, error: { code: string; message: string } | null, host: string): VendorError {
+/**
+ * Classify a token endpoint's refusal (any 4xx, or a 2xx whose body carries an error). `detail` is the
+ * vendor's own message when the answer is not an OAuth error.
+ */
+export function tokenRefusal(
+  status: number,
+  error: BodyError | null,
+  host: string,
+  detail: string | null,
+): VendorError {
   const code = error?.code ?? `HTTP ${status}`;
-  const message = `${host} refused the token request: ${truncate(error ? `${error.code}: ${error.message}` : code)}`;
+  const what = error ? `${error.code}: ${error.message}` : detail ? `${code}: ${detail}` : code;
+  const message = `${host} refused the token request: ${truncate(what)}`;
+  const classified = error && classifiedBodyError(error, message, FailureType.InvalidCredentials);
+  if (classified) return classified;
   if (error && CREDENTIAL_ERRORS.has(error.code)) return new VendorError(FailureType.InvalidCredentials, message);
   if (error?.code === 'invalid_scope') return new VendorError(FailureType.InvalidConfiguration, message);
   if (status === 401 || status === 403) return new VendorError(FailureType.InvalidCredentials, message);
   return new VendorError(FailureType.InvalidConfiguration, message);
+}
+
+/**
+ * The failure an error the vendor's hook classified stands for (`refused`: what a refused credential means
+ * where it was found), or null for a missing permission or an unclassified error: the caller decides.
+ */
+export function classifiedBodyError(
+  error: BodyError,
+  message: string,
+  refused: FailureType,
+  res?: VendorResponse,
+): VendorError | null {
+  switch (error.kind) {
+    case 'credentials':
+      return new VendorError(refused, message);
+    case 'rate_limited':
+      return new VendorError(FailureType.RateLimited, message, res && parseRetryAfter(res.headers['retry-after']), res?.status);
+    case 'unavailable':
+      return new VendorError(FailureType.VendorUnavailable, message);
+    case 'configuration':
+      return new VendorError(FailureType.InvalidConfiguration, message);
+    default:
+      return null;
+  }
 }
 
 export function truncate(text: string, max = 200): string {

@@ -13,6 +13,7 @@ import {
 } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import type { Db } from '../lib/db';
+import type { EncryptionCodec } from '../lib/payload-codec';
 import type { SecretStore } from '../lib/secret-store';
 import type { UrlPolicy } from '../lib/url-policy';
 import type { MaintenancePolicy } from '../workflows/types';
@@ -20,6 +21,7 @@ import { requireApiKey } from './auth';
 import { ApiError, errorHandler, notFoundHandler } from './errors';
 import { connectionRoutes } from './routes/connections';
 import { connectorRoutes } from './routes/connectors';
+import { codecRoutes } from './routes/codec';
 import { healthRoutes } from './routes/health';
 
 export interface AppDeps {
@@ -32,6 +34,8 @@ export interface AppDeps {
   policy: Partial<MaintenancePolicy>;
   /** Requests per minute per API key on /v1 (default 600). */
   rateLimitPerMinute?: number;
+  /** Serves /codec/decode|encode for the Temporal Web UI when given. */
+  codec?: { codec: EncryptionCodec; allowedOrigins: string[]; uiToken?: string };
   logger?: Logger | false;
 }
 
@@ -65,6 +69,7 @@ export async function buildApp(deps: AppDeps) {
   // A JSON API: no CSP needed for its answers (and /docs serves its own scripts).
   await app.register(helmet, { contentSecurityPolicy: false });
   await app.register(healthRoutes, { deps });
+  if (deps.codec) await app.register(codecRoutes, { db: deps.db, ...deps.codec });
   await app.register(
     async (v1) => {
       requireApiKey(v1, deps.db);

@@ -126,7 +126,7 @@ export const ConnectorSummarySchema = z.object({
   id: z.string(),
   name: z.string(),
   description: z.string(),
-  authKind: z.enum(['oauth2_client_credentials', 'static_bearer']),
+  authKind: z.enum(['oauth2_client_credentials', 'static_bearer', 'oauth2_install']),
 });
 
 export const ConnectorSchema = ConnectorSummarySchema.extend({

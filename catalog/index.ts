@@ -1,9 +1,11 @@
 // The vendor catalog: every vendor the product can link, by id.
+import { halo } from './halo';
 import { invgate } from './invgate';
+import { ninjaone } from './ninjaone';
 import { promapp } from './promapp';
 import type { VendorDefinition } from './types';
 
-export const vendors: readonly VendorDefinition[] = [invgate, promapp];
+export const vendors: readonly VendorDefinition[] = [invgate, promapp, halo, ninjaone];
 
 const byId = new Map(vendors.map((v) => [v.id, v]));
 

@@ -8,6 +8,8 @@ export interface ScopeRequirement {
   scope: string;
   /** Shown to the customer when the scope is missing: what breaks without it. */
   purpose: string;
+  /** The customer may leave it out in the connection's settings: then it is neither requested nor required. */
+  optional?: boolean;
 }
 
 export interface Probe {
@@ -19,6 +21,13 @@ export interface Probe {
   proves: string[];
   /** The cheap call used for periodic health checks of tokens that never expire. */
   health?: boolean;
+  /**
+   * A 401 here means the permission is missing, not that the token is dead, once an earlier probe of the
+   * same check accepted the token (Halo answers 401 to calls a token has no scope for).
+   */
+  unauthorizedMeansDenied?: boolean;
+  /** Base URL of this probe when it is not the API base (Slack's SCIM API lives on another host). */
+  baseUrl?(ctx: VendorContext): string;
 }
 
 export interface VendorContext {
@@ -26,19 +35,31 @@ export interface VendorContext {
   instanceUrl: string;
   settings: Record<string, unknown>;
   http: VendorHttp;
+  /** This deployment's overrides of fixed vendor URLs (see VendorEndpoints); none in production. */
+  endpoints?: VendorEndpoints;
 }
+
+/**
+ * Vendor URLs the customer never enters (Slack's hosts), by name such as `slack.api`. The catalog entry
+ * holds the production value; configuration overrides it to point tests and the demo at the simulators.
+ */
+export type VendorEndpoints = Readonly<Partial<Record<string, string>>>;
 
 export interface ClientCredentials {
   clientId: string;
   clientSecret: string;
 }
 
+/** How the client authenticates at the token endpoint (RFC 6749 §2.3.1): form fields or HTTP Basic. */
+export type ClientAuthMethod = 'client_secret_post' | 'client_secret_basic';
+
 export interface OAuthClientCredentialsAuth {
   kind: 'oauth2_client_credentials';
+  /** May discover the endpoint first (Halo's /api/authinfo) through ctx.http. */
   tokenUrl(ctx: VendorContext): string | Promise<string>;
-  /** How the client authenticates at the token endpoint (RFC 6749 §2.3.1). */
-  clientAuth: 'client_secret_post' | 'client_secret_basic';
-  /** Scopes to request; default: every required scope. Always explicit: see vendors.md. */
+  /** Fixed, or chosen per connection from its settings. Revocation authenticates the same way. */
+  clientAuth: ClientAuthMethod | ((ctx: VendorContext) => ClientAuthMethod);
+  /** Scopes to request; default: the connection's required scopes. Never empty: see vendors.md. */
   requestedScopes?(ctx: VendorContext): string[];
   /** Where the vendor says what it granted. */
   grantedScopesFrom: { jwtClaim: string } | 'scope_field';
@@ -52,7 +73,49 @@ export interface StaticBearerAuth {
   lifetimeDays?: number;
 }
 
-export type AuthSpec = OAuthClientCredentialsAuth | StaticBearerAuth;
+/** Tokens from an authorization code or a refresh (never leave the activity that received them). */
+export interface InstalledTokens {
+  /** null: the vendor granted none of the requested scopes and issued no token (Slack does so). */
+  accessToken: string | null;
+  /** The next refresh token when the vendor rotates them (single-use), else null. */
+  refreshToken: string | null;
+  /** null: the token does not expire. */
+  expiresInSeconds: number | null;
+  grantedScopes: string[] | null;
+}
+
+/**
+ * OAuth2 authorization code (RFC 6749 §4.1) through the vendor's consent page: the customer's OAuth app
+ * (client id and secret are the connection's credentials) is installed by an admin of their account.
+ */
+export interface OAuthInstallAuth {
+  kind: 'oauth2_install';
+  /** The consent page to send the admin's browser to. */
+  authorizeUrl(ctx: VendorContext, request: { clientId: string; redirectUri: string; state: string; scopes: string[] }): string;
+  /** Redeem the callback's code (single-use, short-lived). */
+  exchangeCode(
+    ctx: VendorContext,
+    client: ClientCredentials,
+    grant: { code: string; redirectUri: string },
+  ): Promise<InstalledTokens>;
+  /** Renew with the stored refresh token; the answer carries its successor when the vendor rotates them. */
+  refreshToken(ctx: VendorContext, client: ClientCredentials, refreshToken: string): Promise<InstalledTokens>;
+}
+
+export type AuthSpec = OAuthClientCredentialsAuth | StaticBearerAuth | OAuthInstallAuth;
+
+/**
+ * What an error found in an answer body means, when the vendor's hook knows (Slack answers HTTP 200 with
+ * {ok:false} for everything): a refused token or client, a missing permission, throttling, an outage, or a
+ * configuration the vendor will never accept. Unclassified errors deny a probe's permissions.
+ */
+export type BodyErrorKind = 'credentials' | 'permission' | 'rate_limited' | 'unavailable' | 'configuration';
+
+export interface BodyError {
+  code: string;
+  message: string;
+  kind?: BodyErrorKind;
+}
 
 export type RevokeSpec =
   | { supported: false; instructions: string }
@@ -78,6 +141,7 @@ export interface VendorDefinition {
   credentials: z.ZodObject;
   /** Non-secret options chosen at link time. */
   settings: z.ZodObject;
+  /** Every scope the product can use; the optional ones only where the connection's settings choose them. */
   scopes: ScopeRequirement[];
   probes: Probe[];
   revoke: RevokeSpec;
@@ -85,8 +149,14 @@ export interface VendorDefinition {
   setupSteps: string[];
   hooks?: {
     /** A 2xx answer that is really an error (InvGate answers 200 with {error}). */
-    errorInBody?(body: unknown): { code: string; message: string } | null;
+    errorInBody?(body: unknown): BodyError | null;
     /** Base URL for API calls and probes, if not the instance URL. */
     apiBaseUrl?(ctx: VendorContext): string;
+    /** The vendor's own words in an error answer of any shape, for messages people read. */
+    errorMessage?(body: unknown): string | null;
+    /** The scope names this connection requires, when its settings leave optional ones out (default: all). */
+    requiredScopes?(ctx: VendorContext): string[];
+    /** Instance URL when the customer gives none, from the settings (NinjaOne's region). */
+    defaultInstanceUrl?(settings: Record<string, unknown>): string;
   };
 }

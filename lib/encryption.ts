@@ -10,10 +10,24 @@ export interface EncryptionConfig {
   activeKeyId?: string;
 }
 
+export interface Keyring {
+  keys: Map<string, Buffer>;
+  activeKeyId: string;
+}
+
 export function secretBoxFromConfig(
   config: EncryptionConfig,
   options: { localKeyFile?: string; logger?: Logger } = {},
 ): SecretBox {
+  const { keys, activeKeyId } = loadKeyring(config, options);
+  return createSecretBox(keys, activeKeyId);
+}
+
+/** The configured keys (or, outside production, a local one); the first is active unless named. */
+export function loadKeyring(
+  config: EncryptionConfig,
+  options: { localKeyFile?: string; logger?: Logger } = {},
+): Keyring {
   let spec = config.keys;
   if (!spec) {
     if (process.env.NODE_ENV === 'production' || !options.localKeyFile) {
@@ -30,7 +44,8 @@ export function secretBoxFromConfig(
   const keys = parseKeyring(spec);
   const activeKeyId = config.activeKeyId ?? [...keys.keys()][0];
   if (!activeKeyId) throw new Error('TETHER_ENCRYPTION_KEYS holds no key');
-  return createSecretBox(keys, activeKeyId);
+  if (!keys.has(activeKeyId)) throw new Error(`TETHER_ACTIVE_KEY_ID ${activeKeyId} is not in TETHER_ENCRYPTION_KEYS`);
+  return { keys, activeKeyId };
 }
 
 function localKey(file: string): string {

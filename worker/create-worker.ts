@@ -2,6 +2,7 @@
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import type { Db } from '../lib/db';
+import { encryptedDataConverter, type EncryptionCodec } from '../lib/payload-codec';
 import type { SecretStore } from '../lib/secret-store';
 import type { VendorHttp } from '../lib/vendor-http';
 
@@ -12,6 +13,8 @@ export interface WorkerDeps {
   db: Db;
   secrets: SecretStore;
   http: VendorHttp;
+  /** Encrypts every payload the worker sends to Temporal. */
+  codec: EncryptionCodec;
   /** A prebuilt workflow bundle (tests share one); otherwise the worker bundles workflows/ itself. */
   workflowBundle?: { code: string };
 }
@@ -21,6 +24,7 @@ export async function createWorker(deps: WorkerDeps): Promise<Worker> {
     connection: deps.connection,
     namespace: deps.namespace,
     taskQueue: deps.taskQueue,
+    dataConverter: encryptedDataConverter(deps.codec),
     ...(deps.workflowBundle
       ? { workflowBundle: deps.workflowBundle }
       : { workflowsPath: require.resolve('../workflows') }),

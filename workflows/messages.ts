@@ -2,7 +2,7 @@
 // Commands are updates rather than signals: the caller learns at once whether the command was
 // accepted (a validator rejects e.g. refreshing a revoked connection) and, for rotation, the outcome.
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
-import type { ConnectionStatus, ConnectionView, RotationOutcome } from './types';
+import type { ConnectionStatus, ConnectionView, InstallResult, RotationOutcome } from './types';
 
 export interface CommandAccepted {
   status: ConnectionStatus;
@@ -35,5 +35,11 @@ export const ensureFreshTokenUpdate = defineUpdate<
   { status: ConnectionStatus; tokenExpiresAt: number | null },
   [{ minValidityMs: number }]
 >('ensureFreshToken');
+
+/**
+ * The customer came back from the vendor's consent page (OAuth install): redeem the code stored under
+ * `installId`, or record that the install was denied. Returns once queued; the outcome shows in the status.
+ */
+export const completeInstallUpdate = defineUpdate<CommandAccepted, [InstallResult]>('completeInstall');
 
 export const statusQuery = defineQuery<ConnectionView>('status');

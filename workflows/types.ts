@@ -53,6 +53,8 @@ export interface ConnectionLifecycleInput {
   tenantId: string;
   vendor: string;
   policy?: Partial<MaintenancePolicy>;
+  /** Linked through the vendor's consent page: wait for the install instead of establishing at once. */
+  awaitInstall?: boolean;
   /** Set only by continueAsNew: the machine's state carried over to the new run. */
   carriedState?: MachineSnapshot;
 }
@@ -103,7 +105,15 @@ export interface MachineSnapshot {
   rejections: number;
   eventSeq: number;
   expiryWarned: boolean;
+  /** Linking waits, without a timer, for the customer to install the OAuth app. */
+  awaitingInstall: boolean;
 }
+
+/**
+ * How the customer came back from the vendor's consent page. The authorization code itself never enters
+ * workflow history: the API stores it encrypted under `installId`, and the activity redeeming it reads it there.
+ */
+export type InstallResult = { installId: string } | { denied: string };
 
 /** The status query's answer: what an operator sees in the Temporal UI. */
 export interface ConnectionView extends MachineSnapshot {
@@ -137,8 +147,10 @@ export const FailureType = {
   RateLimited: 'RateLimited',
   /** 5xx, timeout, network error, malformed answer. Retried with backoff. */
   VendorUnavailable: 'VendorUnavailable',
-  /** The staged credentials belong to another rotation. Permanent. */
+  /** The staged credentials belong to another rotation (or the code to another install). Permanent. */
   RotationSuperseded: 'RotationSuperseded',
+  /** The vendor refused our refresh token (already used, or its install revoked): only a new install helps. Permanent. */
+  ReauthRequired: 'ReauthRequired',
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];
 
@@ -148,4 +160,5 @@ export const PERMANENT_FAILURES: FailureType[] = [
   FailureType.InvalidConfiguration,
   FailureType.RateLimited,
   FailureType.RotationSuperseded,
+  FailureType.ReauthRequired,
 ];

@@ -13,9 +13,11 @@ function detail(v: VendorDefinition) {
   const lifetime =
     v.auth.kind === 'oauth2_client_credentials'
       ? `access tokens are re-granted before expiry (${v.auth.defaultExpiresInSeconds} s when the vendor does not say)`
-      : v.auth.lifetimeDays
-        ? `the token you paste is valid ${v.auth.lifetimeDays} days and cannot be refreshed: issue a new one before it expires`
-        : 'the token does not expire; it is checked periodically';
+      : v.auth.kind === 'oauth2_install'
+        ? 'tokens come from installing your OAuth app (POST /v1/connections/{id}/install); rotating tokens are renewed before expiry, others are checked periodically'
+        : v.auth.lifetimeDays
+          ? `the token you paste is valid ${v.auth.lifetimeDays} days and cannot be refreshed: issue a new one before it expires`
+          : 'the token does not expire; it is checked periodically';
   return {
     ...summary(v),
     docsUrl: v.docsUrl,

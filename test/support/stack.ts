@@ -9,6 +9,7 @@ import type { InjectOptions } from 'fastify';
 import { buildApp } from '../../api/app';
 import { createApiKey } from '../../lib/api-keys';
 import { createPrismaClient, type Db } from '../../lib/db';
+import { EncryptionCodec, encryptedDataConverter } from '../../lib/payload-codec';
 import { createSecretBox } from '../../lib/secret-box';
 import { createSecretStore, type SecretStore } from '../../lib/secret-store';
 import { createVendorHttp } from '../../lib/vendor-http';
@@ -47,6 +48,13 @@ export interface Stack {
 
 let runtimeInstalled = false;
 
+/**
+ * A fixed payload key, so histories recorded by scripts/record-histories.ts replay in the tests.
+ * Test-only: production keys come from TETHER_ENCRYPTION_KEYS.
+ */
+export const testCodec = () => new EncryptionCodec(new Map([['fixtures', Buffer.alloc(32, 7)]]), 'fixtures');
+export const TEST_UI_CODEC_TOKEN = 'test-ui-codec-token';
+
 export interface StackOptions {
   policy?: Partial<MaintenancePolicy>;
   /** Default: the server jest's globalSetup started. */
@@ -77,6 +85,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const db = createPrismaClient(database.url);
     cleanups.push(() => db.$disconnect());
     const box = createSecretBox(new Map([['test', randomBytes(32)]]), 'test');
+    const codec = testCodec();
     const secrets = createSecretStore(db, box);
     const sim = await startSimulators();
     cleanups.push(() => sim.close());
@@ -93,6 +102,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       db,
       secrets,
       http,
+      codec,
       workflowBundle: { code: readFileSync(bundlePath, 'utf8') },
     });
     const running = worker.run();
@@ -102,7 +112,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     });
     const clientConnection = await Connection.connect({ address });
     cleanups.push(() => clientConnection.close());
-    const client = new Client({ connection: clientConnection });
+    const client = new Client({ connection: clientConnection, dataConverter: encryptedDataConverter(codec) });
     const app = await buildApp({
       db,
       temporal: client,
@@ -111,6 +121,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       urlPolicy: { allowInsecureLoopback: true },
       policy: { ...TEST_POLICY, ...options.policy },
       rateLimitPerMinute: options.rateLimitPerMinute,
+      codec: { codec, allowedOrigins: ['http://127.0.0.1:8233'], uiToken: TEST_UI_CODEC_TOKEN },
     });
     cleanups.push(() => app.close());
     const tenantKey = (await createApiKey(db, { name: 'tests', tenantId: 'test-tenant' })).key;

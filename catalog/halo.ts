@@ -1,0 +1,145 @@
+import { z } from 'zod';
+import { parseJson, throwIfUnavailable } from '../activities/vendor-responses';
+import { VendorError } from '../lib/vendor-error';
+import { FailureType } from '../workflows/types';
+import { readSettings, scopesSetting } from './settings';
+import type { ScopeRequirement, VendorContext, VendorDefinition } from './types';
+
+const scopes: ScopeRequirement[] = [
+  { scope: 'read:tickets', purpose: 'read tickets, to find requests already raised for a user' },
+  { scope: 'edit:tickets', purpose: 'create and update tickets, to submit requests' },
+  {
+    scope: 'read:assets',
+    purpose: "read assets, to attach a user's devices to their requests",
+    optional: true,
+  },
+];
+
+const settings = z
+  .object({
+    clientAuth: z
+      .enum(['body', 'basic'])
+      .default('body')
+      .describe('How the client id and secret are sent to the token endpoint: form body, or HTTP Basic.'),
+    scopes: scopesSetting(scopes),
+  })
+  .strict();
+
+/**
+ * The token endpoint, from the instance's auth discovery: `{auth_url}/token`, plus `?tenant=` where the
+ * instance names one (hosted cloud). Instances without discovery use the default `{instance}/auth/token`.
+ */
+async function tokenUrl(ctx: VendorContext): Promise<string> {
+  const url = `${ctx.instanceUrl}/api/authinfo`;
+  const host = new URL(url).host;
+  const res = await ctx.http.send({ method: 'GET', url });
+  throwIfUnavailable(res, host, halo);
+  if (res.status === 404) return `${ctx.instanceUrl}/auth/token`;
+  if (res.status !== 200) {
+    throw new VendorError(
+      FailureType.InvalidConfiguration,
+      `${host} answered HTTP ${res.status} on /api/authinfo`,
+    );
+  }
+  const info = parseJson(res, '/api/authinfo', host) as { auth_url?: unknown; tenant_id?: unknown } | null;
+  const authUrl =
+    typeof info?.auth_url === 'string' && info.auth_url ? info.auth_url : `${ctx.instanceUrl}/auth`;
+  let token: URL;
+  try {
+    token = new URL(`${authUrl.replace(/\/+$/, '')}/token`);
+  } catch {
+    throw new VendorError(
+      FailureType.InvalidConfiguration,
+      `${host} answered /api/authinfo with an invalid auth_url`,
+    );
+  }
+  const tenant = info?.tenant_id;
+  const hasTenant = (typeof tenant === 'string' && tenant !== '') || typeof tenant === 'number';
+  if (hasTenant) token.searchParams.set('tenant', String(tenant));
+  return token.toString();
+}
+
+/** Halo's error bodies differ by layer: throttling, exceptions, authorization, OAuth. */
+function errorMessage(body: unknown): string | null {
+  if (!body || typeof body !== 'object') return null;
+  const b = body as Record<string, unknown>;
+  const text = (value: unknown) => (typeof value === 'string' && value.trim() ? value.trim() : null);
+  const throttled = text(b.errorMessage);
+  if (throttled) {
+    return b.resultCode === undefined ? throttled : `${throttled} (resultCode ${String(b.resultCode)})`;
+  }
+  const message = text(b.Message);
+  if (message) return text(b.ClassName) ? `${message} (${String(b.ClassName)})` : message;
+  const error = text(b.error);
+  if (error) return text(b.error_description) ? `${error}: ${String(b.error_description)}` : error;
+  return null;
+}
+
+// Call volume, against hosted Halo's 300 requests per rolling 5 minutes per client: a link or rotation
+// makes 5 requests (authinfo, token, 3 probes); an hourly re-grant 2 (authinfo, token: the granted
+// `scope` string is checked, no probes). Everything else the product does shares the same budget.
+export const halo: VendorDefinition = {
+  id: 'halo',
+  name: 'HaloITSM',
+  description:
+    'OAuth2 client credentials (an API application of type "Client ID and Secret (Services)"), token endpoint found through /api/authinfo, explicit scopes. Uses 5 requests to link and 2 per hourly renewal, of hosted Halo\'s 300 per 5 minutes.',
+  docsUrl: 'https://haloitsm.com/guides/article/?kbid=1499',
+  auth: {
+    kind: 'oauth2_client_credentials',
+    tokenUrl,
+    clientAuth: (ctx) =>
+      readSettings(settings, ctx).clientAuth === 'basic' ? 'client_secret_basic' : 'client_secret_post',
+    grantedScopesFrom: 'scope_field',
+    defaultExpiresInSeconds: 3600,
+  },
+  instanceUrl: {
+    label: 'HaloITSM URL',
+    example: 'https://acme.haloitsm.com',
+    help: 'The address you use to sign in to HaloITSM (e.g. https://acme.haloitsm.com), without /api or /auth.',
+  },
+  credentials: z
+    .object({
+      clientId: z.string().trim().min(1).max(256).describe('Client ID of the Halo API application'),
+      clientSecret: z.string().min(1).max(1024).describe('Client Secret of the Halo API application'),
+    })
+    .strict(),
+  settings,
+  scopes,
+  // Effective permission is the application's ∩ its agent's, so probes check what the token can really do.
+  // The identity probe comes first: it tells a dead token (401 there) from a missing permission (401 after).
+  // edit:tickets has no safe probe: it is verified from the granted `scope` string only.
+  probes: [
+    { id: 'agent-me', method: 'GET', path: '/api/agent/me', proves: [], health: true },
+    {
+      id: 'tickets',
+      method: 'GET',
+      path: '/api/tickets?page_size=1',
+      proves: ['read:tickets'],
+      unauthorizedMeansDenied: true,
+    },
+    {
+      id: 'assets',
+      method: 'GET',
+      path: '/api/asset?page_size=1',
+      proves: ['read:assets'],
+      unauthorizedMeansDenied: true,
+    },
+  ],
+  revoke: {
+    supported: false,
+    instructions:
+      'HaloITSM has no documented token revocation endpoint; its tokens expire within an hour. Tether wiped its copy of the secret; to stop the application itself, open Configuration → Integrations → HaloITSM API → View Applications and delete the Tether application (or change its secret).',
+  },
+  setupSteps: [
+    'In HaloITSM, open Configuration → Integrations → HaloITSM API, click View Applications, then New.',
+    'Name the application (e.g. Tether) and set Authentication Method to "Client ID and Secret (Services)".',
+    'Set Login Type to "Agent" and choose the agent to log in as: the application can never do more than that agent.',
+    'On the Permissions tab, tick read:tickets and edit:tickets, and read:assets unless you leave assets out (settings.scopes). Save.',
+    'Copy the Client ID and the Client Secret, and paste them here with your HaloITSM URL (e.g. https://acme.haloitsm.com).',
+    'Leave settings.clientAuth as "body" unless your instance only accepts the client credentials as HTTP Basic.',
+  ],
+  hooks: {
+    errorMessage,
+    requiredScopes: (ctx) => readSettings(settings, ctx).scopes,
+  },
+};

@@ -1,0 +1,140 @@
+// Records the history of each lifecycle path into test/fixtures/histories, for the replay test:
+// a change to the workflow that would break running workflows then fails CI.
+// Run after a deliberate, versioned workflow change: `npm run histories:record`.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { startTemporalDevServer } from '../lib/temporal-dev-server';
+import { startStack, type Stack } from '../test/support/stack';
+import { SEARCH_ATTRIBUTE_TYPES } from '../workflows/search-attributes';
+
+const OUT = path.join(__dirname, '..', 'test', 'fixtures', 'histories');
+
+type Scenario = (stack: Stack) => Promise<string>;
+
+const invgate = (stack: Stack, clientId: string, clientSecret = 'demo-secret') => ({
+  vendor: 'invgate',
+  instanceUrl: stack.instanceUrl('invgate'),
+  credentials: { clientId, clientSecret },
+});
+const call = (stack: Stack, method: 'POST' | 'PUT' | 'DELETE', url: string, payload?: object) =>
+  stack.app.inject({ method, url, payload });
+
+const scenarios: Record<string, Scenario> = {
+  // Every command once: refresh now, pause, resume, rotation rejected and accepted, revoke.
+  async 'invgate-commands'(stack) {
+    const { id } = await stack.link(invgate(stack, 'demo-all-scopes.rec'));
+    await stack.waitForStatus(id, 'active');
+    await call(stack, 'POST', `/v1/connections/${id}/refresh`);
+    await waitForEvent(stack, id, 'refresh_succeeded');
+    await call(stack, 'POST', `/v1/connections/${id}/pause`);
+    await stack.waitForStatus(id, 'paused');
+    await call(stack, 'POST', `/v1/connections/${id}/resume`);
+    await waitForEvent(stack, id, 'resumed');
+    await call(stack, 'PUT', `/v1/connections/${id}/credentials`, {
+      credentials: { clientId: 'demo-all-scopes.rec', clientSecret: 'wrong' },
+    });
+    await call(stack, 'PUT', `/v1/connections/${id}/credentials`, {
+      credentials: { clientId: 'demo-all-scopes.rec2', clientSecret: 'demo-secret' },
+    });
+    await revoke(stack, id);
+    return id;
+  },
+  // Timers: several refreshes of a short-lived token.
+  async 'invgate-refresh-cycles'(stack) {
+    const { id } = await stack.link(invgate(stack, 'demo-ttl-2.rec'));
+    await stack.waitForStatus(id, 'active');
+    for (let i = 0; i < 3; i++) await waitForEvent(stack, id, 'refresh_succeeded', i + 1);
+    await revoke(stack, id);
+    return id;
+  },
+  async 'invgate-missing-scopes'(stack) {
+    const { id } = await stack.link(invgate(stack, 'demo-missing-scopes'));
+    await stack.waitForStatus(id, 'insufficient_scopes');
+    await revoke(stack, id);
+    return id;
+  },
+  async 'invgate-bad-secret'(stack) {
+    const { id } = await stack.link(invgate(stack, 'demo-all-scopes.rec', 'wrong'));
+    await stack.waitForStatus(id, 'invalid_credentials');
+    await revoke(stack, id);
+    return id;
+  },
+  // Vendor down during refresh (degraded, backoff), then credentials rejected (needs_reauth).
+  async 'invgate-degraded-then-reauth'(stack) {
+    const client = 'demo-ttl-2.rec-fail';
+    const { id } = await stack.link(invgate(stack, client));
+    await stack.waitForStatus(id, 'active');
+    const down = stack.sim.control.addFault({
+      vendor: 'invgate',
+      match: client,
+      fault: { kind: 'status', status: 503 },
+      scope: 'token',
+    });
+    await stack.waitForStatus(id, 'degraded', 60_000);
+    stack.sim.control.removeFault(down);
+    stack.sim.control.addFault({
+      vendor: 'invgate',
+      match: client,
+      fault: { kind: 'status', status: 401, body: { error: 'invalid_client' } },
+      scope: 'token',
+    });
+    await stack.waitForStatus(id, 'needs_reauth', 60_000);
+    await revoke(stack, id);
+    return id;
+  },
+  async 'promapp-probes-and-expiry'(stack) {
+    const soon = new Date(Date.now() + 10 * 86_400_000).toISOString();
+    const { id } = await stack.link({
+      vendor: 'promapp',
+      instanceUrl: stack.instanceUrl('promapp'),
+      credentials: { token: 'demo-all-scopes.rec' },
+      settings: { tokenExpiresAt: soon },
+    });
+    await stack.waitForStatus(id, 'expiring');
+    await waitForEvent(stack, id, 'probe_succeeded');
+    await revoke(stack, id);
+    return id;
+  },
+};
+
+async function revoke(stack: Stack, id: string) {
+  await call(stack, 'DELETE', `/v1/connections/${id}`);
+  await stack.waitForStatus(id, 'revoked');
+}
+
+async function waitForEvent(stack: Stack, id: string, type: string, count = 1) {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    if ((await stack.events(id)).filter((e) => e.type === type).length >= count) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${id}: no ${count}× ${type}`);
+}
+
+async function main() {
+  const server = await startTemporalDevServer({ headless: true, searchAttributes: { ...SEARCH_ATTRIBUTE_TYPES } });
+  const bundlePath = path.join(tmpdir(), `tether-record-${process.pid}.js`);
+  writeFileSync(bundlePath, (await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows') })).code);
+  const stack = await startStack({ temporalAddress: server.address, workflowBundlePath: bundlePath });
+  mkdirSync(OUT, { recursive: true });
+  try {
+    for (const [name, scenario] of Object.entries(scenarios)) {
+      const id = await scenario(stack);
+      const handle = stack.client.workflow.getHandle(`connection:${id}`);
+      await handle.result();
+      writeFileSync(path.join(OUT, `${name}.json`), historyToJSON(await handle.fetchHistory()));
+      console.log(`recorded ${name}`);
+    }
+  } finally {
+    await stack.close();
+    await server.stop();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

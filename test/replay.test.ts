@@ -1,0 +1,32 @@
+// Recorded histories of every lifecycle path replay against today's workflow code: a change that
+// would break running workflows (non-determinism) fails here. Re-record with `npm run histories:record`
+// only for a deliberate change shipped with workflow versioning (patched()).
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
+import { Worker } from '@temporalio/worker';
+import { encryptedDataConverter } from '../lib/payload-codec';
+import { testCodec } from './support/stack';
+
+const dir = path.join(__dirname, 'fixtures', 'histories');
+const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
+
+test('every lifecycle path has a recorded history', () => {
+  expect(files.map((f) => f.replace(/\.json$/, '')).sort()).toEqual([
+    'invgate-bad-secret',
+    'invgate-commands',
+    'invgate-degraded-then-reauth',
+    'invgate-missing-scopes',
+    'invgate-refresh-cycles',
+    'promapp-probes-and-expiry',
+  ]);
+});
+
+test.each(files)('%s replays deterministically', async (file) => {
+  const history = historyFromJSON(JSON.parse(readFileSync(path.join(dir, file), 'utf8')));
+  const code = readFileSync(process.env.TEST_WORKFLOW_BUNDLE!, 'utf8');
+  await Worker.runReplayHistory(
+    { workflowBundle: { code }, replayName: file, dataConverter: encryptedDataConverter(testCodec()) },
+    history,
+  );
+});
