@@ -24,6 +24,6 @@ export const REDACT_PATHS = [
   'req.headers.cookie',
 ];
 
-export function createLogger(level: string, name: string): Logger {
-  return pino({ name, level, redact: { paths: REDACT_PATHS, censor: '[redacted]' } });
+export function createLogger(level: string, name: string, destination?: pino.DestinationStream): Logger {
+  return pino({ name, level, redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, destination);
 }

@@ -9,6 +9,7 @@ import type { InjectOptions } from 'fastify';
 import { buildApp } from '../../api/app';
 import { createApiKey } from '../../lib/api-keys';
 import { createPrismaClient, type Db } from '../../lib/db';
+import { createLogger } from '../../lib/logger';
 import { EncryptionCodec, encryptedDataConverter } from '../../lib/payload-codec';
 import { createSecretBox } from '../../lib/secret-box';
 import { createSecretStore, type SecretStore } from '../../lib/secret-store';
@@ -36,6 +37,8 @@ export interface Stack {
   rawApp: Awaited<ReturnType<typeof buildApp>>;
   tenantKey: string;
   adminKey: string;
+  /** The suite's own database, for tests that inspect raw rows. */
+  databaseUrl: string;
   sim: RunningSimulators;
   taskQueue: string;
   instanceUrl(vendor: string): string;
@@ -62,15 +65,23 @@ export interface StackOptions {
   /** Default: the bundle jest's globalSetup built. */
   workflowBundlePath?: string;
   rateLimitPerMinute?: number;
+  /** Capture API and worker logs (debug level) here, for leak tests. */
+  logLines?: string[];
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const address = options.temporalAddress ?? process.env.TEST_TEMPORAL_ADDRESS;
   const bundlePath = options.workflowBundlePath ?? process.env.TEST_WORKFLOW_BUNDLE;
   if (!address || !bundlePath) throw new Error('run through jest (globalSetup starts Temporal) or pass both options');
+  const logLines = options.logLines;
   if (!runtimeInstalled) {
-    // Quiet the SDK's own logs in tests (TEST_TEMPORAL_LOGS=1 shows them); failures surface through assertions.
-    if (!process.env.TEST_TEMPORAL_LOGS) Runtime.install({ logger: new DefaultLogger('ERROR') });
+    // Quiet the SDK's own logs in tests (TEST_TEMPORAL_LOGS=1 shows them); failures surface through
+    // assertions. With logLines, everything down to DEBUG is captured there instead.
+    if (logLines) {
+      Runtime.install({
+        logger: new DefaultLogger('DEBUG', (entry) => logLines.push(`${entry.message} ${JSON.stringify(entry.meta ?? {})}`)),
+      });
+    } else if (!process.env.TEST_TEMPORAL_LOGS) Runtime.install({ logger: new DefaultLogger('ERROR') });
     runtimeInstalled = true;
   }
 
@@ -121,6 +132,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       urlPolicy: { allowInsecureLoopback: true },
       policy: { ...TEST_POLICY, ...options.policy },
       rateLimitPerMinute: options.rateLimitPerMinute,
+      logger: logLines ? createLogger('debug', 'api', { write: (line: string) => logLines.push(line) }) : undefined,
       codec: { codec, allowedOrigins: ['http://127.0.0.1:8233'], uiToken: TEST_UI_CODEC_TOKEN },
     });
     cleanups.push(() => app.close());
@@ -133,7 +145,19 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         headers: { authorization: `Bearer ${tenantKey}`, ...(opts.headers as Record<string, string>) },
       })) as typeof app.inject;
     const api = Object.assign(Object.create(app) as typeof app, { inject });
-    return stackApi({ db, secrets, client, app: api, rawApp: app, tenantKey, adminKey, sim, taskQueue, close: cleanup });
+    return stackApi({
+      db,
+      secrets,
+      client,
+      app: api,
+      rawApp: app,
+      tenantKey,
+      adminKey,
+      databaseUrl: database.url,
+      sim,
+      taskQueue,
+      close: cleanup,
+    });
   } catch (err) {
     await cleanup();
     throw err;
@@ -141,7 +165,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 }
 
 function stackApi(
-  parts: Pick<Stack, 'db' | 'secrets' | 'client' | 'app' | 'rawApp' | 'tenantKey' | 'adminKey' | 'sim' | 'taskQueue' | 'close'>,
+  parts: Pick<
+    Stack,
+    'db' | 'secrets' | 'client' | 'app' | 'rawApp' | 'tenantKey' | 'adminKey' | 'databaseUrl' | 'sim' | 'taskQueue' | 'close'
+  >,
 ): Stack {
   const { app, sim } = parts;
   const getConnection = async (id: string) => {

@@ -1,0 +1,250 @@
+// Secrets never leak: run link, refresh, rotation, failures and revoke with known secrets, then
+// scan Temporal history (raw and decoded), the logs, every API answer and every database row.
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Client } from '@temporalio/client';
+import pg from 'pg';
+import { createPrismaClient } from '../lib/db';
+import { loadKeyring, secretBoxFromConfig } from '../lib/encryption';
+import { createLogger } from '../lib/logger';
+import { reencryptSecrets } from '../lib/reencrypt';
+import { createSecretBox } from '../lib/secret-box';
+import { createSecretStore } from '../lib/secret-store';
+import { createTestDatabase } from './support/database';
+import { startStack, testCodec, TEST_UI_CODEC_TOKEN, type Stack } from './support/stack';
+
+const logLines: string[] = [];
+const answers: string[] = [];
+let stack: Stack;
+beforeAll(async () => {
+  stack = await startStack({ logLines });
+});
+afterAll(async () => {
+  await stack?.close();
+});
+
+const call = async (method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, payload?: object) => {
+  const res = await stack.app.inject({ method, url, payload });
+  answers.push(res.body);
+  return res;
+};
+
+test('no secret appears in Temporal history, logs, API answers or database rows', async () => {
+  const unique = randomBytes(6).toString('hex');
+  const staticToken = `demo-all-scopes.leak${unique}`;
+  const wrongSecret = `wrong-secret-${unique}`;
+  const known = new Set<string>(['demo-secret', staticToken, wrongSecret]);
+
+  // InvGate with refreshes, a rejected and an accepted rotation, then revoke.
+  const invgate = await call('POST', '/v1/connections', {
+    vendor: 'invgate',
+    instanceUrl: stack.instanceUrl('invgate'),
+    credentials: { clientId: `demo-ttl-2.leak${unique}`, clientSecret: 'demo-secret' },
+  });
+  const id = invgate.json().id;
+  await stack.waitForStatus(id, 'active');
+  known.add((await stack.secrets.readAccessToken(id))!);
+  await call('POST', `/v1/connections/${id}/refresh`);
+  await waitFor(async () => (await stack.events(id)).filter((e: any) => e.type === 'refresh_succeeded').length >= 2);
+  known.add((await stack.secrets.readAccessToken(id))!);
+  await call('PUT', `/v1/connections/${id}/credentials`, {
+    credentials: { clientId: `demo-ttl-2.leak${unique}`, clientSecret: wrongSecret },
+  });
+  await call('PUT', `/v1/connections/${id}/credentials`, {
+    credentials: { clientId: `demo-all-scopes.leak${unique}`, clientSecret: 'demo-secret' },
+  });
+  known.add((await stack.secrets.readAccessToken(id))!);
+  // Failures: a bad secret, a static token, a revoked one.
+  const bad = await call('POST', '/v1/connections', {
+    vendor: 'invgate',
+    instanceUrl: stack.instanceUrl('invgate'),
+    credentials: { clientId: 'demo-all-scopes', clientSecret: wrongSecret },
+  });
+  await stack.waitForStatus(bad.json().id, 'invalid_credentials');
+  const promapp = await call('POST', '/v1/connections', {
+    vendor: 'promapp',
+    instanceUrl: stack.instanceUrl('promapp'),
+    credentials: { token: staticToken },
+  });
+  await stack.waitForStatus(promapp.json().id, 'active');
+  stack.sim.control.revokeAll('promapp', staticToken);
+  await stack.waitForStatus(promapp.json().id, 'needs_reauth', 30_000);
+  for (const c of [id, bad.json().id, promapp.json().id]) {
+    await call('DELETE', `/v1/connections/${c}`);
+    await stack.waitForStatus(c, 'revoked');
+    await call('GET', `/v1/connections/${c}`);
+    await call('GET', `/v1/connections/${c}/events`);
+  }
+  await call('GET', '/v1/connections');
+  expect([...known].every((s) => s.length >= 11)).toBe(true);
+
+  // Temporal history, both as stored (encrypted) and decoded by our codec.
+  const raw = new Client({ connection: stack.client.connection });
+  const haystacks: [string, string][] = [];
+  for (const c of [id, bad.json().id, promapp.json().id]) {
+    const rawHistory = await raw.workflow.getHandle(`connection:${c}`).fetchHistory();
+    const decoded = await decodedText(rawHistory);
+    // Decoding works, so the scan below reads the plaintext payloads (inputs, results, failures).
+    expect(decoded).toContain(`"connectionId":"${c}"`);
+    haystacks.push([`raw history ${c}`, JSON.stringify(rawHistory)], [`decoded history ${c}`, decoded]);
+    // The codec really encrypts: the start input (ids) is opaque without it.
+    const input = rawHistory.events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads![0]!;
+    expect(Buffer.from(input.metadata!.encoding!).toString()).toBe('binary/encrypted');
+    expect(Buffer.from(input.data!).toString('latin1')).not.toContain(c);
+  }
+  haystacks.push(['logs', logLines.join('\n')], ['API answers', answers.join('\n')], ['database', await dumpDatabase()]);
+  expect(logLines.length).toBeGreaterThan(10);
+
+  for (const [where, text] of haystacks) {
+    for (const secret of known) {
+      if (text.includes(secret)) throw new Error(`${where} contains a secret (${secret.slice(0, 4)}…)`);
+    }
+  }
+});
+
+test('logs redact credential fields by configuration', () => {
+  const lines: string[] = [];
+  const logger = createLogger('info', 'test', { write: (l: string) => lines.push(l) });
+  logger.info({ credentials: { clientSecret: 's3cret' }, body: { token: 't0ken', access_token: 'a' }, clientSecret: 'x1' }, 'hi');
+  expect(lines.join('')).not.toMatch(/s3cret|t0ken|"a"|x1/);
+  expect(lines.join('')).toContain('[redacted]');
+});
+
+test('secrets are encrypted at rest and re-encrypted under a new key', async () => {
+  // Its own database: re-encryption must be able to open every row it finds.
+  const database = await createTestDatabase();
+  const db = createPrismaClient(database.url);
+  try {
+    const k1 = randomBytes(32);
+    const k2 = randomBytes(32);
+    const before = createSecretStore(db, createSecretBox(new Map([['k1', k1]]), 'k1'));
+    const cid = '7d3f5e0a-1111-4a2b-9c3d-000000000001';
+    await db.connection.create({
+      data: { id: cid, tenantId: 't', vendor: 'invgate', instanceUrl: 'https://acme.example.com' },
+    });
+    await before.stageCandidate(cid, 'r1', { clientId: 'rotation-candidate', clientSecret: 'cand-secret-xyz' });
+    await before.saveAccessToken(cid, 'access-token-xyz');
+    const rows = await db.connectionSecret.findMany({ where: { connectionId: cid } });
+    expect(rows.map((r) => r.keyId)).toEqual(['k1', 'k1']);
+    for (const row of rows) expect(Buffer.from(row.sealed).toString('latin1')).not.toMatch(/xyz/);
+
+    // Rotate: k2 becomes active, k1 stays configured until every row is re-sealed.
+    const rotated = createSecretBox(new Map([['k2', k2], ['k1', k1]]), 'k2');
+    expect(await reencryptSecrets(db, rotated)).toEqual({ reencrypted: 2, skipped: 0 });
+    expect((await db.connectionSecret.findMany({ where: { connectionId: cid } })).map((r) => r.keyId)).toEqual(['k2', 'k2']);
+    const onlyNew = createSecretStore(db, createSecretBox(new Map([['k2', k2]]), 'k2'));
+    expect((await onlyNew.readCandidate(cid))?.credentials.clientSecret).toBe('cand-secret-xyz');
+    expect(await onlyNew.readAccessToken(cid)).toBe('access-token-xyz');
+    // A sealed value is bound to its row: it does not open as another connection's.
+    const row = await db.connectionSecret.findFirstOrThrow({ where: { connectionId: cid, kind: 'access_token' } });
+    expect(() => rotated.open({ keyId: 'k2', sealed: Buffer.from(row.sealed) }, 'other/access_token')).toThrow();
+  } finally {
+    await db.$disconnect();
+    await database.drop();
+  }
+});
+
+test('production refuses to start without a key; the embedded default creates a local one', () => {
+  const env = process.env.NODE_ENV;
+  process.env.NODE_ENV = 'production';
+  try {
+    expect(() => secretBoxFromConfig({})).toThrow(/TETHER_ENCRYPTION_KEYS/);
+  } finally {
+    process.env.NODE_ENV = env;
+  }
+  const file = path.join(mkdtempSync(path.join(tmpdir(), 'tether-key-')), 'encryption.key');
+  const warnings: string[] = [];
+  const logger = createLogger('warn', 'test', { write: (l: string) => warnings.push(l) });
+  const first = loadKeyring({}, { localKeyFile: file, logger });
+  expect(existsSync(file)).toBe(true);
+  expect(readFileSync(file, 'utf8')).toMatch(/^local:/);
+  expect(warnings.join('')).toMatch(/TETHER_ENCRYPTION_KEYS/);
+  // Stable across restarts.
+  expect(loadKeyring({}, { localKeyFile: file }).keys.get('local')).toEqual(first.keys.get('local'));
+});
+
+test('the codec endpoint decodes for admins and the UI token only, with CORS for the UI origin', async () => {
+  const history = await new Client({ connection: stack.client.connection }).workflow
+    .list({ query: `WorkflowType = "connectionLifecycle"` })
+    [Symbol.asyncIterator]()
+    .next();
+  const handle = new Client({ connection: stack.client.connection }).workflow.getHandle(history.value.workflowId);
+  const raw = await handle.fetchHistory();
+  const encoded = raw.events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads!;
+  const body = {
+    payloads: encoded.map((p) => ({
+      metadata: Object.fromEntries(Object.entries(p.metadata!).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
+      data: Buffer.from(p.data!).toString('base64'),
+    })),
+  };
+  const post = (url: string, headers: Record<string, string> = {}) =>
+    stack.rawApp.inject({ method: 'POST', url, payload: body, headers });
+  expect((await post('/codec/decode')).statusCode).toBe(401);
+  expect((await post('/codec/decode', { authorization: `Bearer ${stack.tenantKey}` })).statusCode).toBe(401);
+  expect((await post('/codec/t/wrong-token/decode')).statusCode).toBe(401);
+  const asAdmin = await post('/codec/decode', { authorization: `Bearer ${stack.adminKey}` });
+  expect(asAdmin.statusCode).toBe(200);
+  const input = JSON.parse(Buffer.from(asAdmin.json().payloads[0].data, 'base64').toString());
+  expect(input.connectionId).toBe(history.value.workflowId.replace('connection:', ''));
+  const fromUi = await post(`/codec/t/${TEST_UI_CODEC_TOKEN}/decode`, { origin: 'http://127.0.0.1:8233' });
+  expect(fromUi.statusCode).toBe(200);
+  expect(fromUi.headers['access-control-allow-origin']).toBe('http://127.0.0.1:8233');
+  const elsewhere = await post(`/codec/t/${TEST_UI_CODEC_TOKEN}/decode`, { origin: 'https://evil.example' });
+  expect(elsewhere.headers['access-control-allow-origin']).toBeUndefined();
+});
+
+/** Every encrypted payload in a history, decrypted with the test codec, as searchable text. */
+async function decodedText(history: unknown): Promise<string> {
+  const codec = testCodec();
+  const texts: string[] = [];
+  const visit = async (node: unknown): Promise<void> => {
+    if (!node || typeof node !== 'object') return;
+    const p = node as { metadata?: Record<string, Uint8Array>; data?: Uint8Array };
+    if (p.metadata?.encoding && p.data) {
+      const [plain] = await codec.decode([p as never]);
+      texts.push(Buffer.from(plain!.data ?? []).toString('utf8'));
+      return;
+    }
+    for (const value of Object.values(node)) await visit(value);
+  };
+  await visit(history);
+  return texts.join('\n');
+}
+
+async function dumpDatabase(): Promise<string> {
+  const client = new pg.Client({ connectionString: stack.databaseUrl });
+  await client.connect();
+  try {
+    const tables = await client.query(
+      `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'`,
+    );
+    const parts: string[] = [];
+    for (const { table_name } of tables.rows) {
+      const rows = await client.query(`SELECT row_to_json(t)::text AS j FROM "${table_name}" t`);
+      parts.push(...rows.rows.map((r) => r.j as string));
+      // bytea columns as raw bytes too, in case something was stored unencrypted
+      const bytes = await client.query(
+        `SELECT column_name FROM information_schema.columns WHERE table_name = $1 AND data_type = 'bytea'`,
+        [table_name],
+      );
+      for (const { column_name } of bytes.rows) {
+        const raw = await client.query(`SELECT "${column_name}" AS b FROM "${table_name}"`);
+        parts.push(...raw.rows.map((r) => Buffer.from(r.b).toString('latin1')));
+      }
+    }
+    return parts.join('\n');
+  } finally {
+    await client.end();
+  }
+}
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs = 20_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('condition not met in time');
+}
