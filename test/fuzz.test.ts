@@ -3,8 +3,11 @@
 import { startStack, type Stack } from './support/stack';
 
 let stack: Stack;
+let existing: string;
 beforeAll(async () => {
   stack = await startStack({ rateLimitPerMinute: 1_000_000 });
+  existing = (await stack.link(validBody())).id;
+  SEGMENTS.push(existing);
 });
 afterAll(async () => {
   await stack?.close();
@@ -24,7 +27,7 @@ const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.le
 const int = (max: number) => Math.floor(random() * max);
 
 const ID = '0d2c4a9e-1f7b-4c3d-8e5f-6a7b8c9d0e1f';
-const SEGMENTS = [ID, 'not-a-uuid', '', '..', '%00', '%ff', 'x'.repeat(300), '😀', '-1', '1e309', '{}', 'null'];
+const SEGMENTS: string[] = [ID, 'not-a-uuid', '', '..', '%00', '%ff', 'x'.repeat(300), '😀', '-1', '1e309', '{}', 'null'];
 const PATHS = [
   '/v1/connections',
   '/v1/connections/:id',
@@ -60,8 +63,16 @@ function object(depth = 0): Record<string, unknown> {
   const keys = ['vendor', 'instanceUrl', 'credentials', 'settings', 'displayName', 'clientId', 'clientSecret', 'token', 'payloads', '__proto__', 'constructor', pick(STRINGS)];
   return Object.fromEntries(Array.from({ length: int(6) }, () => [pick(keys), value(depth)]));
 }
+function validBody() {
+  return {
+    vendor: 'invgate',
+    instanceUrl: stack.instanceUrl('invgate'),
+    credentials: { clientId: 'demo-all-scopes.fuzz', clientSecret: 'demo-secret' },
+  };
+}
 function body(): { payload?: string; contentType?: string } {
-  switch (int(7)) {
+  switch (int(8)) {
+    case 7: return { payload: JSON.stringify(validBody()), contentType: 'application/json' };
     case 0: return {};
     case 1: return { payload: '{"vendor":', contentType: 'application/json' };
     case 2: return { payload: 'x=1&y=2', contentType: 'application/x-www-form-urlencoded' };
@@ -108,5 +119,5 @@ test(`3000 random requests (seed ${seed}): no 5xx, errors are JSON naming the pr
   }
   expect(problems.slice(0, 20)).toEqual([]);
   // The fuzzer reached past validation and auth too, not only the front door.
-  for (const status of [200, 202, 400, 401, 404]) expect(statuses.get(status) ?? 0).toBeGreaterThan(0);
+  expect([200, 202, 400, 401, 404].filter((status) => !statuses.has(status))).toEqual([]);
 });
