@@ -3,9 +3,10 @@
 import { log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { getVendor, type VendorDefinition } from '../catalog';
-import type { ClientCredentials, VendorContext } from '../catalog/types';
+import type { ClientCredentials, VendorContext, VendorEndpoints } from '../catalog/types';
 import type { Db } from '../lib/db';
 import type { Credentials, SecretStore } from '../lib/secret-store';
+import { VendorError } from '../lib/vendor-error';
 import type { VendorHttp } from '../lib/vendor-http';
 import type { Transition } from '../workflows/connection-machine';
 import {
@@ -16,7 +17,9 @@ import {
   type VendorRevocation,
 } from '../workflows/types';
 import { classified } from './failures';
+import { completeInstall, renewInstalledToken } from './oauth-install';
 import { recordTransition } from './record-transition';
+import { deliverWebhook } from './webhook-delivery';
 import { verifyScopes, type VerificationMode } from './scope-verification';
 import { grantClientCredentials } from './token-grant';
 
@@ -24,6 +27,8 @@ export interface ActivityDeps {
   db: Db;
   secrets: SecretStore;
   http: VendorHttp;
+  /** Overrides of fixed vendor URLs (tests and the demo point Slack at its simulator). */
+  endpoints?: VendorEndpoints;
 }
 
 interface SlotInput {
@@ -33,7 +38,7 @@ interface SlotInput {
 
 const DAY_MS = 86_400_000;
 
-export function createActivities({ db, secrets, http }: ActivityDeps) {
+export function createActivities({ db, secrets, http, endpoints }: ActivityDeps) {
   async function load(connectionId: string) {
     const connection = await db.connection.findUnique({ where: { id: connectionId } });
     if (!connection) {
@@ -44,6 +49,7 @@ export function createActivities({ db, secrets, http }: ActivityDeps) {
       instanceUrl: connection.instanceUrl,
       settings: (connection.settings ?? {}) as Record<string, unknown>,
       http,
+      endpoints,
     };
     return { connection, vendor, ctx };
   }
@@ -84,6 +90,18 @@ export function createActivities({ db, secrets, http }: ActivityDeps) {
             credentialExpiresAt: staticCredentialExpiry(vendor, ctx.settings, connection, slot, now),
           };
         }
+        if (vendor.auth.kind === 'oauth2_install') {
+          // An OAuth app's client id and secret prove themselves only by an install: no candidate to try alone.
+          if (slot === 'candidate') {
+            throw new VendorError(
+              FailureType.InvalidConfiguration,
+              `${vendor.name} checks a client id and secret only by installing the app: link a new connection with them`,
+            );
+          }
+          const token = await renewInstalledToken(vendor.auth, ctx, secrets, connectionId);
+          log.info('token renewed', { connectionId, vendor: vendor.id, expiresAt: token.expiresAt });
+          return token;
+        }
         const credentials = (await credentialsFor(connectionId, slot)) as unknown as ClientCredentials;
         const granted = await grantClientCredentials(vendor, vendor.auth, ctx, credentials);
         if (slot === 'live') await secrets.saveAccessToken(connectionId, granted.accessToken);
@@ -110,8 +128,25 @@ export function createActivities({ db, secrets, http }: ActivityDeps) {
     }: SlotInput & { mode: VerificationMode; grantedScopes: string[] | null }): Promise<ScopeVerification> {
       return classified(async () => {
         const { vendor, ctx } = await load(connectionId);
-        const token = await accessTokenFor(vendor, connectionId, slot);
+        // Nothing granted is settled without a call, and may come without any token (Slack then issues none).
+        const token = grantedScopes?.length === 0 ? '' : await accessTokenFor(vendor, connectionId, slot);
         return verifyScopes(vendor, ctx, token, grantedScopes, mode);
+      });
+    },
+
+    /**
+     * Redeem an OAuth install's code and store the tokens. Only `installId` travels through history: the
+     * code is a short-lived secret, stored encrypted by the API's callback and read here.
+     */
+    async completeInstall({ connectionId, installId }: { connectionId: string; installId: string }): Promise<TokenInfo> {
+      return classified(async () => {
+        const { vendor, ctx } = await load(connectionId);
+        if (vendor.auth.kind !== 'oauth2_install') {
+          throw new VendorError(FailureType.InvalidConfiguration, `${vendor.name} is not linked by an install`);
+        }
+        const token = await completeInstall(vendor.auth, ctx, secrets, connectionId, installId);
+        log.info('install completed', { connectionId, vendor: vendor.id, grantedScopes: token.grantedScopes });
+        return token;
       });
     },
 
@@ -124,8 +159,22 @@ export function createActivities({ db, secrets, http }: ActivityDeps) {
       });
     },
 
-    async recordTransition(input: { connectionId: string; tenantId: string; transition: Transition }): Promise<void> {
-      await recordTransition(db, input);
+    /** Returns the webhook deliveries the transition caused, for the workflow to send. */
+    async recordTransition(input: {
+      connectionId: string;
+      tenantId: string;
+      transition: Transition;
+    }): Promise<{ deliveries: string[] }> {
+      return recordTransition(db, input);
+    },
+
+    async deliverWebhook({ deliveryId }: { deliveryId: string }): Promise<{ status: number }> {
+      return deliverWebhook({ db, secrets, http }, deliveryId);
+    },
+
+    /** Retries are exhausted: keep the event, marked failed, for the customer to fetch. */
+    async markWebhookFailed({ deliveryId }: { deliveryId: string }): Promise<void> {
+      await db.webhookDelivery.update({ where: { id: deliveryId }, data: { status: 'failed' } });
     },
 
     async promoteCandidate({ connectionId, rotationId }: { connectionId: string; rotationId: string }) {

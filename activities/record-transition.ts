@@ -1,16 +1,19 @@
-// Persist one transition of the state machine: the connection row and its audit event, in one
-// transaction. The audit event's dedupe key (connection id + sequence) makes a retried activity a
-// no-op instead of a duplicate.
+// Persist one transition of the state machine: the connection row, its audit event and the webhook
+// deliveries it causes, in one transaction (an outbox: a delivery is never lost nor sent for a
+// transition that did not happen). The audit event's dedupe key (connection id + sequence) makes a
+// retried activity a no-op instead of a duplicate.
+import { randomUUID } from 'node:crypto';
 import type { Db } from '../lib/db';
 import type { Transition } from '../workflows/connection-machine';
+import { webhookEventFor } from './webhook-events';
 
 const date = (ms: number | null | undefined) => (ms === undefined ? undefined : ms === null ? null : new Date(ms));
 
 export async function recordTransition(
   db: Db,
   { connectionId, tenantId, transition: t }: { connectionId: string; tenantId: string; transition: Transition },
-): Promise<void> {
-  await db.$transaction(async (tx) => {
+): Promise<{ deliveries: string[] }> {
+  return db.$transaction(async (tx) => {
     const inserted = await tx.auditEvent.createMany({
       data: [
         {
@@ -30,9 +33,16 @@ export async function recordTransition(
       ],
       skipDuplicates: true,
     });
-    if (inserted.count === 0) return;
+    // Already recorded by an earlier attempt: its deliveries were returned then, or are re-found here.
+    if (inserted.count === 0) {
+      const earlier = await tx.webhookDelivery.findMany({
+        where: { id: { startsWith: `evt_${connectionId}_${t.seq}_` } },
+        select: { id: true },
+      });
+      return { deliveries: earlier.map((d) => d.id) };
+    }
     const p = t.patch;
-    await tx.connection.update({
+    const connection = await tx.connection.update({
       where: { id: connectionId },
       data: {
         status: t.to,
@@ -52,5 +62,37 @@ export async function recordTransition(
           : {}),
       },
     });
+
+    const type = webhookEventFor(t);
+    if (!type) return { deliveries: [] };
+    const endpoints = await tx.webhookEndpoint.findMany({
+      where: { tenantId, disabledAt: null, OR: [{ eventTypes: { isEmpty: true } }, { eventTypes: { has: type } }] },
+      select: { id: true },
+    });
+    const occurredAt = new Date().toISOString();
+    const deliveries = endpoints.map((endpoint) => ({
+      // Deterministic prefix per transition, so a retried activity finds what it created.
+      id: `evt_${connectionId}_${t.seq}_${randomUUID().slice(0, 8)}`,
+      endpointId: endpoint.id,
+      tenantId,
+      connectionId,
+      type,
+      payload: {
+        type,
+        timestamp: occurredAt,
+        data: {
+          connectionId,
+          tenantId,
+          vendor: connection.vendor,
+          status: t.to,
+          previousStatus: t.from,
+          reason: connection.statusReason,
+          message: connection.statusMessage,
+          missingScopes: connection.missingScopes,
+        },
+      },
+    }));
+    if (deliveries.length > 0) await tx.webhookDelivery.createMany({ data: deliveries });
+    return { deliveries: deliveries.map((d) => d.id) };
   });
 }

@@ -12,6 +12,7 @@ import {
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
+import type { VendorEndpoints } from '../catalog/types';
 import type { Db } from '../lib/db';
 import type { EncryptionCodec } from '../lib/payload-codec';
 import type { SecretStore } from '../lib/secret-store';
@@ -21,8 +22,10 @@ import { requireApiKey } from './auth';
 import { ApiError, errorHandler, notFoundHandler } from './errors';
 import { connectionRoutes } from './routes/connections';
 import { connectorRoutes } from './routes/connectors';
+import { installRoutes, oauthCallbackRoutes } from './routes/oauth';
 import { codecRoutes } from './routes/codec';
 import { healthRoutes } from './routes/health';
+import { webhookRoutes } from './routes/webhooks';
 
 export interface AppDeps {
   db: Db;
@@ -34,6 +37,10 @@ export interface AppDeps {
   policy: Partial<MaintenancePolicy>;
   /** Requests per minute per API key on /v1 (default 600). */
   rateLimitPerMinute?: number;
+  /** Where customers' browsers reach this API (TETHER_PUBLIC_URL): OAuth installs need it for their redirect URI. */
+  publicUrl?: string;
+  /** Overrides of fixed vendor URLs (Slack's), the same as the worker's. */
+  vendorEndpoints?: VendorEndpoints;
   /** Serves /codec/decode|encode for the Temporal Web UI when given. */
   codec?: { codec: EncryptionCodec; allowedOrigins: string[]; uiToken?: string };
   logger?: Logger | false;
@@ -84,8 +91,12 @@ export async function buildApp(deps: AppDeps) {
       });
       await v1.register(connectorRoutes);
       await v1.register(connectionRoutes, { deps });
+      await v1.register(webhookRoutes, { deps });
+      await v1.register(installRoutes, { deps });
     },
     { prefix: '/v1' },
   );
+  // Outside the API key: the vendor's consent page sends the admin's browser here; its state authenticates it.
+  await app.register(oauthCallbackRoutes, { prefix: '/v1', deps });
   return app;
 }

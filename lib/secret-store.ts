@@ -3,7 +3,13 @@
 import type { Db } from './db';
 import type { SecretBox } from './secret-box';
 
-type Kind = 'credentials' | 'staged_credentials' | 'access_token' | 'refresh_token';
+type Kind = 'credentials' | 'staged_credentials' | 'access_token' | 'refresh_token' | 'authorization_code';
+
+/** An OAuth install's code, kept only until the activity redeems it (minutes). */
+export interface AuthorizationCode {
+  code: string;
+  redirectUri: string;
+}
 
 /** Credentials as the customer gave them (field names from the vendor's credential schema). */
 export type Credentials = Record<string, string>;
@@ -103,6 +109,36 @@ export function createSecretStore(db: Db, box: SecretBox) {
     },
 
     /**
+     * An access token with the refresh token that came with it, together: a rotated refresh token never
+     * sits beside a stale access token, and none left from an earlier install outlives a pair without one.
+     */
+    async saveTokens(connectionId: string, tokens: { accessToken: string; refreshToken: string | null }): Promise<void> {
+      await db.$transaction(async (tx) => {
+        await write(connectionId, 'access_token', { accessToken: tokens.accessToken }, null, tx);
+        if (tokens.refreshToken) {
+          await write(connectionId, 'refresh_token', { refreshToken: tokens.refreshToken }, null, tx);
+        } else {
+          await tx.connectionSecret.deleteMany({ where: { connectionId, kind: 'refresh_token' } });
+        }
+      });
+    },
+
+    /** Keep an install's code for the workflow's activity; a newer install replaces an older one's. */
+    async saveAuthorizationCode(connectionId: string, installId: string, grant: AuthorizationCode): Promise<void> {
+      await write(connectionId, 'authorization_code', grant, installId);
+    },
+
+    /** The code stored for this install, or null when it is gone (redeemed, or replaced by a newer install). */
+    async readAuthorizationCode(connectionId: string, installId: string): Promise<AuthorizationCode | null> {
+      const row = await read<AuthorizationCode>(connectionId, 'authorization_code');
+      return row && row.rotationId === installId ? row.value : null;
+    },
+
+    async deleteAuthorizationCode(connectionId: string, installId: string): Promise<void> {
+      await db.connectionSecret.deleteMany({ where: { connectionId, kind: 'authorization_code', rotationId: installId } });
+    },
+
+    /**
      * Make the candidate live, atomically: credentials and token replace the old ones together.
      * False when the staged row belongs to another (newer) rotation.
      */
@@ -127,6 +163,16 @@ export function createSecretStore(db: Db, box: SecretBox) {
       await db.connectionSecret.deleteMany({
         where: { connectionId, kind: 'staged_credentials', rotationId },
       });
+    },
+
+    /** A webhook endpoint's signing secret, sealed for its row. */
+    sealWebhookSecret(endpointId: string, secret: string) {
+      const { keyId, sealed } = box.seal(secret, `webhook/${endpointId}`);
+      return { secretKeyId: keyId, secretSealed: new Uint8Array(sealed) };
+    },
+
+    openWebhookSecret(endpoint: { id: string; secretKeyId: string; secretSealed: Uint8Array }): string {
+      return box.open({ keyId: endpoint.secretKeyId, sealed: Buffer.from(endpoint.secretSealed) }, `webhook/${endpoint.id}`);
     },
 
     async wipe(connectionId: string): Promise<number> {

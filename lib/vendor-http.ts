@@ -14,6 +14,8 @@ export interface VendorRequest {
   headers?: Record<string, string>;
   /** Sent as application/x-www-form-urlencoded. */
   form?: Record<string, string>;
+  /** Sent as is with content-type application/json (webhooks). */
+  jsonBody?: string;
 }
 
 export interface VendorResponse {
@@ -51,6 +53,9 @@ export function createVendorHttp(options: VendorHttpOptions): VendorHttp & { clo
     if (req.form) {
       headers['content-type'] = 'application/x-www-form-urlencoded';
       body = new URLSearchParams(req.form).toString();
+    } else if (req.jsonBody !== undefined) {
+      headers['content-type'] = 'application/json';
+      body = req.jsonBody;
     }
     let res;
     try {

@@ -9,12 +9,14 @@ import {
   continueAsNew,
   proxyActivities,
   setHandler,
+  startChild,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { ConnectionActivities } from '../activities';
 import { ConnectionMachine, type Step, type StepFailure, type StepOutcome, type Transition } from './connection-machine';
 import {
+  completeInstallUpdate,
   ensureFreshTokenUpdate,
   pauseUpdate,
   refreshNowUpdate,
@@ -24,6 +26,7 @@ import {
   statusQuery,
 } from './messages';
 import { STATUS, TENANT, VENDOR } from './search-attributes';
+import { webhookDelivery } from './webhook-delivery';
 import {
   DEFAULT_POLICY,
   FailureType,
@@ -56,7 +59,7 @@ const store = proxyActivities<ConnectionActivities>({
 export async function connectionLifecycle(input: ConnectionLifecycleInput): Promise<ConnectionLifecycleResult> {
   const { connectionId, tenantId } = input;
   const policy = { ...DEFAULT_POLICY, ...input.policy };
-  const machine = new ConnectionMachine(policy, Math.random, input.carriedState);
+  const machine = new ConnectionMachine(policy, Math.random, input.carriedState, { awaitInstall: input.awaitInstall });
   let vendorRevocation: ConnectionLifecycleResult['vendorRevocation'];
 
   const refuseIf = (kind: Parameters<ConnectionMachine['refuse']>[0]) => (..._args: unknown[]) => {
@@ -79,6 +82,11 @@ export async function connectionLifecycle(input: ConnectionLifecycleInput): Prom
   setHandler(revokeUpdate, () => ({ status: machine.status, ...machine.enqueue({ kind: 'revoke' }) }), {
     validator: refuseIf('revoke'),
   });
+  setHandler(
+    completeInstallUpdate,
+    (result) => ({ status: machine.status, ...machine.enqueue({ kind: 'install', result }) }),
+    { validator: refuseIf('install') },
+  );
   setHandler(
     rotateCredentialsUpdate,
     async ({ rotationId }) => {
@@ -104,8 +112,17 @@ export async function connectionLifecycle(input: ConnectionLifecycleInput): Prom
 
   const record = async (transition: Transition | null) => {
     if (!transition) return;
-    await store.recordTransition({ connectionId, tenantId, transition });
+    const recorded = await store.recordTransition({ connectionId, tenantId, transition });
     upsertSearchAttributes([{ key: STATUS, value: transition.to }]);
+    // Each delivery is its own workflow, abandoned by this one: it outlives revocation and
+    // continueAsNew, and its retries never hold up the connection's own steps.
+    for (const deliveryId of recorded?.deliveries ?? []) {
+      await startChild(webhookDelivery, {
+        workflowId: `webhook:${deliveryId}`,
+        args: [{ deliveryId, retry: policy.webhookRetry }],
+        parentClosePolicy: 'ABANDON',
+      });
+    }
   };
 
   upsertSearchAttributes([
@@ -144,6 +161,20 @@ export async function connectionLifecycle(input: ConnectionLifecycleInput): Prom
       case 'refresh': {
         const outcome = await obtainAndVerify('live', step.kind === 'establish' ? 'full' : 'claims');
         await record(machine.onVendorStep(step, outcome, Date.now()));
+        return;
+      }
+      case 'install': {
+        const { result } = step;
+        if ('denied' in result) {
+          await record(machine.onInstallDenied(result.denied, Date.now()));
+          return;
+        }
+        const outcome = await verified(
+          () => vendor.completeInstall({ connectionId, installId: result.installId }),
+          'live',
+          'full',
+        );
+        await record(machine.onInstall(step, outcome, Date.now()));
         return;
       }
       case 'probe': {
@@ -189,10 +220,19 @@ export async function connectionLifecycle(input: ConnectionLifecycleInput): Prom
     }
   }
 
-  async function obtainAndVerify(slot: 'live' | 'candidate', mode: 'full' | 'claims'): Promise<StepOutcome> {
+  function obtainAndVerify(slot: 'live' | 'candidate', mode: 'full' | 'claims'): Promise<StepOutcome> {
+    return verified(() => vendor.obtainToken({ connectionId, slot }), slot, mode);
+  }
+
+  /** Get a token (grant, refresh or install), then check its scopes. */
+  async function verified(
+    obtain: () => Promise<TokenInfo>,
+    slot: 'live' | 'candidate',
+    mode: 'full' | 'claims',
+  ): Promise<StepOutcome> {
     let token: TokenInfo;
     try {
-      token = await vendor.obtainToken({ connectionId, slot });
+      token = await obtain();
       const verification = await vendor.verifyScopes({
         connectionId,
         slot,
@@ -242,6 +282,8 @@ function classify(err: unknown): StepFailure {
         return { kind: 'rejected', reason: 'invalid_configuration', message: cause.message };
       case FailureType.RotationSuperseded:
         return { kind: 'rejected', reason: 'credentials_rejected', message: cause.message, superseded: true };
+      case FailureType.ReauthRequired:
+        return { kind: 'rejected', reason: 'credentials_rejected', message: cause.message, final: true };
       case FailureType.RateLimited: {
         const details = cause.details?.[0] as { retryAfterMs?: number } | undefined;
         return { kind: 'unavailable', message: cause.message, retryAfterMs: details?.retryAfterMs };

@@ -35,6 +35,8 @@ export interface MaintenancePolicy {
    * so history stays small and replays stay fast even before Temporal suggests it.
    */
   maxStepsPerRun: number;
+  /** Webhook delivery retries: exponential from the initial interval, capped, then marked failed. */
+  webhookRetry: { initialIntervalMs: number; maximumIntervalMs: number; maximumAttempts: number };
 }
 
 export const DEFAULT_POLICY: MaintenancePolicy = {
@@ -46,6 +48,8 @@ export const DEFAULT_POLICY: MaintenancePolicy = {
   failureBackoffCapMs: 3_600_000,
   rejectionLimit: 3,
   maxStepsPerRun: 500,
+  // 10 s doubling to 1 h, 20 attempts: about 17 hours of trying.
+  webhookRetry: { initialIntervalMs: 10_000, maximumIntervalMs: 3_600_000, maximumAttempts: 20 },
 };
 
 export interface ConnectionLifecycleInput {

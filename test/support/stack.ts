@@ -7,6 +7,7 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import type { InjectOptions } from 'fastify';
 import { buildApp } from '../../api/app';
+import { slackEndpointsAt } from '../../catalog/slack';
 import { createApiKey } from '../../lib/api-keys';
 import { createPrismaClient, type Db } from '../../lib/db';
 import { createLogger } from '../../lib/logger';
@@ -25,7 +26,11 @@ export const TEST_POLICY: Partial<MaintenancePolicy> = {
   failureBackoffBaseMs: 500,
   failureBackoffCapMs: 2_000,
   rejectionLimit: 2,
+  webhookRetry: { initialIntervalMs: 200, maximumIntervalMs: 1_000, maximumAttempts: 4 },
 };
+
+/** The API's public address in tests: OAuth redirect URIs start with it (nothing listens there). */
+export const TEST_PUBLIC_URL = 'https://tether.test';
 
 export interface Stack {
   db: Db;
@@ -100,6 +105,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const secrets = createSecretStore(db, box);
     const sim = await startSimulators();
     cleanups.push(() => sim.close());
+    // Slack's fixed addresses point at its simulator, by configuration as in the demo.
+    const endpoints = slackEndpointsAt(`${sim.baseUrl}/slack`);
     const http = createVendorHttp({ timeoutMs: 5_000, maxResponseBytes: 1_048_576, allowInsecureLoopback: true });
     cleanups.push(() => http.close());
     const taskQueue = `test-${randomUUID()}`;
@@ -113,6 +120,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       db,
       secrets,
       http,
+      endpoints,
       codec,
       workflowBundle: { code: readFileSync(bundlePath, 'utf8') },
     });
@@ -131,6 +139,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       taskQueue,
       urlPolicy: { allowInsecureLoopback: true },
       policy: { ...TEST_POLICY, ...options.policy },
+      publicUrl: TEST_PUBLIC_URL,
+      vendorEndpoints: endpoints,
       rateLimitPerMinute: options.rateLimitPerMinute,
       logger: logLines ? createLogger('debug', 'api', { write: (line: string) => logLines.push(line) }) : undefined,
       codec: { codec, allowedOrigins: ['http://127.0.0.1:8233'], uiToken: TEST_UI_CODEC_TOKEN },

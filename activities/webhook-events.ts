@@ -1,0 +1,33 @@
+// Which transitions customers hear about: the ones where a human may need to act, or can stop worrying.
+import type { Transition } from '../workflows/connection-machine';
+
+export const WEBHOOK_EVENT_TYPES = [
+  'connection.linked',
+  'connection.insufficient_scopes',
+  'connection.invalid_credentials',
+  'connection.needs_reauth',
+  'connection.degraded',
+  'connection.recovered',
+  'connection.expiring',
+  'connection.revoked',
+] as const;
+export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
+
+export function webhookEventFor(t: Transition): WebhookEventType | null {
+  if (t.event === 'linked') return 'connection.linked';
+  if (t.event === 'recovered' || (t.from === 'degraded' && (t.to === 'active' || t.to === 'expiring'))) {
+    return 'connection.recovered';
+  }
+  if (t.from === t.to) return null;
+  switch (t.to) {
+    case 'insufficient_scopes':
+    case 'invalid_credentials':
+    case 'needs_reauth':
+    case 'degraded':
+    case 'expiring':
+    case 'revoked':
+      return `connection.${t.to}`;
+    default:
+      return null;
+  }
+}
