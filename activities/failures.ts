@@ -1,4 +1,4 @@
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import { VendorError } from '../lib/vendor-error';
 import { FailureType } from '../workflows/types';
 
@@ -32,10 +32,42 @@ export function toActivityFailure(err: unknown): unknown {
   });
 }
 
+/**
+ * Run a vendor-facing activity: classify its failure for Temporal, and count it and time it in
+ * the worker's metrics (tether_vendor_calls, tether_vendor_call_latency in ms), by vendor and outcome.
+ */
 export async function classified<T>(work: () => Promise<T>): Promise<T> {
+  const started = Date.now();
+  let outcome = 'ok';
   try {
     return await work();
   } catch (err) {
-    throw toActivityFailure(err);
+    const failure = toActivityFailure(err);
+    outcome = failure instanceof ApplicationFailure ? (failure.type ?? 'error') : 'error';
+    throw failure;
+  } finally {
+    record(outcome, Date.now() - started);
   }
+}
+
+const vendorOfCall = new WeakMap<Context, string>();
+
+/** Called once the activity knows which vendor it talks to, so its metrics carry the vendor. */
+export function tagVendor(vendor: string): void {
+  vendorOfCall.set(Context.current(), vendor);
+}
+
+function record(outcome: string, latencyMs: number): void {
+  const context = Context.current();
+  // The SDK adds activityType, namespace and taskQueue itself.
+  const tags = { vendor: vendorOfCall.get(context) ?? 'unknown' };
+  const meter = context.metricMeter;
+  meter.createCounter('tether_vendor_calls', 'calls', 'Vendor-facing activity attempts by outcome').add(1, {
+    ...tags,
+    outcome,
+  });
+  meter.createHistogram('tether_vendor_call_latency', 'int', 'ms', 'Vendor-facing activity attempt latency').record(
+    latencyMs,
+    tags,
+  );
 }

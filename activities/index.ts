@@ -16,7 +16,7 @@ import {
   type TokenInfo,
   type VendorRevocation,
 } from '../workflows/types';
-import { classified } from './failures';
+import { classified, tagVendor } from './failures';
 import { completeInstall, renewInstalledToken } from './oauth-install';
 import { recordTransition } from './record-transition';
 import { deliverWebhook } from './webhook-delivery';
@@ -45,6 +45,7 @@ export function createActivities({ db, secrets, http, endpoints }: ActivityDeps)
       throw ApplicationFailure.nonRetryable(`connection ${connectionId} not found`, FailureType.InvalidConfiguration);
     }
     const vendor = getVendor(connection.vendor);
+    tagVendor(vendor.id);
     const ctx: VendorContext = {
       instanceUrl: connection.instanceUrl,
       settings: (connection.settings ?? {}) as Record<string, unknown>,

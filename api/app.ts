@@ -19,6 +19,7 @@ import type { SecretStore } from '../lib/secret-store';
 import type { UrlPolicy } from '../lib/url-policy';
 import type { MaintenancePolicy } from '../workflows/types';
 import { requireApiKey } from './auth';
+import { registerMetrics } from './metrics';
 import { ApiError, errorHandler, notFoundHandler } from './errors';
 import { connectionRoutes } from './routes/connections';
 import { connectorRoutes } from './routes/connectors';
@@ -75,6 +76,7 @@ export async function buildApp(deps: AppDeps) {
 
   // A JSON API: no CSP needed for its answers (and /docs serves its own scripts).
   await app.register(helmet, { contentSecurityPolicy: false });
+  registerMetrics(app, deps.db);
   await app.register(healthRoutes, { deps });
   if (deps.codec) await app.register(codecRoutes, { db: deps.db, ...deps.codec });
   await app.register(

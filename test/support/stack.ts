@@ -72,6 +72,8 @@ export interface StackOptions {
   rateLimitPerMinute?: number;
   /** Capture API and worker logs (debug level) here, for leak tests. */
   logLines?: string[];
+  /** Serve the worker's Prometheus metrics (Temporal SDK + ours) on this host:port. */
+  workerMetricsAddress?: string;
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
@@ -82,11 +84,17 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   if (!runtimeInstalled) {
     // Quiet the SDK's own logs in tests (TEST_TEMPORAL_LOGS=1 shows them); failures surface through
     // assertions. With logLines, everything down to DEBUG is captured there instead.
+    const telemetryOptions = options.workerMetricsAddress
+      ? { metrics: { prometheus: { bindAddress: options.workerMetricsAddress } } }
+      : undefined;
     if (logLines) {
       Runtime.install({
         logger: new DefaultLogger('DEBUG', (entry) => logLines.push(`${entry.message} ${JSON.stringify(entry.meta ?? {})}`)),
+        telemetryOptions,
       });
-    } else if (!process.env.TEST_TEMPORAL_LOGS) Runtime.install({ logger: new DefaultLogger('ERROR') });
+    } else if (!process.env.TEST_TEMPORAL_LOGS || telemetryOptions) {
+      Runtime.install({ logger: new DefaultLogger('ERROR'), telemetryOptions });
+    }
     runtimeInstalled = true;
   }
 
