@@ -166,13 +166,12 @@ test('production refuses to start without a key; the embedded default creates a 
 });
 
 test('the codec endpoint decodes for admins and the UI token only, with CORS for the UI origin', async () => {
-  const history = await new Client({ connection: stack.client.connection }).workflow
-    .list({ query: `WorkflowType = "connectionLifecycle"` })
-    [Symbol.asyncIterator]()
-    .next();
-  const handle = new Client({ connection: stack.client.connection }).workflow.getHandle(history.value.workflowId);
-  const raw = await handle.fetchHistory();
-  const encoded = raw.events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads!;
+  const raw = new Client({ connection: stack.client.connection });
+  const executions = raw.workflow.list({ query: `WorkflowType = "connectionLifecycle"` });
+  const history = await executions[Symbol.asyncIterator]().next();
+  const handle = raw.workflow.getHandle(history.value.workflowId);
+  const started = await handle.fetchHistory();
+  const encoded = started.events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads!;
   const body = {
     payloads: encoded.map((p) => ({
       metadata: Object.fromEntries(Object.entries(p.metadata!).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),

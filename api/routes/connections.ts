@@ -5,7 +5,6 @@ import { z } from 'zod';
 import { getVendor } from '../../catalog';
 import { Prisma, type Connection } from '../../lib/db';
 import { checkInstanceUrl } from '../../lib/url-policy';
-import { connectionWorkflowId } from '../../workflows/ids';
 import {
   pauseUpdate,
   resumeUpdate,
