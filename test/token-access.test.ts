@@ -1,0 +1,72 @@
+// Provisioning always gets a valid token: one about to expire is refreshed first, through the
+// workflow, and the token handed out works against the vendor.
+import { ConnectionUnusableError, getValidAccessToken } from '../lib/token-access';
+import { startStack, type Stack } from './support/stack';
+
+let stack: Stack;
+beforeAll(async () => {
+  stack = await startStack();
+});
+afterAll(async () => {
+  await stack?.close();
+});
+
+test('a token expiring sooner than needed is refreshed before it is handed out', async () => {
+  const client = 'demo-ttl-20.provisioning';
+  const { id } = await stack.link({
+    vendor: 'invgate',
+    instanceUrl: stack.instanceUrl('invgate'),
+    credentials: { clientId: client, clientSecret: 'demo-secret' },
+  });
+  const linked = await stack.waitForStatus(id, 'active');
+  const deps = { db: stack.db, secrets: stack.secrets, temporal: stack.client };
+
+  // Valid for 20 s: enough for a 5 s job, no refresh.
+  const before = stack.sim.control.stats('invgate', client).tokenRequests;
+  const first = await getValidAccessToken(deps, id, { minValidityMs: 5_000 });
+  expect(first.expiresAt?.toISOString()).toBe(linked.tokenExpiresAt);
+  expect(stack.sim.control.stats('invgate', client).tokenRequests).toBe(before);
+
+  // A 60 s job needs a fresher token than the one stored: it is re-granted first.
+  const fresh = await getValidAccessToken(deps, id, { minValidityMs: 60_000 });
+  expect(stack.sim.control.stats('invgate', client).tokenRequests).toBe(before + 1);
+  expect(fresh.accessToken).not.toBe(first.accessToken);
+  expect(fresh.expiresAt!.getTime()).toBeGreaterThan(Date.parse(linked.tokenExpiresAt));
+  const res = await fetch(`${stack.instanceUrl('invgate')}/api/v1/users`, {
+    headers: { authorization: `Bearer ${fresh.accessToken}` },
+  });
+  expect(res.status).toBe(200);
+});
+
+test('static tokens are handed out as they are; unusable connections refuse', async () => {
+  const { id } = await stack.link({
+    vendor: 'promapp',
+    instanceUrl: stack.instanceUrl('promapp'),
+    credentials: { token: 'demo-all-scopes.provisioning' },
+  });
+  await stack.waitForStatus(id, 'active');
+  const deps = { db: stack.db, secrets: stack.secrets, temporal: stack.client };
+  expect((await getValidAccessToken(deps, id)).accessToken).toBe('demo-all-scopes.provisioning');
+
+  await stack.app.inject({ method: 'POST', url: `/v1/connections/${id}/pause` });
+  await stack.waitForStatus(id, 'paused');
+  await expect(getValidAccessToken(deps, id)).rejects.toBeInstanceOf(ConnectionUnusableError);
+});
+
+test('operators can filter connections by typed search attributes', async () => {
+  const { id } = await stack.link({
+    vendor: 'invgate',
+    instanceUrl: stack.instanceUrl('invgate'),
+    credentials: { clientId: 'demo-missing-scopes', clientSecret: 'demo-secret' },
+  });
+  await stack.waitForStatus(id, 'insufficient_scopes');
+  const query = `TetherStatus = "insufficient_scopes" AND TetherVendor = "invgate" AND TetherTenant = "test-tenant"`;
+  const deadline = Date.now() + 15_000;
+  let ids: string[] = [];
+  while (Date.now() < deadline && !ids.includes(`connection:${id}`)) {
+    ids = [];
+    for await (const w of stack.client.workflow.list({ query })) ids.push(w.workflowId);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  expect(ids).toContain(`connection:${id}`);
+});
