@@ -5,6 +5,7 @@ import {
   WorkflowUpdateFailedError,
 } from '@temporalio/client';
 import type { UpdateDefinition } from '@temporalio/common';
+import { getVendor } from '../catalog';
 import type { Connection } from '../lib/db';
 import { connectionWorkflowId } from '../workflows/ids';
 import type { connectionLifecycle } from '../workflows/connection-lifecycle';
@@ -19,7 +20,14 @@ export async function startLifecycle(deps: AppDeps, connection: Connection): Pro
       taskQueue: deps.taskQueue,
       workflowId: connectionWorkflowId(connection.id),
       args: [
-        { connectionId: connection.id, tenantId: connection.tenantId, vendor: connection.vendor, policy: deps.policy },
+        {
+          connectionId: connection.id,
+          tenantId: connection.tenantId,
+          vendor: connection.vendor,
+          policy: deps.policy,
+          // An app linked through the vendor's consent page has no token until POST /install and its callback.
+          ...(getVendor(connection.vendor).auth.kind === 'oauth2_install' ? { awaitInstall: true } : {}),
+        },
       ],
       // Idempotent: a running lifecycle is kept; a finished (revoked) one is never started again.
       workflowIdConflictPolicy: 'USE_EXISTING',

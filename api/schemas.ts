@@ -16,6 +16,9 @@ export const ErrorSchema = z
 const displayName = z.string().trim().min(1).max(200).optional();
 const instanceUrl = z.string().trim().min(1).max(2048);
 
+/** `slack-grid` → `SlackGrid`, for OpenAPI component names. */
+const pascalCase = (id: string) => id.replace(/(^|[-_])(\w)/g, (_match, _sep, letter: string) => letter.toUpperCase());
+
 /** One branch per vendor: `vendor` selects which credential and settings fields are valid. */
 export const CreateConnectionSchema = z
   .discriminatedUnion(
@@ -30,7 +33,7 @@ export const CreateConnectionSchema = z
           settings: v.settings.optional(),
         })
         .strict()
-        .meta({ id: `Create${v.id[0]!.toUpperCase()}${v.id.slice(1)}Connection` }),
+        .meta({ id: `Create${pascalCase(v.id)}Connection` }),
     ) as unknown as [z.ZodObject, ...z.ZodObject[]],
   )
   .meta({ id: 'CreateConnection' });
@@ -141,4 +144,28 @@ export const ConnectorSchema = ConnectorSummarySchema.extend({
   revoke: z.object({ supported: z.boolean(), instructions: z.string().optional() }),
   tokenLifetime: z.string(),
   setupSteps: z.array(z.string()),
+});
+
+export const InstallStartedSchema = z.object({
+  connectionId: z.uuid(),
+  authorizeUrl: z.string().describe("the vendor's consent page: open it as the vendor account's admin and allow the install"),
+  expiresAt: z.string().describe('the install must be completed by then; its state is single-use'),
+});
+
+/** What the vendor's consent page sends back; other parameters it adds are ignored. */
+export const OAuthCallbackQuerySchema = z.object({
+  state: z.string().min(1).max(512),
+  code: z.string().min(1).max(2048).optional(),
+  error: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/)
+    .optional()
+    .describe('set instead of code when the install was not approved, e.g. access_denied'),
+});
+
+export const InstallCallbackResultSchema = z.object({
+  connectionId: z.uuid(),
+  outcome: z.enum(['authorized', 'denied']),
+  status: ConnectionStatusSchema.describe('the status now; an authorized install is verified next'),
+  message: z.string(),
 });

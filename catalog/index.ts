@@ -3,9 +3,10 @@ import { halo } from './halo';
 import { invgate } from './invgate';
 import { ninjaone } from './ninjaone';
 import { promapp } from './promapp';
+import { slack, slackGrid } from './slack';
 import type { VendorDefinition } from './types';
 
-export const vendors: readonly VendorDefinition[] = [invgate, promapp, halo, ninjaone];
+export const vendors: readonly VendorDefinition[] = [invgate, promapp, halo, ninjaone, slack, slackGrid];
 
 const byId = new Map(vendors.map((v) => [v.id, v]));
 

@@ -91,7 +91,10 @@ export interface InstalledTokens {
 export interface OAuthInstallAuth {
   kind: 'oauth2_install';
   /** The consent page to send the admin's browser to. */
-  authorizeUrl(ctx: VendorContext, request: { clientId: string; redirectUri: string; state: string; scopes: string[] }): string;
+  authorizeUrl(
+    ctx: VendorContext,
+    request: { clientId: string; redirectUri: string; state: string; scopes: string[] },
+  ): string;
   /** Redeem the callback's code (single-use, short-lived). */
   exchangeCode(
     ctx: VendorContext,

@@ -1,5 +1,6 @@
 // Configuration from the environment, validated once at start-up with messages naming the variable.
 import { z } from 'zod';
+import type { VendorEndpoints } from '../catalog/types';
 import { DEFAULT_POLICY, type MaintenancePolicy } from '../workflows/types';
 
 const bool = z
@@ -26,6 +27,12 @@ const EnvSchema = z.object({
   TETHER_FAILURE_BACKOFF_BASE_MS: int(DEFAULT_POLICY.failureBackoffBaseMs),
   TETHER_FAILURE_BACKOFF_CAP_MS: int(DEFAULT_POLICY.failureBackoffCapMs),
   TETHER_REJECTION_LIMIT: int(DEFAULT_POLICY.rejectionLimit),
+  /** Where customers' browsers reach this API: OAuth redirect URIs are <this>/v1/oauth/callback. */
+  TETHER_PUBLIC_URL: z.url().optional(),
+  /** Slack's fixed addresses (catalog/slack.ts), overridden only to point at a simulator. */
+  TETHER_SLACK_API_BASE_URL: z.url().optional(),
+  TETHER_SLACK_SCIM_BASE_URL: z.url().optional(),
+  TETHER_SLACK_AUTHORIZE_URL: z.url().optional(),
 });
 
 export type Config = ReturnType<typeof loadConfig>;
@@ -43,6 +50,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     failureBackoffCapMs: e.TETHER_FAILURE_BACKOFF_CAP_MS,
     rejectionLimit: e.TETHER_REJECTION_LIMIT,
   };
+  // Names as catalog/slack.ts reads them; unset ones keep the vendor's production URL.
+  const vendorEndpoints: VendorEndpoints = {
+    'slack.api': e.TETHER_SLACK_API_BASE_URL,
+    'slack.scim': e.TETHER_SLACK_SCIM_BASE_URL,
+    'slack.authorize': e.TETHER_SLACK_AUTHORIZE_URL,
+  };
   return {
     databaseUrl: e.DATABASE_URL,
     temporal: { address: e.TEMPORAL_ADDRESS, namespace: e.TEMPORAL_NAMESPACE, taskQueue: e.TETHER_TASK_QUEUE },
@@ -55,5 +68,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       allowInsecureLoopback: e.TETHER_ALLOW_INSECURE_LOOPBACK,
     },
     policy,
+    publicUrl: e.TETHER_PUBLIC_URL?.replace(/\/+$/, ''),
+    vendorEndpoints,
   };
 }

@@ -174,3 +174,86 @@ test('a snapshot carries the state across continueAsNew', () => {
   expect(copy.snapshot()).toEqual(m.snapshot());
   expect(copy.nextStep(1)).toEqual(m.nextStep(1));
 });
+
+describe('linked by an OAuth install', () => {
+  const installStep = (installId = 'i1') => ({ kind: 'install' as const, ticket: 1, result: { installId } });
+  const waiting = () => new ConnectionMachine(policy, () => 0.5, undefined, { awaitInstall: true });
+
+  test('waits without a timer; only install and revoke are accepted meanwhile', () => {
+    const m = waiting();
+    expect(m.nextStep(100 * HOUR)).toEqual({ kind: 'wait', untilMs: null });
+    for (const kind of ['refresh', 'pause', 'resume', 'rotate'] as const) expect(m.refuse(kind)).toMatch(/OAuth install/);
+    expect(m.refuse('install')).toBeNull();
+    expect(m.refuse('revoke')).toBeNull();
+    m.enqueue({ kind: 'install', result: { installId: 'i1' } });
+    expect(m.nextStep(5)).toEqual(installStep());
+  });
+
+  test('a completed install links like establish, then refreshes ahead of expiry', () => {
+    const m = waiting();
+    m.enqueue({ kind: 'install', result: { installId: 'i1' } });
+    const install = m.nextStep(0) as Extract<Step, { kind: 'install' }>;
+    const t = m.onInstall(install, { kind: 'ok', token: token(0, HOUR), verification: verified }, 0);
+    m.finish();
+    expect(t).toMatchObject({ event: 'linked', from: 'linking', to: 'active' });
+    expect(m.snapshot().awaitingInstall).toBe(false);
+    expect(m.refuse('refresh')).toBeNull();
+    expect(m.nextStep(HOUR)).toEqual({ kind: 'refresh' });
+  });
+
+  test('a denied install keeps waiting, saying why; on a working connection it is only recorded', () => {
+    const m = waiting();
+    expect(m.onInstallDenied('access_denied', 1)).toMatchObject({
+      to: 'linking',
+      event: 'install_denied',
+      reason: 'install_denied',
+      message: expect.stringContaining('access_denied'),
+    });
+    expect(m.nextStep(HOUR)).toEqual({ kind: 'wait', untilMs: null });
+    expect(m.refuse('install')).toBeNull();
+
+    const { m: active } = linked();
+    const due = active.snapshot().nextCheckAt;
+    expect(active.onInstallDenied('access_denied', 1)).toMatchObject({ to: 'active', reason: undefined, detail: { error: 'access_denied' } });
+    expect(active.snapshot().nextCheckAt).toBe(due);
+  });
+
+  test('a failed install: a refused client is invalid_credentials, an outage keeps waiting, a superseded one is nothing', () => {
+    const refused = waiting();
+    const t = refused.onInstall(installStep(), { kind: 'rejected', reason: 'credentials_rejected', message: 'bad_client_secret' }, 1);
+    expect(t).toMatchObject({ to: 'invalid_credentials', event: 'install_failed', message: 'bad_client_secret' });
+    expect(refused.refuse('install')).toBeNull();
+
+    const down = waiting();
+    expect(down.onInstall(installStep(), { kind: 'unavailable', message: '503' }, 1)).toMatchObject({
+      to: 'linking',
+      reason: 'vendor_unavailable',
+    });
+    expect(down.nextStep(HOUR)).toEqual({ kind: 'wait', untilMs: null });
+    expect(down.refuse('refresh')).toMatch(/OAuth install/);
+
+    const superseded = waiting();
+    const outcome = { kind: 'rejected' as const, reason: 'credentials_rejected' as const, message: 'newer', superseded: true };
+    expect(superseded.onInstall(installStep(), outcome, 1)).toBeNull();
+    expect(superseded.snapshot().eventSeq).toBe(0);
+  });
+
+  test('a failed re-install leaves a working connection as it was', () => {
+    const { m } = linked();
+    const before = m.snapshot();
+    const t = m.onInstall(installStep(), { kind: 'rejected', reason: 'credentials_rejected', message: 'invalid_code' }, 5);
+    expect(t).toMatchObject({ to: 'active', event: 'install_failed', reason: undefined, detail: { message: 'invalid_code' } });
+    expect(m.snapshot()).toEqual({ ...before, eventSeq: before.eventSeq + 1 });
+  });
+
+  test('a refused refresh token (final) needs re-authentication at once, skipping degraded', () => {
+    const { m } = linked();
+    const t = m.onVendorStep(
+      m.nextStep(HOUR),
+      { kind: 'rejected', reason: 'credentials_rejected', message: 'invalid_refresh_token', final: true },
+      HOUR,
+    );
+    expect(t.to).toBe('needs_reauth');
+    expect(m.refuse('install')).toBeNull();
+  });
+});

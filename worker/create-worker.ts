@@ -1,6 +1,7 @@
 // The worker: the lifecycle workflow plus activities built with their dependencies.
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
+import type { VendorEndpoints } from '../catalog/types';
 import type { Db } from '../lib/db';
 import { encryptedDataConverter, type EncryptionCodec } from '../lib/payload-codec';
 import type { SecretStore } from '../lib/secret-store';
@@ -13,6 +14,8 @@ export interface WorkerDeps {
   db: Db;
   secrets: SecretStore;
   http: VendorHttp;
+  /** Overrides of fixed vendor URLs (Slack's): tests and the demo point them at the simulators. */
+  endpoints?: VendorEndpoints;
   /** Encrypts every payload the worker sends to Temporal. */
   codec: EncryptionCodec;
   /** A prebuilt workflow bundle (tests share one); otherwise the worker bundles workflows/ itself. */
@@ -28,6 +31,6 @@ export async function createWorker(deps: WorkerDeps): Promise<Worker> {
     ...(deps.workflowBundle
       ? { workflowBundle: deps.workflowBundle }
       : { workflowsPath: require.resolve('../workflows') }),
-    activities: createActivities({ db: deps.db, secrets: deps.secrets, http: deps.http }),
+    activities: createActivities({ db: deps.db, secrets: deps.secrets, http: deps.http, endpoints: deps.endpoints }),
   });
 }

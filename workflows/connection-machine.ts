@@ -5,6 +5,7 @@
 import type {
   ConnectionStatus,
   ConnectionView,
+  InstallResult,
   MachineSnapshot,
   MaintenancePolicy,
   MissingScope,
@@ -18,7 +19,8 @@ export type Command =
   | { kind: 'rotate'; ticket: number; rotationId: string }
   | { kind: 'pause'; ticket: number }
   | { kind: 'resume'; ticket: number }
-  | { kind: 'revoke'; ticket: number };
+  | { kind: 'revoke'; ticket: number }
+  | { kind: 'install'; ticket: number; result: InstallResult };
 
 export type Step =
   /** Obtain a token and verify every required scope with probes: link, retry after a human acted. */
@@ -31,6 +33,8 @@ export type Step =
   | { kind: 'pause'; ticket: number }
   | { kind: 'resume'; ticket: number }
   | { kind: 'revoke'; ticket: number }
+  /** Redeem an OAuth install's code and verify like a link, or record that the install was denied. */
+  | { kind: 'install'; ticket: number; result: InstallResult }
   | { kind: 'warn_expiry' }
   | { kind: 'credential_expired' }
   | { kind: 'wait'; untilMs: number | null }
@@ -38,7 +42,14 @@ export type Step =
 
 /** Failure of a vendor step as the workflow classified it. */
 export type StepFailure =
-  | { kind: 'rejected'; reason: 'credentials_rejected' | 'invalid_configuration'; message: string; superseded?: boolean }
+  | {
+      kind: 'rejected';
+      reason: 'credentials_rejected' | 'invalid_configuration';
+      message: string;
+      superseded?: boolean;
+      /** Retrying cannot help (a refused refresh token): a human must act now, not after the rejection limit. */
+      final?: boolean;
+    }
   | { kind: 'unavailable'; message: string; retryAfterMs?: number };
 
 export type StepOutcome =
@@ -84,7 +95,9 @@ export class ConnectionMachine {
     private readonly policy: MaintenancePolicy,
     private readonly random: () => number,
     carried?: MachineSnapshot,
+    options: { awaitInstall?: boolean } = {},
   ) {
+    const awaitInstall = options.awaitInstall === true;
     this.state = carried ?? {
       status: 'linking',
       statusBeforePause: null,
@@ -92,12 +105,13 @@ export class ConnectionMachine {
       tokenExpiresAt: null,
       credentialExpiresAt: null,
       lastCheckAt: null,
-      // Due at once: a new connection starts by linking.
-      nextCheckAt: 0,
+      // Due at once: a new connection starts by linking, unless it must be installed first.
+      nextCheckAt: awaitInstall ? null : 0,
       failures: 0,
       rejections: 0,
       eventSeq: 0,
       expiryWarned: false,
+      awaitingInstall: awaitInstall,
     };
   }
 
@@ -136,14 +150,22 @@ export class ConnectionMachine {
     if (s === 'revoking' || this.queue.some((c) => c.kind === 'revoke')) {
       return kind === 'revoke' ? null : 'connection is being revoked';
     }
+    // Before its first install there is no token to refresh, pause or rotate.
+    if (this.state.awaitingInstall && kind !== 'install' && kind !== 'revoke') {
+      return 'connection waits for its OAuth install';
+    }
     const paused = s === 'paused' || this.lastQueued('pause', 'resume') === 'pause';
-    if (kind === 'refresh' && paused) return 'connection is paused: resume it first';
+    if ((kind === 'refresh' || kind === 'install') && paused) return 'connection is paused: resume it first';
     return null;
   }
 
   /** Queue a command; returns its ticket and whether it joined an equal one already queued/running. */
   enqueue(
-    command: { kind: 'refresh' } | { kind: 'rotate'; rotationId: string } | { kind: Command['kind'] },
+    command:
+      | { kind: 'refresh' }
+      | { kind: 'rotate'; rotationId: string }
+      | { kind: 'install'; result: InstallResult }
+      | { kind: Command['kind'] },
   ): { ticket: number; coalesced: boolean } {
     if (command.kind === 'refresh') {
       const queued = this.queue.find((c) => c.kind === 'refresh');
@@ -212,6 +234,8 @@ export class ConnectionMachine {
           : { kind: 'refresh' };
       case 'rotate':
         return { kind: 'rotate', ticket: command.ticket, rotationId: command.rotationId };
+      case 'install':
+        return { kind: 'install', ticket: command.ticket, result: command.result };
       default:
         return { kind: command.kind, ticket: command.ticket };
     }
@@ -261,7 +285,7 @@ export class ConnectionMachine {
   /** Outcome of establish / refresh / probe. */
   onVendorStep(step: Step, outcome: StepOutcome, now: number): Transition {
     const s = this.state;
-    const phase = step.kind === 'establish' && s.status === 'linking' ? 'link' : step.kind;
+    const phase = (step.kind === 'establish' || step.kind === 'install') && s.status === 'linking' ? 'link' : step.kind;
 
     if (outcome.kind === 'ok') {
       if (outcome.token) this.adoptToken(outcome.token);
@@ -304,7 +328,10 @@ export class ConnectionMachine {
       s.rejections += 1;
       // At link, or when a human already had to act, one rejection is enough: nothing ever worked.
       const final =
-        phase === 'link' || WAITING_FOR_HUMAN.includes(s.status) || s.rejections >= this.policy.rejectionLimit;
+        outcome.final ||
+        phase === 'link' ||
+        WAITING_FOR_HUMAN.includes(s.status) ||
+        s.rejections >= this.policy.rejectionLimit;
       if (final) {
         s.nextCheckAt = null;
         const to: ConnectionStatus =
@@ -367,6 +394,37 @@ export class ConnectionMachine {
       lastCheckAt: now,
       lastSuccessAt: now,
     });
+  }
+
+  /**
+   * Outcome of redeeming an install's code. A failed install stored no token: a connection that works keeps
+   * working (the attempt is on record), a refused client at link is invalid_credentials, and otherwise the
+   * connection stays as it was, saying why, until the customer installs again.
+   */
+  onInstall(step: Extract<Step, { kind: 'install' }>, outcome: StepOutcome, now: number): Transition | null {
+    const s = this.state;
+    if (outcome.kind === 'ok' || outcome.kind === 'insufficient_scopes') {
+      s.awaitingInstall = false;
+      return this.onVendorStep(step, outcome, now);
+    }
+    // A newer install, queued behind this one, holds the code now: this one did nothing.
+    if (outcome.kind === 'rejected' && outcome.superseded) return null;
+    const reason = outcome.kind === 'rejected' ? outcome.reason : 'vendor_unavailable';
+    if (isUsable(s.status)) {
+      return this.transition(s.status, 'install_failed', undefined, undefined, now, {}, { reason, message: outcome.message });
+    }
+    const to = s.status === 'linking' && outcome.kind === 'rejected' ? 'invalid_credentials' : s.status;
+    if (to !== 'linking') s.awaitingInstall = false;
+    s.lastCheckAt = now;
+    return this.transition(to, 'install_failed', reason, outcome.message, now, { lastCheckAt: now });
+  }
+
+  /** The customer (or the vendor) refused the install at the consent page: nothing changes but the record. */
+  onInstallDenied(error: string, now: number): Transition {
+    const s = this.state;
+    if (isUsable(s.status)) return this.transition(s.status, 'install_denied', undefined, undefined, now, {}, { error });
+    const message = `the install was not approved at the vendor (${error}): start it again`;
+    return this.transition(s.status, 'install_denied', 'install_denied', message, now, {}, { error });
   }
 
   onPause(now: number): Transition | null {

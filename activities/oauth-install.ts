@@ -1,0 +1,168 @@
+// Installs: OAuth2 authorization code (RFC 6749 §4.1) and refresh (§6) for vendors linked through their
+// consent page. The catalog entry's hooks say where the vendor puts the tokens; this stores them, with the
+// care single-use (rotating) refresh tokens need.
+//
+// A rotating refresh token is spent the moment the vendor answers, and its successor exists only in that
+// answer. So the answer is saved before anything else happens (and the save is retried in place). What is
+// left: if the process dies between the vendor's answer and the commit, the successor is lost and the retry
+// presents the spent token, which the vendor refuses (invalid_refresh_token): the connection then needs a
+// new install (needs_reauth). The window is one database write; Slack has no grace period for a reused
+// refresh token that would let us do better.
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { VendorDefinition } from '../catalog';
+import type { ClientCredentials, InstalledTokens, OAuthInstallAuth, VendorContext } from '../catalog/types';
+import type { SecretStore } from '../lib/secret-store';
+import { VendorError } from '../lib/vendor-error';
+import { FailureType, type TokenInfo } from '../workflows/types';
+import {
+  bodyError,
+  errorDetail,
+  parseJson,
+  safeJson,
+  throwIfUnavailable,
+  tokenRefusal,
+} from './vendor-responses';
+
+const SAVE_ATTEMPTS = 3;
+const SAVE_RETRY_MS = 200;
+
+/** POST a form to a token endpoint: its JSON answer, or the refusal classified (errors in 200 answers too). */
+export async function postTokenForm(
+  vendor: VendorDefinition,
+  ctx: VendorContext,
+  url: string,
+  form: Record<string, string>,
+): Promise<Record<string, unknown>> {
+  const host = new URL(url).host;
+  const res = await ctx.http.send({ method: 'POST', url, form });
+  throwIfUnavailable(res, host, vendor);
+  const body = res.status >= 400 ? safeJson(res.text) : parseJson(res, 'the token request', host);
+  const error = bodyError(vendor, body);
+  if (res.status >= 400 || error) throw tokenRefusal(res.status, error, host, errorDetail(vendor, res));
+  if (!isRecord(body)) {
+    throw new VendorError(
+      FailureType.VendorUnavailable,
+      `${host} answered the token request without a JSON object`,
+    );
+  }
+  return body;
+}
+
+/** The standard token fields (RFC 6749 §5.1) of an answer, or of the part of it where the vendor puts them. */
+export function tokensFrom(fields: unknown): InstalledTokens {
+  const f = isRecord(fields) ? fields : {};
+  const text = (value: unknown) => (typeof value === 'string' && value.length > 0 ? value : null);
+  const expiresIn = Number(f.expires_in);
+  const scope = text(f.scope);
+  return {
+    accessToken: text(f.access_token),
+    refreshToken: text(f.refresh_token),
+    expiresInSeconds: Number.isFinite(expiresIn) && expiresIn > 0 ? expiresIn : null,
+    grantedScopes: scope === null ? null : scope.split(/[\s,]+/).filter(Boolean),
+  };
+}
+
+/**
+ * Redeem the code the API stored for this install and store the tokens. The code is spent once the vendor
+ * answered; only when no answer came (network, 5xx) is it kept for the activity's retry.
+ */
+export async function completeInstall(
+  auth: OAuthInstallAuth,
+  ctx: VendorContext,
+  secrets: SecretStore,
+  connectionId: string,
+  installId: string,
+): Promise<TokenInfo> {
+  const grant = await secrets.readAuthorizationCode(connectionId, installId);
+  if (!grant) throw new VendorError(FailureType.RotationSuperseded, 'a newer install replaced this one');
+  const client = await clientCredentials(secrets, connectionId);
+  const obtainedAt = Date.now();
+  let tokens: InstalledTokens;
+  try {
+    tokens = await auth.exchangeCode(ctx, client, grant);
+  } catch (err) {
+    if (!(err instanceof VendorError && err.type === FailureType.VendorUnavailable)) {
+      await secrets.deleteAuthorizationCode(connectionId, installId);
+    }
+    throw err;
+  }
+  if (tokens.accessToken !== null)
+    await saveTokens(secrets, connectionId, tokens.accessToken, tokens.refreshToken);
+  await secrets.deleteAuthorizationCode(connectionId, installId);
+  return tokenInfo(obtainedAt, tokens);
+}
+
+/**
+ * Renew an installed token with its refresh token. Without one (no rotation) the token never expires and
+ * there is nothing to renew: the probes tell whether it still works.
+ */
+export async function renewInstalledToken(
+  auth: OAuthInstallAuth,
+  ctx: VendorContext,
+  secrets: SecretStore,
+  connectionId: string,
+): Promise<TokenInfo> {
+  const obtainedAt = Date.now();
+  const refreshToken = await secrets.readRefreshToken(connectionId);
+  if (!refreshToken) {
+    if (!(await secrets.readAccessToken(connectionId))) {
+      throw new VendorError(FailureType.InvalidCredentials, 'no token yet: install the app first');
+    }
+    return { obtainedAt, expiresAt: null, grantedScopes: null, credentialExpiresAt: null };
+  }
+  const client = await clientCredentials(secrets, connectionId);
+  let tokens: InstalledTokens;
+  try {
+    tokens = await auth.refreshToken(ctx, client, refreshToken);
+  } catch (err) {
+    // A refused refresh token never works again (already used, or its install revoked): retrying cannot help.
+    if (err instanceof VendorError && err.type === FailureType.InvalidCredentials) {
+      throw new VendorError(FailureType.ReauthRequired, `${err.message}; install the app again`);
+    }
+    throw err;
+  }
+  if (tokens.accessToken === null) {
+    throw new VendorError(FailureType.VendorUnavailable, 'the refresh answer carried no access token');
+  }
+  await saveTokens(secrets, connectionId, tokens.accessToken, tokens.refreshToken);
+  return tokenInfo(obtainedAt, tokens);
+}
+
+/** The first thing done with a vendor's answer, retried in place: a rotated refresh token exists nowhere else. */
+async function saveTokens(
+  secrets: SecretStore,
+  connectionId: string,
+  accessToken: string,
+  refreshToken: string | null,
+) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await secrets.saveTokens(connectionId, { accessToken, refreshToken });
+    } catch (err) {
+      if (attempt >= SAVE_ATTEMPTS) throw err;
+      await sleep(SAVE_RETRY_MS * attempt);
+    }
+  }
+}
+
+async function clientCredentials(secrets: SecretStore, connectionId: string): Promise<ClientCredentials> {
+  const credentials = await secrets.readCredentials(connectionId);
+  if (!credentials?.clientId || !credentials.clientSecret) {
+    throw new VendorError(FailureType.InvalidCredentials, 'no stored client id and secret');
+  }
+  return { clientId: credentials.clientId, clientSecret: credentials.clientSecret };
+}
+
+function tokenInfo(obtainedAt: number, tokens: InstalledTokens): TokenInfo {
+  return {
+    obtainedAt,
+    expiresAt: tokens.expiresInSeconds === null ? null : obtainedAt + tokens.expiresInSeconds * 1000,
+    // No token means nothing was granted.
+    grantedScopes: tokens.accessToken === null ? [] : tokens.grantedScopes,
+    credentialExpiresAt: null,
+  };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

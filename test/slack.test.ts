@@ -1,0 +1,375 @@
+// Slack end to end on the real stack: pasted user tokens; the OAuth install (start → consent page →
+// callback) with its single-use state; rotating tokens with single-use refresh tokens; revoke; the Web API's
+// errors in HTTP 200 answers and 429 with Retry-After.
+import { createHash, randomBytes } from 'node:crypto';
+import { startStack, TEST_PUBLIC_URL, type Stack } from './support/stack';
+
+let stack: Stack;
+beforeAll(async () => {
+  stack = await startStack();
+});
+afterAll(async () => {
+  await stack?.close();
+});
+
+const linkToken = (token: string) => stack.link({ vendor: 'slack', credentials: { token } });
+const linkApp = (clientId: string, clientSecret = 'demo-secret') =>
+  stack.link({ vendor: 'slack-grid', credentials: { clientId, clientSecret } });
+
+/** Slack's Web API on the simulator, called directly as anyone holding the token could. */
+async function webApi(
+  method: string,
+  form: Record<string, string>,
+  token?: string,
+): Promise<Record<string, unknown>> {
+  const res = await fetch(`${stack.sim.baseUrl}/slack/api/${method}`, {
+    method: 'POST',
+    headers: token ? { authorization: `Bearer ${token}` } : {},
+    body: new URLSearchParams(form),
+  });
+  return (await res.json()) as Record<string, unknown>;
+}
+
+async function startInstall(id: string): Promise<{ authorizeUrl: string; expiresAt: string }> {
+  const res = await stack.app.inject({ method: 'POST', url: `/v1/connections/${id}/install` });
+  expect(res.statusCode).toBe(201);
+  return res.json();
+}
+
+/** The admin's browser on Slack's consent page: the simulator consents and redirects back to Tether. */
+async function consent(authorizeUrl: string): Promise<URL> {
+  const res = await fetch(authorizeUrl, { redirect: 'manual' });
+  expect(res.status).toBe(302);
+  const back = new URL(res.headers.get('location')!);
+  expect(`${back.origin}${back.pathname}`).toBe(`${TEST_PUBLIC_URL}/v1/oauth/callback`);
+  return back;
+}
+
+/** The browser arriving at the callback: no API key, only what Slack put in the URL. */
+const callback = (search: string) =>
+  stack.rawApp.inject({ method: 'GET', url: `/v1/oauth/callback${search}` });
+
+async function install(id: string) {
+  const back = await consent((await startInstall(id)).authorizeUrl);
+  return { back, res: await callback(back.search) };
+}
+
+/** Everything a refused callback must leave as it was. */
+async function snapshot(id: string) {
+  const connection = await stack.getConnection(id);
+  const secrets = await stack.db.connectionSecret.findMany({
+    where: { connectionId: id },
+    orderBy: { kind: 'asc' },
+  });
+  return {
+    connection: { ...connection, updatedAt: undefined },
+    events: (await stack.events(id)).length,
+    secrets: secrets.map((s) => [s.kind, s.updatedAt.toISOString()]),
+  };
+}
+
+async function waitFor<T>(
+  read: () => Promise<T>,
+  done: (value: T) => boolean,
+  timeoutMs = 20_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (done(value)) return value;
+    if (Date.now() > deadline) throw new Error(`condition not met in time; last: ${JSON.stringify(value)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const eventTypes = async (id: string): Promise<string[]> =>
+  (await stack.events(id)).map((e: { type: string }) => e.type);
+
+describe('pasted user token (slack)', () => {
+  test('links once auth.test and SCIM prove the admin scope, never echoing the token', async () => {
+    const token = 'xoxp-demo-all-scopes.link';
+    const res = await linkToken(token);
+    expect(res.status).toBe(202);
+    expect(res.body.instanceUrl).toBe('https://slack.com');
+    expect(JSON.stringify(res.body)).not.toContain(token);
+    const connection = await stack.waitForStatus(res.id, 'active');
+    expect(connection.grantedScopes).toEqual(['admin']);
+    expect(connection.tokenExpiresAt).toBeNull();
+    expect(await eventTypes(res.id)).toEqual(['link_requested', 'linked']);
+    expect(Object.keys(stack.sim.control.stats('slack', token).byEndpoint).sort()).toEqual([
+      'GET /scim/v2/ServiceProviderConfig',
+      'GET /scim/v2/Users',
+      'POST /api/auth.test',
+    ]);
+  });
+
+  test('a token without admin is insufficient_scopes, naming admin and what it is for', async () => {
+    const { id } = await linkToken('xoxp-demo-missing-scopes');
+    const connection = await stack.waitForStatus(id, 'insufficient_scopes');
+    expect(connection.missingScopes).toEqual([{ scope: 'admin', purpose: expect.stringContaining('SCIM') }]);
+  });
+
+  test('unknown and revoked tokens ({ok:false} in HTTP 200) are invalid_credentials at link', async () => {
+    const unknown = await linkToken('xoxp-not-a-real-token');
+    const revoked = await linkToken('xoxp-demo-revoked');
+    expect((await stack.waitForStatus(unknown.id, 'invalid_credentials')).statusMessage).toMatch(
+      /invalid_auth/,
+    );
+    expect((await stack.waitForStatus(revoked.id, 'invalid_credentials')).statusMessage).toMatch(
+      /token_revoked/,
+    );
+  });
+
+  test('a bot token is refused before anything is stored', async () => {
+    const res = await linkToken('xoxb-123-456');
+    expect(res.status).toBe(400);
+    expect(res.body.issues.map((i: { field: string }) => i.field)).toContain('body.credentials.token');
+  });
+
+  test('a token revoked later in Slack leads to needs_reauth', async () => {
+    const token = 'xoxp-demo-all-scopes.later';
+    const { id } = await linkToken(token);
+    await stack.waitForStatus(id, 'active');
+    stack.sim.control.revokeAll('slack', token);
+    // Found by the periodic auth.test (every 3 s in tests); needs_reauth after the rejection limit.
+    const connection = await stack.waitForStatus(id, 'needs_reauth', 30_000);
+    expect(connection.statusMessage).toMatch(/token_revoked/);
+  });
+
+  test('429 with a short Retry-After is waited out; a long one becomes the workflow timer', async () => {
+    const short = 'xoxp-demo-all-scopes.ratelimited';
+    stack.sim.control.addFault({
+      vendor: 'slack',
+      match: short,
+      scope: 'api',
+      times: 1,
+      fault: { kind: 'status', status: 429, retryAfterSeconds: 1 },
+    });
+    const { id } = await linkToken(short);
+    await stack.waitForStatus(id, 'active');
+    expect(stack.sim.control.stats('slack', short).byStatus['429']).toBe(1);
+
+    const long = 'xoxp-demo-all-scopes.ratelimited-long';
+    stack.sim.control.addFault({
+      vendor: 'slack',
+      match: long,
+      scope: 'api',
+      times: 1,
+      fault: { kind: 'status', status: 429, retryAfterSeconds: 120 },
+    });
+    const started = Date.now();
+    const second = await linkToken(long);
+    const waiting = await waitFor(
+      () => stack.getConnection(second.id),
+      (c) => c.statusReason === 'vendor_unavailable',
+    );
+    expect(waiting.status).toBe('linking');
+    expect(waiting.statusMessage).toMatch(/429, retry after 120 s/);
+    expect(Date.parse(waiting.nextCheckAt)).toBeGreaterThanOrEqual(started + 115_000);
+  });
+
+  test('revoke calls auth.revoke: the token is dead at Slack and nothing is kept', async () => {
+    const token = 'xoxp-demo-all-scopes.revoke';
+    const { id } = await linkToken(token);
+    await stack.waitForStatus(id, 'active');
+    expect((await stack.app.inject({ method: 'DELETE', url: `/v1/connections/${id}` })).statusCode).toBe(202);
+    const revoked = await stack.waitForStatus(id, 'revoked');
+    expect(revoked.vendorRevocation).toBe('revoked');
+    expect(revoked.revokeInstructions).toBeNull();
+    expect(await webApi('auth.test', {}, token)).toEqual({ ok: false, error: 'token_revoked' });
+    expect(await stack.db.connectionSecret.count({ where: { connectionId: id } })).toBe(0);
+  });
+});
+
+describe('OAuth install (slack-grid)', () => {
+  test('start → consent page → callback → active, with the code never leaving the encrypted store', async () => {
+    const { id } = await linkApp('demo-all-scopes.install');
+    // Waits for the install: no timer, and no command but install or revoke.
+    const refresh = await stack.app.inject({ method: 'POST', url: `/v1/connections/${id}/refresh` });
+    expect(refresh.statusCode).toBe(409);
+    expect(refresh.json().message).toMatch(/waits for its OAuth install/);
+
+    const started = await startInstall(id);
+    const authorize = new URL(started.authorizeUrl);
+    expect(`${authorize.origin}${authorize.pathname}`).toBe(`${stack.sim.baseUrl}/slack/oauth/v2/authorize`);
+    expect(Object.fromEntries(authorize.searchParams)).toEqual({
+      client_id: 'demo-all-scopes.install',
+      user_scope: 'admin',
+      redirect_uri: `${TEST_PUBLIC_URL}/v1/oauth/callback`,
+      state: expect.stringMatching(/^[\w-]{43}$/),
+    });
+    const state = authorize.searchParams.get('state')!;
+    const stored = await stack.db.oAuthState.findMany({ where: { connectionId: id } });
+    expect(stored).toHaveLength(1);
+    expect(stored[0]!.stateHash).toBe(createHash('sha256').update(state).digest('hex'));
+    expect(stored[0]!.expiresAt.getTime() - Date.now()).toBeGreaterThan(9 * 60_000);
+
+    const back = await consent(started.authorizeUrl);
+    const code = back.searchParams.get('code')!;
+    const res = await callback(back.search);
+    expect(res.statusCode).toBe(202);
+    expect(res.json()).toMatchObject({ connectionId: id, outcome: 'authorized' });
+
+    const connection = await stack.waitForStatus(id, 'active');
+    expect(connection.grantedScopes).toEqual(['admin']);
+    expect(connection.tokenExpiresAt).toBeNull();
+    expect(await eventTypes(id)).toEqual(['link_requested', 'install_started', 'linked']);
+    const kinds = (await stack.db.connectionSecret.findMany({ where: { connectionId: id } }))
+      .map((s) => s.kind)
+      .sort();
+    expect(kinds).toEqual(['access_token', 'credentials']);
+    const token = (await stack.secrets.readAccessToken(id))!;
+    expect((await webApi('auth.test', {}, token)).ok).toBe(true);
+    const seen = JSON.stringify([res.json(), connection, await stack.events(id)]);
+    for (const secret of [code, state, token, 'demo-secret']) expect(seen).not.toContain(secret);
+  });
+
+  test('a forged, an expired and a reused state are refused with 400 and change nothing', async () => {
+    const { id } = await linkApp('demo-all-scopes.state');
+    const expiring = await consent((await startInstall(id)).authorizeUrl);
+    const good = await consent((await startInstall(id)).authorizeUrl);
+    const before = await snapshot(id);
+
+    const forged = new URLSearchParams(good.search);
+    forged.set('state', randomBytes(32).toString('base64url'));
+    const forgedRes = await callback(`?${forged}`);
+    expect(forgedRes.statusCode).toBe(400);
+    expect(forgedRes.json().error).toBe('invalid_state');
+
+    const expiredHash = createHash('sha256').update(expiring.searchParams.get('state')!).digest('hex');
+    await stack.db.oAuthState.update({
+      where: { stateHash: expiredHash },
+      data: { expiresAt: new Date(Date.now() - 1000) },
+    });
+    const expiredRes = await callback(expiring.search);
+    expect(expiredRes.statusCode).toBe(400);
+    expect(expiredRes.json().error).toBe('state_expired');
+    expect(await snapshot(id)).toEqual(before);
+
+    expect((await callback(good.search)).statusCode).toBe(202);
+    await stack.waitForStatus(id, 'active');
+    const after = await snapshot(id);
+    const reused = await callback(good.search);
+    expect(reused.statusCode).toBe(400);
+    expect(reused.json().error).toBe('state_used');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await snapshot(id)).toEqual(after);
+  });
+
+  test('access_denied at the consent page: the connection keeps waiting, saying why', async () => {
+    const { id } = await linkApp('demo-access-denied');
+    const { back, res } = await install(id);
+    expect(back.searchParams.get('error')).toBe('access_denied');
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ outcome: 'denied', status: 'linking' });
+    const connection = await waitFor(
+      () => stack.getConnection(id),
+      (c) => c.statusReason === 'install_denied',
+    );
+    expect(connection.status).toBe('linking');
+    expect(connection.statusMessage).toMatch(/access_denied/);
+    expect(await eventTypes(id)).toEqual(['link_requested', 'install_started', 'install_denied']);
+    expect(await stack.secrets.readAccessToken(id)).toBeNull();
+    // It can still be installed.
+    expect(
+      (await stack.app.inject({ method: 'POST', url: `/v1/connections/${id}/install` })).statusCode,
+    ).toBe(201);
+  });
+
+  test('an install that grants no admin is insufficient_scopes; a wrong client secret invalid_credentials', async () => {
+    const missing = await linkApp('demo-missing-scopes');
+    await install(missing.id);
+    const connection = await stack.waitForStatus(missing.id, 'insufficient_scopes');
+    expect(connection.missingScopes.map((m: { scope: string }) => m.scope)).toEqual(['admin']);
+
+    const wrong = await linkApp('demo-all-scopes.wrong', 'not-the-secret');
+    await install(wrong.id);
+    const refused = await stack.waitForStatus(wrong.id, 'invalid_credentials');
+    expect(refused.statusMessage).toMatch(/bad_client_secret/);
+    expect(JSON.stringify(refused)).not.toContain('not-the-secret');
+  });
+
+  test('rotating tokens are renewed ahead of expiry; each refresh token is stored, replaced and single-use', async () => {
+    const clientId = 'demo-rotating-3.rotate';
+    const { id } = await linkApp(clientId);
+    await install(id);
+    const linked = await stack.waitForStatus(id, 'active');
+    expect(Date.parse(linked.tokenExpiresAt) - Date.now()).toBeLessThanOrEqual(3_000);
+
+    // Watch the stored refresh token while two renewals happen.
+    const refreshTokens = [(await stack.secrets.readRefreshToken(id))!];
+    await waitFor(
+      async () => {
+        const current = (await stack.secrets.readRefreshToken(id))!;
+        if (current !== refreshTokens.at(-1)) refreshTokens.push(current);
+        return (await eventTypes(id)).filter((t) => t === 'refresh_succeeded').length;
+      },
+      (renewals) => renewals >= 2,
+    );
+    expect(new Set(refreshTokens).size).toBe(refreshTokens.length);
+    expect(refreshTokens.length).toBeGreaterThanOrEqual(3);
+    const connection = await stack.getConnection(id);
+    expect(connection.status).toBe('active');
+    expect(Date.parse(connection.tokenExpiresAt)).toBeGreaterThan(Date.parse(linked.tokenExpiresAt));
+    expect(stack.sim.control.stats('slack', clientId).tokenRequests).toBeGreaterThanOrEqual(3);
+    // The first refresh token was spent by the first renewal: Slack refuses it now.
+    const reuse = await webApi('oauth.v2.access', {
+      client_id: clientId,
+      client_secret: 'demo-secret',
+      grant_type: 'refresh_token',
+      refresh_token: refreshTokens[0]!,
+    });
+    expect(reuse).toEqual({ ok: false, error: 'invalid_refresh_token' });
+  });
+
+  test('a refused refresh token needs a new install at once; installing again recovers', async () => {
+    const clientId = 'demo-rotating-3.reauth';
+    const { id } = await linkApp(clientId);
+    await install(id);
+    await stack.waitForStatus(id, 'active');
+    // The install was revoked in Slack: its refresh token dies with it.
+    stack.sim.control.revokeAll('slack', clientId);
+    const connection = await stack.waitForStatus(id, 'needs_reauth');
+    expect(connection.statusMessage).toMatch(/invalid_refresh_token/);
+    expect(
+      (await stack.events(id)).filter((e: { type: string }) => e.type === 'credentials_rejected'),
+    ).toHaveLength(1);
+
+    expect((await install(id)).res.statusCode).toBe(202);
+    await stack.waitForStatus(id, 'active');
+    expect(await eventTypes(id)).toContain('recovered');
+  });
+
+  test('revoke ends the install at Slack: access and refresh token both dead', async () => {
+    const clientId = 'demo-rotating-600.revoke';
+    const { id } = await linkApp(clientId);
+    await install(id);
+    await stack.waitForStatus(id, 'active');
+    const accessToken = (await stack.secrets.readAccessToken(id))!;
+    const refreshToken = (await stack.secrets.readRefreshToken(id))!;
+    await stack.app.inject({ method: 'DELETE', url: `/v1/connections/${id}` });
+    expect((await stack.waitForStatus(id, 'revoked')).vendorRevocation).toBe('revoked');
+    expect(await webApi('auth.test', {}, accessToken)).toEqual({ ok: false, error: 'token_revoked' });
+    const refresh = await webApi('oauth.v2.access', {
+      client_id: clientId,
+      client_secret: 'demo-secret',
+      grant_type: 'refresh_token',
+      refresh_token: refreshToken,
+    });
+    expect(refresh.error).toBe('invalid_refresh_token');
+    expect(await stack.db.connectionSecret.count({ where: { connectionId: id } })).toBe(0);
+  });
+
+  test('the connectors describe both forms; installs are only for install connectors', async () => {
+    const grid = (await stack.app.inject({ method: 'GET', url: '/v1/connectors/slack-grid' })).json();
+    expect(grid).toMatchObject({ authKind: 'oauth2_install', revoke: { supported: true } });
+    expect(grid.credentialFields.required).toEqual(['clientId', 'clientSecret']);
+    expect(grid.requiredScopes).toEqual([{ scope: 'admin', purpose: expect.stringContaining('SCIM') }]);
+    const token = (await stack.app.inject({ method: 'GET', url: '/v1/connectors/slack' })).json();
+    expect(token).toMatchObject({ authKind: 'static_bearer', credentialFields: { required: ['token'] } });
+
+    const { id } = await linkToken('xoxp-demo-all-scopes.not-installable');
+    const res = await stack.app.inject({ method: 'POST', url: `/v1/connections/${id}/install` });
+    expect(res.statusCode).toBe(409);
+  });
+});
