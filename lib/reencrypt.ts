@@ -34,5 +34,18 @@ export async function reencryptSecrets(
     }
     if (!progressed && rows.length < batchSize) break;
   }
+  // Webhook signing secrets are sealed the same way, in their own table.
+  const endpoints = await db.webhookEndpoint.findMany({ where: { secretKeyId: { not: box.activeKeyId } } });
+  for (const endpoint of endpoints) {
+    const context = `webhook/${endpoint.id}`;
+    const plain = box.open({ keyId: endpoint.secretKeyId, sealed: Buffer.from(endpoint.secretSealed) }, context);
+    const { keyId, sealed } = box.seal(plain, context);
+    const { count } = await db.webhookEndpoint.updateMany({
+      where: { id: endpoint.id, secretKeyId: endpoint.secretKeyId },
+      data: { secretKeyId: keyId, secretSealed: new Uint8Array(sealed) },
+    });
+    if (count === 1) reencrypted += 1;
+    else skipped += 1;
+  }
   return { reencrypted, skipped };
 }

@@ -126,17 +126,24 @@ test('secrets are encrypted at rest and re-encrypted under a new key', async () 
     });
     await before.stageCandidate(cid, 'r1', { clientId: 'rotation-candidate', clientSecret: 'cand-secret-xyz' });
     await before.saveAccessToken(cid, 'access-token-xyz');
+    await db.tenant.create({ data: { id: 't', name: 't' } });
+    const endpointId = '7d3f5e0a-1111-4a2b-9c3d-000000000002';
+    await db.webhookEndpoint.create({
+      data: { id: endpointId, tenantId: 't', url: 'https://hooks.example.com', ...before.sealWebhookSecret(endpointId, 'whsec_xyz') },
+    });
     const rows = await db.connectionSecret.findMany({ where: { connectionId: cid } });
     expect(rows.map((r) => r.keyId)).toEqual(['k1', 'k1']);
     for (const row of rows) expect(Buffer.from(row.sealed).toString('latin1')).not.toMatch(/xyz/);
 
     // Rotate: k2 becomes active, k1 stays configured until every row is re-sealed.
     const rotated = createSecretBox(new Map([['k2', k2], ['k1', k1]]), 'k2');
-    expect(await reencryptSecrets(db, rotated)).toEqual({ reencrypted: 2, skipped: 0 });
+    expect(await reencryptSecrets(db, rotated)).toEqual({ reencrypted: 3, skipped: 0 });
     expect((await db.connectionSecret.findMany({ where: { connectionId: cid } })).map((r) => r.keyId)).toEqual(['k2', 'k2']);
     const onlyNew = createSecretStore(db, createSecretBox(new Map([['k2', k2]]), 'k2'));
     expect((await onlyNew.readCandidate(cid))?.credentials.clientSecret).toBe('cand-secret-xyz');
     expect(await onlyNew.readAccessToken(cid)).toBe('access-token-xyz');
+    const endpoint = await db.webhookEndpoint.findUniqueOrThrow({ where: { id: endpointId } });
+    expect(onlyNew.openWebhookSecret(endpoint)).toBe('whsec_xyz');
     // A sealed value is bound to its row: it does not open as another connection's.
     const row = await db.connectionSecret.findFirstOrThrow({ where: { connectionId: cid, kind: 'access_token' } });
     expect(() => rotated.open({ keyId: 'k2', sealed: Buffer.from(row.sealed) }, 'other/access_token')).toThrow();
