@@ -98,6 +98,22 @@ const scenarios: Record<string, Scenario> = {
     await revoke(stack, id);
     return id;
   },
+
+  // OAuth install (Slack Enterprise Grid): waits for the install, redeems the code, rotates tokens.
+  async 'slack-install-rotation'(stack) {
+    const { id } = await stack.link({
+      vendor: 'slack-grid',
+      credentials: { clientId: 'demo-rotating-3.rec', clientSecret: 'demo-secret' },
+    });
+    const started = await call(stack, 'POST', `/v1/connections/${id}/install`);
+    const consent = await fetch(started.json().authorizeUrl, { redirect: 'manual' });
+    const back = new URL(consent.headers.get('location')!);
+    await stack.rawApp.inject({ method: 'GET', url: `/v1/oauth/callback${back.search}` });
+    await stack.waitForStatus(id, 'active');
+    await waitForEvent(stack, id, 'refresh_succeeded', 2);
+    await revoke(stack, id);
+    return id;
+  },
 };
 
 async function revoke(stack: Stack, id: string) {

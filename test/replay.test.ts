@@ -19,6 +19,7 @@ test('every lifecycle path has a recorded history', () => {
     'invgate-missing-scopes',
     'invgate-refresh-cycles',
     'promapp-probes-and-expiry',
+    'slack-install-rotation',
   ]);
 });
 
