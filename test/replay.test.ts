@@ -4,7 +4,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
-import { Worker } from '@temporalio/worker';
+import { DeterminismViolationError } from '@temporalio/workflow';
+import { bundleWorkflowCode, Worker } from '@temporalio/worker';
 import { encryptedDataConverter } from '../lib/payload-codec';
 import { testCodec } from './support/stack';
 
@@ -30,4 +31,15 @@ test.each(files)('%s replays deterministically', async (file) => {
     { workflowBundle: { code }, replayName: file, dataConverter: encryptedDataConverter(testCodec()) },
     history,
   );
+});
+
+test('the replay check fails for a change that would break running workflows', async () => {
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: require.resolve('./fixtures/broken-workflow'),
+    logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} },
+  });
+  const history = historyFromJSON(JSON.parse(readFileSync(path.join(dir, 'invgate-commands.json'), 'utf8')));
+  await expect(
+    Worker.runReplayHistory({ workflowBundle: { code }, dataConverter: encryptedDataConverter(testCodec()) }, history),
+  ).rejects.toThrow(DeterminismViolationError);
 });
