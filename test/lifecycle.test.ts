@@ -186,3 +186,24 @@ test('continueAsNew hands the state to a new run; refreshing and commands carry 
     await local.close();
   }
 });
+
+test('a rotation arriving during a refresh waits its turn: both happen, in order', async () => {
+  const oldClient = 'demo-all-scopes.order';
+  const newClient = 'demo-all-scopes.order2';
+  const { id } = await stack.link(invgate(oldClient));
+  await stack.waitForStatus(id, 'active');
+  // The refresh's token request takes 1.5 s, so the rotation arrives while it runs.
+  stack.sim.control.addFault({ vendor: 'invgate', match: oldClient, fault: { kind: 'delay', ms: 1_500 }, scope: 'token' });
+  const refresh = await post(`/v1/connections/${id}/refresh`);
+  expect(refresh.statusCode).toBe(202);
+  const rotation = await stack.app.inject({
+    method: 'PUT',
+    url: `/v1/connections/${id}/credentials`,
+    payload: { credentials: { clientId: newClient, clientSecret: 'demo-secret' } },
+  });
+  expect(rotation.statusCode).toBe(200);
+  const types = (await stack.events(id)).map((e: any) => e.type);
+  expect(types.slice(-2)).toEqual(['refresh_succeeded', 'credentials_rotated']);
+  expect(tokenRequests(oldClient)).toBe(2); // link + the refresh
+  expect(tokenRequests(newClient)).toBe(1); // the rotation's verification
+});
