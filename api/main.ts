@@ -29,7 +29,7 @@ async function main(): Promise<void> {
       },
       'starting API',
     );
-    const temporal = await connectTemporalClient(config);
+    const temporal = await connectTemporalClient(config, services);
     shutdown.add('temporal client', () => temporal.close());
     const app = await startApi(config, services, temporal.client, logger);
     // Registered last so it runs first: stop taking requests before closing what they use.
