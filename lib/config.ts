@@ -29,6 +29,10 @@ const EnvSchema = z.object({
   TETHER_REJECTION_LIMIT: int(DEFAULT_POLICY.rejectionLimit),
   /** Where customers' browsers reach this API: OAuth redirect URIs are <this>/v1/oauth/callback. */
   TETHER_PUBLIC_URL: z.url().optional(),
+  /** Browser origins (the Temporal Web UI) allowed to call the codec endpoint, comma-separated. */
+  TETHER_CODEC_CORS_ORIGINS: z.string().default(''),
+  /** Secret path token for /codec/t/<token>/…, for a Web UI that cannot send an admin key. */
+  TETHER_UI_CODEC_TOKEN: z.string().min(24).optional(),
   /** Slack's fixed addresses (catalog/slack.ts), overridden only to point at a simulator. */
   TETHER_SLACK_API_BASE_URL: z.url().optional(),
   TETHER_SLACK_SCIM_BASE_URL: z.url().optional(),
@@ -69,6 +73,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     },
     policy,
     publicUrl: e.TETHER_PUBLIC_URL?.replace(/\/+$/, ''),
+    codec: {
+      origins: e.TETHER_CODEC_CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean),
+      uiToken: e.TETHER_UI_CODEC_TOKEN,
+    },
     vendorEndpoints,
   };
 }

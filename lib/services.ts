@@ -153,15 +153,12 @@ export async function startApi(
     publicUrl: config.publicUrl,
     vendorEndpoints: config.vendorEndpoints,
     logger,
-    ...(options.uiCodec
-      ? {
-          codec: {
-            codec: services.codec,
-            allowedOrigins: options.uiCodec.origins,
-            uiToken: options.uiCodec.token,
-          },
-        }
-      : {}),
+    // Always served (admin API key); the UI token route only when a token is configured.
+    codec: {
+      codec: services.codec,
+      allowedOrigins: options.uiCodec?.origins ?? config.codec.origins,
+      uiToken: options.uiCodec?.token ?? config.codec.uiToken,
+    },
   });
   await app.listen({ host: config.http.host, port: config.http.port });
   return app;
