@@ -29,6 +29,10 @@ const EnvSchema = z.object({
   TETHER_REJECTION_LIMIT: int(DEFAULT_POLICY.rejectionLimit),
   /** Where customers' browsers reach this API: OAuth redirect URIs are <this>/v1/oauth/callback. */
   TETHER_PUBLIC_URL: z.url().optional(),
+  /** API requests per minute per key on /v1. */
+  TETHER_RATE_LIMIT_PER_MINUTE: int(600),
+  /** host:port where the worker serves Prometheus metrics (unset: none). */
+  TETHER_WORKER_METRICS_ADDRESS: z.string().optional(),
   /** Browser origins (the Temporal Web UI) allowed to call the codec endpoint, comma-separated. */
   TETHER_CODEC_CORS_ORIGINS: z.string().default(''),
   /** Secret path token for /codec/t/<token>/…, for a Web UI that cannot send an admin key. */
@@ -73,6 +77,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     },
     policy,
     publicUrl: e.TETHER_PUBLIC_URL?.replace(/\/+$/, ''),
+    workerMetricsAddress: e.TETHER_WORKER_METRICS_ADDRESS,
+    rateLimitPerMinute: e.TETHER_RATE_LIMIT_PER_MINUTE,
     codec: {
       origins: e.TETHER_CODEC_CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean),
       uiToken: e.TETHER_UI_CODEC_TOKEN,

@@ -150,6 +150,7 @@ export async function startApi(
     taskQueue: config.temporal.taskQueue,
     urlPolicy: { allowInsecureLoopback: config.vendorHttp.allowInsecureLoopback },
     policy: config.policy,
+    rateLimitPerMinute: config.rateLimitPerMinute,
     publicUrl: config.publicUrl,
     vendorEndpoints: config.vendorEndpoints,
     logger,

@@ -37,13 +37,21 @@ class PinoTemporalLogger implements TemporalLogger {
 
 let installed = false;
 
-export function installTemporalRuntime(logger: Logger): void {
+/**
+ * `metricsAddress` (host:port, TETHER_WORKER_METRICS_ADDRESS) serves Prometheus metrics at /metrics:
+ * the SDK's own (task latencies, slots, polls...) and ours emitted through the SDK's meter
+ * (tether_vendor_calls, tether_vendor_call_latency).
+ */
+export function installTemporalRuntime(logger: Logger, options: { metricsAddress?: string } = {}): void {
   if (installed) return;
   installed = true;
   Runtime.install({
     logger: new PinoTemporalLogger(logger.child({ component: 'temporal' })),
-    // Native (Rust core) logs: warnings and errors, forwarded to the logger above.
-    telemetryOptions: { logging: { filter: { core: 'WARN', other: 'ERROR' }, forward: {} } },
+    telemetryOptions: {
+      // Native (Rust core) logs: warnings and errors, forwarded to the logger above.
+      logging: { filter: { core: 'WARN', other: 'ERROR' }, forward: {} },
+      ...(options.metricsAddress ? { metrics: { prometheus: { bindAddress: options.metricsAddress } } } : {}),
+    },
     shutdownSignals: [],
   });
 }

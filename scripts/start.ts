@@ -160,7 +160,7 @@ async function main(): Promise<void> {
       config.vendorEndpoints = { ...slackEndpointsAt(`${sim.baseUrl}/slack`), ...configured };
     }
 
-    installTemporalRuntime(logger);
+    installTemporalRuntime(logger, { metricsAddress: config.workerMetricsAddress });
     const services = createServices(config, {
       logger,
       // PGlite serves one connection at a time.

@@ -19,7 +19,7 @@ async function main(): Promise<void> {
   shutdown.listenForSignals();
   try {
     const databaseUrl = requireDatabaseUrl(config);
-    installTemporalRuntime(logger);
+    installTemporalRuntime(logger, { metricsAddress: config.workerMetricsAddress });
     const services = createServices(config, { logger });
     shutdown.add('database and vendor http', () => services.close());
 

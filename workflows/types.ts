@@ -48,7 +48,7 @@ export const DEFAULT_POLICY: MaintenancePolicy = {
   failureBackoffCapMs: 3_600_000,
   rejectionLimit: 3,
   maxStepsPerRun: 500,
-  // 10 s doubling to 1 h, 20 attempts: about 17 hours of trying.
+  // 10 s doubling to 1 h, 20 attempts: about 11.4 hours of trying (5,110 s growing, then 10 × 1 h).
   webhookRetry: { initialIntervalMs: 10_000, maximumIntervalMs: 3_600_000, maximumAttempts: 20 },
 };
 
