@@ -34,6 +34,11 @@ export interface ActivityDeps {
 interface SlotInput {
   connectionId: string;
   slot: CredentialSlot;
+  /**
+   * Candidate slot: the rotation the workflow is verifying. Credentials staged by another (newer) rotation
+   * are not its to use, and the step ends as superseded, never as a verdict on credentials it did not try.
+   */
+  rotationId?: string;
 }
 
 const DAY_MS = 86_400_000;
@@ -55,41 +60,67 @@ export function createActivities({ db, secrets, http, endpoints }: ActivityDeps)
     return { connection, vendor, ctx };
   }
 
-  async function credentialsFor(connectionId: string, slot: CredentialSlot): Promise<Credentials> {
-    const found =
-      slot === 'live' ? await secrets.readCredentials(connectionId) : (await secrets.readCandidate(connectionId))?.credentials;
-    if (!found) {
+  /** The staged candidate of this rotation (any rotation when the input names none, as before rotationId). */
+  async function candidateFor(connectionId: string, rotationId: string | undefined) {
+    const staged = await secrets.readCandidate(connectionId);
+    if (!staged || (rotationId !== undefined && staged.rotationId !== rotationId)) {
       throw ApplicationFailure.nonRetryable(
-        slot === 'live' ? 'no stored credentials' : 'the staged credentials are gone (superseded or discarded)',
-        slot === 'live' ? FailureType.InvalidCredentials : FailureType.RotationSuperseded,
+        'the staged credentials are gone (superseded or discarded)',
+        FailureType.RotationSuperseded,
       );
     }
+    return staged;
+  }
+
+  async function credentialsFor(connectionId: string, slot: CredentialSlot, rotationId?: string): Promise<Credentials> {
+    if (slot === 'candidate') return (await candidateFor(connectionId, rotationId)).credentials;
+    const found = await secrets.readCredentials(connectionId);
+    if (!found) throw ApplicationFailure.nonRetryable('no stored credentials', FailureType.InvalidCredentials);
     return found;
   }
 
   /** The bearer token API calls use: the granted access token, or the customer's static token. */
-  async function accessTokenFor(vendor: VendorDefinition, connectionId: string, slot: CredentialSlot) {
-    if (vendor.auth.kind === 'static_bearer') return (await credentialsFor(connectionId, slot)).token!;
+  async function accessTokenFor(vendor: VendorDefinition, connectionId: string, slot: CredentialSlot, rotationId?: string) {
+    if (vendor.auth.kind === 'static_bearer') return (await credentialsFor(connectionId, slot, rotationId)).token!;
     const token =
-      slot === 'live' ? await secrets.readAccessToken(connectionId) : await secrets.readCandidateToken(connectionId);
+      slot === 'live'
+        ? await secrets.readAccessToken(connectionId)
+        : (await candidateFor(connectionId, rotationId)).accessToken;
     if (!token) throw ApplicationFailure.nonRetryable('no access token stored yet', FailureType.TokenRejected);
     return token;
   }
 
   return {
     /** Obtain a token for the live credentials or a rotation's candidate and store it encrypted. */
-    async obtainToken({ connectionId, slot }: SlotInput): Promise<TokenInfo> {
+    async obtainToken({
+      connectionId,
+      slot,
+      rotationId,
+      verify,
+    }: SlotInput & { verify?: VerificationMode }): Promise<TokenInfo & { verification?: ScopeVerification }> {
       return classified(async () => {
         const { connection, vendor, ctx } = await load(connectionId);
+        // With `verify`, the scopes are checked here, with the token just obtained: one activity per link or
+        // refresh instead of two (a task round trip and two database reads fewer), and the token cannot
+        // expire while a separate verifyScopes activity waits in a busy queue.
+        const withVerification = async (info: TokenInfo, accessToken?: string) => {
+          if (!verify) return info;
+          const token =
+            info.grantedScopes?.length === 0 ? '' : (accessToken ?? (await accessTokenFor(vendor, connectionId, slot, rotationId)));
+          return { ...info, verification: await verifyScopes(vendor, ctx, token, info.grantedScopes, verify) };
+        };
         const now = Date.now();
         if (vendor.auth.kind === 'static_bearer') {
-          await credentialsFor(connectionId, slot);
-          return {
-            obtainedAt: now,
-            expiresAt: null,
-            grantedScopes: null,
-            credentialExpiresAt: staticCredentialExpiry(vendor, ctx.settings, connection, slot, now),
-          };
+          const credentials = await credentialsFor(connectionId, slot, rotationId);
+          return withVerification(
+            {
+              obtainedAt: now,
+              expiresAt: null,
+              grantedScopes: null,
+              credentialExpiresAt: staticCredentialExpiry(vendor, ctx.settings, connection, slot, now),
+            },
+            credentials.token,
+          );
         }
         if (vendor.auth.kind === 'oauth2_install') {
           // An OAuth app's client id and secret prove themselves only by an install: no candidate to try alone.
@@ -101,22 +132,26 @@ export function createActivities({ db, secrets, http, endpoints }: ActivityDeps)
           }
           const token = await renewInstalledToken(vendor.auth, ctx, secrets, connectionId);
           log.info('token renewed', { connectionId, vendor: vendor.id, expiresAt: token.expiresAt });
-          return token;
+          return withVerification(token);
         }
-        const credentials = (await credentialsFor(connectionId, slot)) as unknown as ClientCredentials;
+        const credentials = (await credentialsFor(connectionId, slot, rotationId)) as unknown as ClientCredentials;
         const granted = await grantClientCredentials(vendor, vendor.auth, ctx, credentials);
         if (slot === 'live') await secrets.saveAccessToken(connectionId, granted.accessToken);
         else {
-          const candidate = await secrets.readCandidate(connectionId);
-          await secrets.saveCandidateToken(connectionId, candidate?.rotationId ?? '', granted.accessToken);
+          // Kept only beside the rotation it was granted for: a newer stage drops it.
+          const owner = rotationId ?? (await secrets.readCandidate(connectionId))?.rotationId ?? '';
+          await secrets.saveCandidateToken(connectionId, owner, granted.accessToken);
         }
         log.info('token obtained', { connectionId, vendor: vendor.id, slot, expiresIn: granted.expiresInSeconds });
-        return {
-          obtainedAt: now,
-          expiresAt: now + granted.expiresInSeconds * 1000,
-          grantedScopes: granted.grantedScopes,
-          credentialExpiresAt: null,
-        };
+        return withVerification(
+          {
+            obtainedAt: now,
+            expiresAt: now + granted.expiresInSeconds * 1000,
+            grantedScopes: granted.grantedScopes,
+            credentialExpiresAt: null,
+          },
+          granted.accessToken,
+        );
       });
     },
 
@@ -124,13 +159,14 @@ export function createActivities({ db, secrets, http, endpoints }: ActivityDeps)
     async verifyScopes({
       connectionId,
       slot,
+      rotationId,
       mode,
       grantedScopes,
     }: SlotInput & { mode: VerificationMode; grantedScopes: string[] | null }): Promise<ScopeVerification> {
       return classified(async () => {
         const { vendor, ctx } = await load(connectionId);
         // Nothing granted is settled without a call, and may come without any token (Slack then issues none).
-        const token = grantedScopes?.length === 0 ? '' : await accessTokenFor(vendor, connectionId, slot);
+        const token = grantedScopes?.length === 0 ? '' : await accessTokenFor(vendor, connectionId, slot, rotationId);
         return verifyScopes(vendor, ctx, token, grantedScopes, mode);
       });
     },

@@ -56,6 +56,18 @@ export async function buildApp(deps: AppDeps) {
     bodyLimit: MAX_BODY_BYTES,
   }).withTypeProvider<ZodTypeProvider>();
 
+  // Graceful shutdown: close() stops accepting connections and waits for requests in flight, but a
+  // keep-alive connection that goes idle afterwards would hold the server open until its keep-alive
+  // timeout (72 s). Once closing, answers say `Connection: close`, so such a connection ends with its answer.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (closing) reply.header('connection', 'close');
+    return payload;
+  });
+
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(errorHandler);

@@ -1,6 +1,10 @@
 // Every error leaves as JSON naming the problem: validation failures name each field.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { isDatabaseUnavailable } from '../lib/db';
+
+/** What a client is told to wait before retrying while PostgreSQL is unreachable (a restart takes seconds). */
+const DATABASE_RETRY_AFTER_SECONDS = 2;
 
 /** An error the API means to show the client, with its HTTP status. */
 export class ApiError extends Error {
@@ -40,6 +44,14 @@ export function errorHandler(err: FastifyError, request: FastifyRequest, reply: 
     return reply
       .status(err.statusCode)
       .send({ error: (err.code ?? 'bad_request').toLowerCase(), message: err.message });
+  }
+  // PostgreSQL restarting or failing over is an outage to ride out, not a bug: 503, and the client retries.
+  if (isDatabaseUnavailable(err)) {
+    request.log.warn({ err: { message: err.message.split('\n').filter(Boolean).pop() } }, 'database unavailable');
+    return reply
+      .status(503)
+      .header('retry-after', String(DATABASE_RETRY_AFTER_SECONDS))
+      .send({ error: 'database_unavailable', message: 'the database is unavailable; retry later' });
   }
   request.log.error({ err: { message: err.message, stack: err.stack } }, 'unhandled error');
   return reply.status(500).send({ error: 'internal', message: 'internal error' });

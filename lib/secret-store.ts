@@ -76,9 +76,14 @@ export function createSecretStore(db: Db, box: SecretBox) {
       await write(connectionId, 'staged_credentials', { credentials } satisfies StagedCandidate, rotationId);
     },
 
-    async readCandidate(connectionId: string): Promise<{ credentials: Credentials; rotationId: string | null } | null> {
+    /** The staged candidate with the rotation it belongs to, and its token once one was granted. */
+    async readCandidate(
+      connectionId: string,
+    ): Promise<{ credentials: Credentials; rotationId: string | null; accessToken: string | null } | null> {
       const row = await read<StagedCandidate>(connectionId, 'staged_credentials');
-      return row ? { credentials: row.value.credentials, rotationId: row.rotationId } : null;
+      return row
+        ? { credentials: row.value.credentials, rotationId: row.rotationId, accessToken: row.value.accessToken ?? null }
+        : null;
     },
 
     async saveAccessToken(connectionId: string, accessToken: string): Promise<void> {
@@ -94,10 +99,6 @@ export function createSecretStore(db: Db, box: SecretBox) {
 
     async readAccessToken(connectionId: string): Promise<string | null> {
       return (await read<{ accessToken: string }>(connectionId, 'access_token'))?.value.accessToken ?? null;
-    },
-
-    async readCandidateToken(connectionId: string): Promise<string | null> {
-      return (await read<StagedCandidate>(connectionId, 'staged_credentials'))?.value.accessToken ?? null;
     },
 
     async saveRefreshToken(connectionId: string, refreshToken: string): Promise<void> {

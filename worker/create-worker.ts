@@ -1,11 +1,12 @@
 // The worker: the lifecycle workflow plus activities built with their dependencies.
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import type { VendorEndpoints } from '../catalog/types';
 import type { Db } from '../lib/db';
 import { encryptedDataConverter, type EncryptionCodec } from '../lib/payload-codec';
 import type { SecretStore } from '../lib/secret-store';
 import type { VendorHttp } from '../lib/vendor-http';
+import { heartbeatWhileRunning } from './heartbeat';
 
 export interface WorkerDeps {
   connection: NativeConnection;
@@ -20,7 +21,14 @@ export interface WorkerDeps {
   codec: EncryptionCodec;
   /** A prebuilt workflow bundle (tests share one); otherwise the worker bundles workflows/ itself. */
   workflowBundle?: { code: string };
+  /** Concurrency and workflow cache; unset fields keep the SDK's defaults (bench/ varies and reports them). */
+  tuning?: WorkerTuning;
 }
+
+export type WorkerTuning = Pick<
+  WorkerOptions,
+  'maxConcurrentWorkflowTaskExecutions' | 'maxConcurrentActivityTaskExecutions' | 'maxCachedWorkflows'
+>;
 
 export async function createWorker(deps: WorkerDeps): Promise<Worker> {
   return Worker.create({
@@ -31,6 +39,12 @@ export async function createWorker(deps: WorkerDeps): Promise<Worker> {
     ...(deps.workflowBundle
       ? { workflowBundle: deps.workflowBundle }
       : { workflowsPath: require.resolve('../workflows') }),
+    ...deps.tuning,
     activities: createActivities({ db: deps.db, secrets: deps.secrets, http: deps.http, endpoints: deps.endpoints }),
+    // A crashed worker's activities are retried after the heartbeat timeout, not the start-to-close one.
+    interceptors: { activity: [heartbeatWhileRunning] },
+    // On shutdown, activities in flight get this long to finish before they are asked to cancel
+    // (within the 30 s after which worker/main.ts exits regardless).
+    shutdownGraceTime: '20s',
   });
 }

@@ -7,6 +7,7 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
+  patched,
   proxyActivities,
   setHandler,
   startChild,
@@ -34,13 +35,24 @@ import {
   type ConnectionLifecycleInput,
   type ConnectionLifecycleResult,
   type RotationOutcome,
+  type ScopeVerification,
   type TokenInfo,
 } from './types';
 
+/**
+ * Workflow versioning (patched()): since this change the token activity also verifies the scopes, one
+ * activity per link or refresh instead of obtainToken + verifyScopes. Histories recorded before it replay
+ * the two-activity path.
+ */
+const VERIFY_WITH_TOKEN = 'verify-scopes-with-the-new-token';
+
 // Calls to the vendor: a few quick retries inside the activity for blips; longer outages are the
 // machine's business (degraded + backoff), so a command such as revoke never waits behind them.
+// Every activity heartbeats while it runs (worker/heartbeat.ts): a crashed worker's attempt is retried
+// after heartbeatTimeout rather than after the whole start-to-close timeout.
 const vendor = proxyActivities<ConnectionActivities>({
   startToCloseTimeout: '45s',
+  heartbeatTimeout: '10s',
   retry: {
     initialInterval: '1s',
     backoffCoefficient: 2,
@@ -53,6 +65,7 @@ const vendor = proxyActivities<ConnectionActivities>({
 // Bookkeeping in our own database must eventually succeed: never drop a transition.
 const store = proxyActivities<ConnectionActivities>({
   startToCloseTimeout: '20s',
+  heartbeatTimeout: '10s',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' },
 });
 
@@ -220,35 +233,49 @@ export async function connectionLifecycle(input: ConnectionLifecycleInput): Prom
     }
   }
 
-  function obtainAndVerify(slot: 'live' | 'candidate', mode: 'full' | 'claims'): Promise<StepOutcome> {
-    return verified(() => vendor.obtainToken({ connectionId, slot }), slot, mode);
+  /** A candidate is pinned to its rotation: credentials a newer rotation staged meanwhile are not tried. */
+  function obtainAndVerify(slot: 'live' | 'candidate', mode: 'full' | 'claims', rotationId?: string): Promise<StepOutcome> {
+    const of = rotationId === undefined ? { connectionId, slot } : { connectionId, slot, rotationId };
+    const verify = patched(VERIFY_WITH_TOKEN) ? { verify: mode } : {};
+    return verified(() => vendor.obtainToken({ ...of, ...verify }), slot, mode, rotationId);
   }
 
-  /** Get a token (grant, refresh or install), then check its scopes. */
+  /** Get a token (grant, refresh or install), then check its scopes unless the token activity already did. */
   async function verified(
-    obtain: () => Promise<TokenInfo>,
+    obtain: () => Promise<TokenInfo & { verification?: ScopeVerification }>,
     slot: 'live' | 'candidate',
     mode: 'full' | 'claims',
+    rotationId?: string,
   ): Promise<StepOutcome> {
-    let token: TokenInfo;
+    let token: TokenInfo | undefined;
     try {
-      token = await obtain();
-      const verification = await vendor.verifyScopes({
-        connectionId,
-        slot,
-        mode,
-        grantedScopes: token.grantedScopes,
-      });
+      const { verification: checked, ...obtained } = await obtain();
+      token = obtained;
+      const verification =
+        checked ??
+        (await vendor.verifyScopes({
+          connectionId,
+          slot,
+          ...(rotationId === undefined ? {} : { rotationId }),
+          mode,
+          grantedScopes: token.grantedScopes,
+        }));
       return verification.missing.length > 0
         ? { kind: 'insufficient_scopes', token, verification }
         : { kind: 'ok', token, verification };
     } catch (err) {
-      return classify(err);
+      const failure = classify(err);
+      // The token just obtained expired before its scopes could be checked (a slow or restarted worker
+      // between the two activities): that says nothing about the credentials. Try again with a new one.
+      if (failure.kind === 'rejected' && token?.expiresAt != null && Date.now() >= token.expiresAt) {
+        return { kind: 'unavailable', message: `the new token expired before its scopes were verified: ${failure.message}` };
+      }
+      return failure;
     }
   }
 
   async function rotate(rotationId: string): Promise<{ outcome: RotationOutcome; token: TokenInfo | null }> {
-    const result = await obtainAndVerify('candidate', 'full');
+    const result = await obtainAndVerify('candidate', 'full', rotationId);
     if (result.kind === 'ok' && (await store.promoteCandidate({ connectionId, rotationId }))) {
       return { outcome: { outcome: 'accepted', grantedScopes: result.verification?.granted ?? [] }, token: result.token ?? null };
     }

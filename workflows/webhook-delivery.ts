@@ -11,6 +11,8 @@ export interface WebhookDeliveryInput {
 export async function webhookDelivery({ deliveryId, retry }: WebhookDeliveryInput): Promise<void> {
   const { deliverWebhook } = proxyActivities<ConnectionActivities>({
     startToCloseTimeout: '30s',
+    // Heartbeats come from worker/heartbeat.ts: a crashed worker's attempt is retried after 10 s.
+    heartbeatTimeout: '10s',
     retry: {
       initialInterval: retry.initialIntervalMs,
       maximumInterval: retry.maximumIntervalMs,
@@ -20,6 +22,7 @@ export async function webhookDelivery({ deliveryId, retry }: WebhookDeliveryInpu
   });
   const { markWebhookFailed } = proxyActivities<ConnectionActivities>({
     startToCloseTimeout: '20s',
+    heartbeatTimeout: '10s',
     retry: { maximumInterval: '30s' },
   });
   try {
