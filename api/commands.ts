@@ -69,6 +69,10 @@ export async function sendCommand<Ret, Args extends unknown[]>(
 }
 
 function unavailable(err: unknown, what: string): ApiError {
-  const detail = (err as Error)?.message?.split('\n')[0] ?? 'unknown error';
+  // The SDK's ServiceError says only which call failed; the gRPC error it wraps says why (e.g. UNAVAILABLE).
+  const cause = (err as { cause?: { details?: unknown } } | undefined)?.cause?.details;
+  const detail = [(err as Error)?.message?.split('\n')[0] ?? 'unknown error', typeof cause === 'string' ? cause : '']
+    .filter(Boolean)
+    .join(': ');
   return new ApiError(503, 'temporal_unavailable', `${what}; retry later (${detail})`);
 }
