@@ -1,0 +1,182 @@
+// Figure 1: link latency (POST /v1/connections over real HTTP → status `active` committed in
+// PostgreSQL, seen by LISTEN) against a bare workflow running as many no-op activities as a link
+// runs, counted from a real link's history, on the same server with the same worker settings.
+import { cpuPerUnit, type CpuCost } from './cpu';
+import { addSegments, readHistory, type HistoryEvent, type Segments } from './history';
+import type { Harness } from './harness';
+import { pool, round, summarize, type Summary } from './stats';
+
+export interface LinkOptions {
+  links: number;
+  concurrency: number;
+  warmup: number;
+  profileSample: number;
+}
+
+export interface SegmentRow {
+  segment: string;
+  meanMs: number;
+  share: number;
+}
+
+export interface LinkResult {
+  options: LinkOptions;
+  activitiesPerLink: number;
+  activityTypes: string[];
+  /** Activity counts seen in the sampled link histories (all must equal activitiesPerLink). */
+  activityCountsInSample: Record<string, number>;
+  link: Summary;
+  /** POST answered (202) — the API's own share. */
+  postResponse: Summary;
+  bare: Summary;
+  ratio: { p50: number; p99: number; mean: number };
+  linksPerSecond: number;
+  /** CPU of the benchmark's processes per timed link / bare workflow (other work on the machine excluded). */
+  cpuPerLink?: CpuCost | null;
+  cpuPerBare?: CpuCost | null;
+  bareWorkflowsPerSecond: number;
+  linkProfile: SegmentRow[];
+  bareProfile: SegmentRow[];
+}
+
+const body = (h: Harness, clientId: string) => ({
+  vendor: 'invgate',
+  instanceUrl: h.instanceUrl('invgate'),
+  credentials: { clientId, clientSecret: 'demo-secret' },
+});
+
+/** POST a link over HTTP; returns the connection id and when the answer came (performance.now()). */
+export async function postLink(h: Harness, payload: object): Promise<{ id: string; answeredAt: number }> {
+  const res = await fetch(`${h.apiUrl}/v1/connections`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${h.apiKey}`, 'content-type': 'application/json' },
+    body: JSON.stringify(payload),
+  });
+  const answeredAt = performance.now();
+  const json = (await res.json()) as { id?: string; error?: string; message?: string };
+  if (res.status !== 202 || !json.id)
+    throw new Error(`link refused: HTTP ${res.status} ${json.error ?? ''} ${json.message ?? ''}`);
+  return { id: json.id, answeredAt };
+}
+
+const epoch = (perfNow: number) => performance.timeOrigin + perfNow;
+
+function profileRows(segments: Segments): SegmentRow[] {
+  const total = [...segments.total.values()].reduce((a, b) => a + b, 0);
+  return [...segments.total.entries()]
+    .map(([segment, ms]) => ({
+      segment,
+      meanMs: round(ms / segments.samples, 2),
+      share: round((100 * ms) / total, 1),
+    }))
+    .filter((r) => Math.abs(r.meanMs) >= 0.05)
+    .sort((a, b) => b.meanMs - a.meanMs);
+}
+
+export async function linkPhase(
+  h: Harness,
+  options: LinkOptions,
+  log: (line: string) => void,
+): Promise<LinkResult> {
+  const run = Date.now().toString(36);
+
+  // Warm-up (untimed): JIT, pools, sticky caches. The first warm-up link's history says how many
+  // activities a link runs.
+  log(`link: warm-up (${options.warmup} links)`);
+  const warm = await pool([...Array(options.warmup).keys()], options.concurrency, async (i) => {
+    const { id } = await postLink(h, body(h, `demo-all-scopes.warm-${run}-${i}`));
+    await h.listener.when(id, 'active');
+    return id;
+  });
+  const firstHistory = await readHistory(h.client, `connection:${warm[0]}`);
+  const activityTypes = firstHistory
+    .filter((e) => e.name === 'ActivityTaskScheduled')
+    .map((e) => e.activityType ?? '?');
+  const activitiesPerLink = activityTypes.length;
+  log(`link: a link runs ${activitiesPerLink} activities (${activityTypes.join(', ')})`);
+
+  const bareRun = async (i: number, tag: string) => {
+    const handle = await h.client.workflow.start('bareWorkflow', {
+      taskQueue: h.bareTaskQueue,
+      workflowId: `bare-${tag}-${run}-${i}`,
+      args: [{ activities: activitiesPerLink }],
+    });
+    await handle.result();
+    return handle.workflowId;
+  };
+  await pool([...Array(options.warmup).keys()], options.concurrency, (i) => bareRun(i, 'warm'));
+
+  log(`link: ${options.links} links, ${options.concurrency} at a time`);
+  const links: { id: string; startedAt: number; answeredAt: number; activeAt: number }[] = [];
+  const linkStart = performance.now();
+  await pool([...Array(options.links).keys()], options.concurrency, async (i) => {
+    const startedAt = performance.now();
+    const { id, answeredAt } = await postLink(h, body(h, `demo-all-scopes.link-${run}-${i}`));
+    const activeAt = await h.listener.when(id, 'active');
+    links.push({ id, startedAt, answeredAt, activeAt });
+  });
+  const linkElapsed = performance.now() - linkStart;
+  const linkWindow = [epoch(linkStart), epoch(linkStart + linkElapsed)] as const;
+
+  log(`link: ${options.links} bare workflows with ${activitiesPerLink} no-op activities`);
+  const bares: { id: string; startedAt: number; doneAt: number }[] = [];
+  const bareStart = performance.now();
+  await pool([...Array(options.links).keys()], options.concurrency, async (i) => {
+    const startedAt = performance.now();
+    const id = await bareRun(i, 'timed');
+    bares.push({ id, startedAt, doneAt: performance.now() });
+  });
+  const bareElapsed = performance.now() - bareStart;
+  const bareWindow = [epoch(bareStart), epoch(bareStart + bareElapsed)] as const;
+
+  const link = summarize(links.map((l) => l.activeAt - l.startedAt));
+  const bare = summarize(bares.map((b) => b.doneAt - b.startedAt));
+
+  // Where the time goes: history timestamps (server clock, same machine) between POST and active.
+  log(`link: profiling ${options.profileSample} link and bare histories`);
+  const step = Math.max(1, Math.floor(links.length / options.profileSample));
+  const sampleLinks = links.filter((_, i) => i % step === 0).slice(0, options.profileSample);
+  const sampleBares = bares.filter((_, i) => i % step === 0).slice(0, options.profileSample);
+  const linkSegments: Segments = { total: new Map(), samples: 0 };
+  const counts: Record<string, number> = {};
+  for (const l of sampleLinks) {
+    const events = await readHistory(h.client, `connection:${l.id}`);
+    const n = events.filter((e) => e.name === 'ActivityTaskScheduled').length;
+    counts[n] = (counts[n] ?? 0) + 1;
+    addSegments(linkSegments, epoch(l.startedAt), events, epoch(l.activeAt), (last: HistoryEvent) =>
+      last.name === 'ActivityTaskStarted'
+        ? `activity ${last.ofActivity}: run until commit seen`
+        : 'until commit seen',
+    );
+  }
+  const bareSegments: Segments = { total: new Map(), samples: 0 };
+  for (const b of sampleBares) {
+    const events = await readHistory(h.client, b.id);
+    addSegments(bareSegments, epoch(b.startedAt), events, epoch(b.doneAt), () => 'result reaches the client');
+  }
+  // The bare workflow's start has no API in front: name its first segment for what it is.
+  const bareProfile = profileRows(bareSegments).map((r) =>
+    r.segment.startsWith('API:') ? { ...r, segment: 'client: start workflow RPC' } : r,
+  );
+
+  return {
+    options,
+    activitiesPerLink,
+    activityTypes,
+    activityCountsInSample: counts,
+    link,
+    postResponse: summarize(links.map((l) => l.answeredAt - l.startedAt)),
+    bare,
+    ratio: {
+      p50: round(link.p50 / bare.p50, 2),
+      p99: round(link.p99 / bare.p99, 2),
+      mean: round(link.mean / bare.mean, 2),
+    },
+    linksPerSecond: round((options.links / linkElapsed) * 1000, 1),
+    cpuPerLink: cpuPerUnit(h.cpu.window(...linkWindow), options.links),
+    cpuPerBare: cpuPerUnit(h.cpu.window(...bareWindow), options.links),
+    bareWorkflowsPerSecond: round((options.links / bareElapsed) * 1000, 1),
+    linkProfile: profileRows(linkSegments),
+    bareProfile,
+  };
+}

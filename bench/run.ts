@@ -1,0 +1,274 @@
+// `npm run bench [-- --fleet 10000 ...]`: measures tether on this machine and writes
+// bench/results/<timestamp>.json (raw figures) and bench/REPORT.md (regenerated from them).
+// Every figure comes from this run; see bench/README.md for the method and the flags.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import type { CpuWindow } from './cpu';
+import { startHarness } from './harness';
+import { machineInfo, versions, type MachineInfo, type Versions } from './machine';
+import { apiPhase, type ApiResult } from './phase-api';
+import { failurePhase, type FailureResult } from './phase-failure';
+import { fleetPhase, type FleetResult } from './phase-fleet';
+import { linkPhase, type LinkResult } from './phase-link';
+import type { WorkerSettings } from './protocol';
+import { renderReport } from './report';
+
+export interface BenchResults {
+  schema: 1;
+  label: string;
+  startedAt: string;
+  finishedAt: string;
+  durationSeconds: number;
+  argv: string[];
+  machine: MachineInfo;
+  versions: Versions;
+  workerSettings: { link?: WorkerSettings; fleet?: WorkerSettings };
+  /** Wall-clock window of each phase and who used the CPU meanwhile. */
+  phases: Record<string, { from: string; to: string; cpu: CpuWindow | null }>;
+  link?: LinkResult;
+  failure?: FailureResult;
+  fleet?: FleetResult;
+  api?: ApiResult;
+}
+
+const BENCH_DIR = __dirname;
+const ADMIN_URL = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+
+const { values: args } = parseArgs({
+  options: {
+    label: { type: 'string', default: '' },
+    only: { type: 'string', default: 'link,failure,fleet,api' },
+    links: { type: 'string', default: process.env.BENCH_LINKS ?? '200' },
+    'link-concurrency': { type: 'string', default: '4' },
+    warmup: { type: 'string', default: '10' },
+    'profile-sample': { type: 'string', default: '50' },
+    fleet: { type: 'string', default: process.env.BENCH_FLEET ?? '1000' },
+    ttl: { type: 'string' },
+    cycles: { type: 'string', default: '3' },
+    'fleet-concurrency': { type: 'string', default: '16' },
+    'history-sample': { type: 'string', default: '20' },
+    'api-duration': { type: 'string', default: '10' },
+    'api-connections': { type: 'string', default: '10' },
+    'api-warmup': { type: 'string', default: '2' },
+    'failure-scale': { type: 'string', default: '600' },
+    'failure-hours': { type: 'string', default: '3' },
+    'failure-max-seconds': { type: 'string', default: '300' },
+    'max-cached-workflows': { type: 'string' },
+    'max-wft': { type: 'string' },
+    'max-activities': { type: 'string' },
+    'db-pool': { type: 'string' },
+    baseline: { type: 'string' },
+    'no-report': { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false },
+  },
+});
+
+if (args.help) {
+  console.log(readFileSync(path.join(BENCH_DIR, 'README.md'), 'utf8'));
+  process.exit(0);
+}
+
+const int = (name: keyof typeof args): number | undefined => {
+  const v = args[name];
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number`);
+  return n;
+};
+
+async function main(): Promise<void> {
+  const started = new Date();
+  const t0 = Date.now();
+  const log = (line: string) =>
+    console.log(`[bench ${((Date.now() - t0) / 1000).toFixed(0).padStart(4)}s] ${line}`);
+  const only = new Set(args.only!.split(',').map((s) => s.trim()));
+  const fleet = int('fleet')!;
+  // Lifetime grows with the fleet so the refresh rate it asks for (fleet / lifetime) stays near
+  // 1,000 / 60 s, which one worker on 2 shared cores keeps up with; --ttl sets it (30 s at 1,000 overloads it).
+  const ttlSeconds = int('ttl') ?? Math.max(60, Math.round((60 * fleet) / 1000));
+  const tuning = {
+    ...(int('max-cached-workflows') ? { maxCachedWorkflows: int('max-cached-workflows') } : {}),
+    ...(int('max-wft') ? { maxConcurrentWorkflowTaskExecutions: int('max-wft') } : {}),
+    ...(int('max-activities') ? { maxConcurrentActivityTaskExecutions: int('max-activities') } : {}),
+  };
+  const dbPool = int('db-pool');
+
+  const machine = machineInfo();
+  const h = await startHarness(log);
+  // Ctrl-C or a timeout's SIGTERM: stop what was started (server, worker, database) before exiting.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      log(`${signal}: stopping`);
+      void h.close().finally(() => process.exit(130));
+    });
+  }
+  const results: BenchResults = {
+    schema: 1,
+    label: args.label ?? '',
+    startedAt: started.toISOString(),
+    finishedAt: '',
+    durationSeconds: 0,
+    argv: process.argv.slice(2),
+    machine,
+    versions: await versions(h.cliPath, ADMIN_URL),
+    workerSettings: {},
+    phases: {},
+  };
+  const timed = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
+    const from = Date.now();
+    try {
+      return await work();
+    } finally {
+      const to = Date.now();
+      results.phases[name] = {
+        from: new Date(from).toISOString(),
+        to: new Date(to).toISOString(),
+        cpu: h.cpu.window(from, to),
+      };
+    }
+  };
+  try {
+    if (only.has('link') || only.has('failure')) {
+      const worker = await h.startWorker({ tuning, dbPool, withBare: true });
+      results.workerSettings.link = worker.settings;
+      try {
+        // The failure scenarios mostly wait (scaled backoff); they run beside the link measurement.
+        const failure = only.has('failure')
+          ? timed('failure', () =>
+              failurePhase(
+                h,
+                {
+                  scale: int('failure-scale')!,
+                  hours: int('failure-hours')!,
+                  maxSeconds: int('failure-max-seconds')!,
+                },
+                log,
+              ),
+            )
+          : undefined;
+        failure?.catch(() => undefined);
+        if (only.has('link')) {
+          results.link = await timed('link', () =>
+            linkPhase(
+              h,
+              {
+                links: int('links')!,
+                concurrency: int('link-concurrency')!,
+                warmup: int('warmup')!,
+                profileSample: int('profile-sample')!,
+              },
+              log,
+            ),
+          );
+          log(
+            `link: p50 ${results.link.link.p50.toFixed(1)} ms vs bare ${results.link.bare.p50.toFixed(1)} ms`,
+          );
+        }
+        if (failure) {
+          log('failure: waiting for the scenarios to finish');
+          results.failure = await failure;
+        }
+      } finally {
+        await worker.stop();
+      }
+    }
+
+    if (only.has('fleet')) {
+      // A fresh worker process, so its memory figures are the fleet's alone.
+      const worker = await h.startWorker({ tuning, dbPool });
+      results.workerSettings.fleet = worker.settings;
+      try {
+        results.fleet = await timed('fleet', () =>
+          fleetPhase(
+            h,
+            worker,
+            {
+              fleet,
+              ttlSeconds,
+              cycles: int('cycles')!,
+              concurrency: int('fleet-concurrency')!,
+              historySample: int('history-sample')!,
+            },
+            log,
+          ),
+        );
+      } finally {
+        await worker.stop();
+      }
+    }
+
+    if (only.has('api')) {
+      // The most recent connection: a fleet one when the fleet ran.
+      const connectionId = (await h.db.connection.findFirst({ orderBy: { createdAt: 'desc' } }))?.id;
+      if (!connectionId)
+        throw new Error('the api phase needs connections: run it with the link or fleet phase');
+      results.api = await timed('api', () =>
+        apiPhase(
+          h,
+          connectionId,
+          {
+            connections: int('api-connections')!,
+            durationSeconds: int('api-duration')!,
+            warmupSeconds: Number(args['api-warmup'] ?? 0),
+          },
+          log,
+        ),
+      );
+    }
+  } finally {
+    log('stopping');
+    await h.close();
+  }
+
+  const finished = new Date();
+  results.finishedAt = finished.toISOString();
+  results.durationSeconds = Math.round((finished.getTime() - started.getTime()) / 1000);
+  const stamp = started.toISOString().replace(/[:.]/g, '-');
+  mkdirSync(path.join(BENCH_DIR, 'results'), { recursive: true });
+  const jsonPath = path.join(BENCH_DIR, 'results', `${stamp}.json`);
+  writeFileSync(jsonPath, `${JSON.stringify(results, null, 2)}\n`);
+  log(`raw results: ${path.relative(process.cwd(), jsonPath)}`);
+  if (!args['no-report']) {
+    const before = args.baseline ? [args.baseline] : named('BASELINE');
+    const after = args.baseline ? [] : named('AFTER');
+    const load = (file: string) => ({
+      results: JSON.parse(readFileSync(file, 'utf8')) as BenchResults,
+      file: path.relative(BENCH_DIR, file),
+    });
+    writeFileSync(
+      path.join(BENCH_DIR, 'REPORT.md'),
+      renderReport(
+        results,
+        path.relative(BENCH_DIR, jsonPath),
+        before.length ? { before: before.map(load), after: after.map(load) } : undefined,
+      ),
+    );
+    log('report: bench/REPORT.md');
+  }
+}
+
+/**
+ * bench/results/BASELINE and AFTER name (one per line) the results files measured before and after the
+ * last optimisation: same machine, taken in turn, the code differing only by that change. The first of
+ * each is a full run; any others repeat some phases.
+ */
+function named(pointer: string): string[] {
+  try {
+    return readFileSync(path.join(BENCH_DIR, 'results', pointer), 'utf8')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean)
+      .map((name) => path.join(BENCH_DIR, 'results', name));
+  } catch {
+    return [];
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err instanceof Error ? (err.stack ?? err.message) : err);
+    process.exit(1);
+  },
+);
