@@ -79,7 +79,8 @@ const REPO_ROOT = path.resolve(__dirname, '..');
 const TENANT = 'chaos';
 
 const runStarted = Date.now();
-const say = (line: string) => process.stderr.write(`[chaos ${seconds(Date.now() - runStarted).padStart(6)}] ${line}\n`);
+const say = (line: string) =>
+  process.stderr.write(`[chaos ${seconds(Date.now() - runStarted).padStart(6)}] ${line}\n`);
 
 /** Steps to undo, last first; run once on success, failure or a signal. */
 const cleanups: { name: string; run: () => Promise<unknown> }[] = [];
@@ -137,7 +138,9 @@ async function main(): Promise<number> {
   const seed = args.seed === undefined ? Math.floor(Math.random() * 1_000_000) : count('seed', args.seed);
   const shortTtlSeconds = count('short-ttl', args['short-ttl'], 2);
   const workerKills =
-    args['worker-kills'] === undefined ? Math.max(3, Math.round(durationMs / 12_000)) : count('worker-kills', args['worker-kills']);
+    args['worker-kills'] === undefined
+      ? Math.max(3, Math.round(durationMs / 12_000))
+      : count('worker-kills', args['worker-kills']);
   const faults = makeFaults({
     seed,
     durationMs,
@@ -149,14 +152,20 @@ async function main(): Promise<number> {
   const plan = makePlan({ connections, seed, durationMs, shortTtlSeconds });
   runDir = mkdtempSync(path.join(tmpdir(), 'tether-chaos-'));
   let keep = args.keep;
-  say(`seed ${seed} (rerun with --seed ${seed}); ${connections} connections; ${seconds(durationMs)} of faults; run folder ${runDir}`);
+  say(
+    `seed ${seed} (rerun with --seed ${seed}); ${connections} connections; ${seconds(durationMs)} of faults; run folder ${runDir}`,
+  );
 
   try {
     // ---- set-up: PostgreSQL, Temporal, simulators side by side ---------------------------------
     const setupStarted = Date.now();
     const [pgPort, temporalPort] = [await freePort(), await freePort()];
     const pgReady = (async () => {
-      postgres = await startLocalPostgres({ dir: path.join(runDir, 'pg'), port: pgPort, binDir: args['pg-bin'] });
+      postgres = await startLocalPostgres({
+        dir: path.join(runDir, 'pg'),
+        port: pgPort,
+        binDir: args['pg-bin'],
+      });
       cleanups.push({ name: 'PostgreSQL', run: () => postgres!.stop() });
       await migrateDatabase(postgres.url);
       say(`PostgreSQL on 127.0.0.1:${pgPort} (data ${postgres.dataDir}), migrated`);
@@ -230,7 +239,9 @@ async function main(): Promise<number> {
 
     await startWorkerWithRetries(w, Date.now() + 120_000);
     const setupMs = Date.now() - setupStarted;
-    say(`set-up done in ${seconds(setupMs)}: API ${apiUrl}, worker pid ${w.pid} (ready in ${seconds(w.startDurationsMs[0]!)})`);
+    say(
+      `set-up done in ${seconds(setupMs)}: API ${apiUrl}, worker pid ${w.pid} (ready in ${seconds(w.startDurationsMs[0]!)})`,
+    );
 
     // ---- chaos phase ---------------------------------------------------------------------------
     const t0 = Date.now();
@@ -238,7 +249,13 @@ async function main(): Promise<number> {
     // Clients keep retrying their links and commands until then; faults may run late on a busy machine.
     let deadline = chaosEnd + settleMs;
     const links: LinkedConnection[] = plan.map((p) => ({ plan: p }));
-    const commandStats = { revokes: 0, revokeAttempts: 0, rotations: 0, rotationAttempts: 0, linkAttempts: 0 };
+    const commandStats = {
+      revokes: 0,
+      revokeAttempts: 0,
+      rotations: 0,
+      rotationAttempts: 0,
+      linkAttempts: 0,
+    };
     const rotationAnswers = new Map<string, number>();
     const unexpectedExits: string[] = [];
     let closing = false;
@@ -264,7 +281,12 @@ async function main(): Promise<number> {
           await work();
           faultRecords.push({ fault, startedAt, tookMs: Date.now() - startedAt });
         } catch (err) {
-          faultRecords.push({ fault, startedAt, tookMs: Date.now() - startedAt, error: (err as Error).message });
+          faultRecords.push({
+            fault,
+            startedAt,
+            tookMs: Date.now() - startedAt,
+            error: (err as Error).message,
+          });
           say(`fault ${fault.kind} failed: ${(err as Error).message.split('\n')[0]}`);
         }
       };
@@ -313,7 +335,8 @@ async function main(): Promise<number> {
       await sleep(Math.max(0, t0 + p.linkAtMs - Date.now()));
       const body = {
         vendor: p.vendor,
-        instanceUrl: p.vendor === 'promapp' ? `${sim.baseUrl}/promapp/api/scim` : `${sim.baseUrl}/${p.vendor}`,
+        instanceUrl:
+          p.vendor === 'promapp' ? `${sim.baseUrl}/promapp/api/scim` : `${sim.baseUrl}/${p.vendor}`,
         credentials: p.credentials,
       };
       const { answer, attempts } = await api.until('POST', '/v1/connections', {
@@ -324,14 +347,19 @@ async function main(): Promise<number> {
       });
       commandStats.linkAttempts += attempts;
       if (answer?.status !== 202) {
-        say(`link #${p.index} failed: ${answer?.status ?? 'no answer'} ${JSON.stringify(answer?.body).slice(0, 200)}`);
+        say(
+          `link #${p.index} failed: ${answer?.status ?? 'no answer'} ${JSON.stringify(answer?.body).slice(0, 200)}`,
+        );
         return;
       }
       link.id = (answer.body as { id: string }).id;
       if (p.commandAfterMs === undefined) return;
       await sleep(Math.min(p.commandAfterMs, Math.max(0, chaosEnd - Date.now())));
       if (p.kind === 'revoke') {
-        const sent = await api.until('DELETE', `/v1/connections/${link.id}`, { deadline, aborted: () => aborted });
+        const sent = await api.until('DELETE', `/v1/connections/${link.id}`, {
+          deadline,
+          aborted: () => aborted,
+        });
         commandStats.revokes += 1;
         commandStats.revokeAttempts += sent.attempts;
       } else if (p.kind === 'rotate') {
@@ -400,9 +428,16 @@ async function main(): Promise<number> {
     let rounds = 0;
     for (;;) {
       rounds += 1;
-      report = await checkAll({ db: services.db, temporal, secrets: services.secrets, tenantId: TENANT, links });
+      report = await checkAll({
+        db: services.db,
+        temporal,
+        secrets: services.secrets,
+        tenantId: TENANT,
+        links,
+      });
       if (report.violations.length === 0 || Date.now() > deadline || aborted) break;
-      if (rounds % 5 === 1) say(`not settled yet: ${report.violations.length} open (${summarizeViolations(report, 3)})`);
+      if (rounds % 5 === 1)
+        say(`not settled yet: ${report.violations.length} open (${summarizeViolations(report, 3)})`);
       await sleep(3_000);
     }
     const settledMs = Date.now() - settleStarted;
@@ -429,9 +464,13 @@ async function main(): Promise<number> {
       if (exit.code !== 0) violations.push({ check: 'graceful worker shutdown', detail: shutdownNote });
     }
     for (const e of api.serverErrors) {
-      violations.push({ check: 'no API 5xx but 503', detail: `${e.route} → ${e.status} at ${seconds(e.at - t0)}: ${e.body}` });
+      violations.push({
+        check: 'no API 5xx but 503',
+        detail: `${e.route} → ${e.status} at ${seconds(e.at - t0)}: ${e.body}`,
+      });
     }
-    for (const e of unexpectedExits) violations.push({ check: 'worker did not crash', detail: `exited on its own at ${e}` });
+    for (const e of unexpectedExits)
+      violations.push({ check: 'worker did not crash', detail: `exited on its own at ${e}` });
 
     // ---- summary ---------------------------------------------------------------------------------
     const totalMs = Date.now() - runStarted;
@@ -448,13 +487,18 @@ async function main(): Promise<number> {
     const lines = [
       '',
       `chaos run: seed ${seed}, ${connections} connections, ${seconds(durationMs)} of faults, ${new Date(runStarted).toISOString()}`,
-      `  timings      set-up ${seconds(setupMs)}, chaos ${seconds(chaosMs)}, settle ${seconds(settledMs)} (${rounds} check rounds), total ${seconds(totalMs)}; ${cpus().length} cores, load average now ${loadavg().map((l) => l.toFixed(1)).join(' ')}`,
+      `  timings      set-up ${seconds(setupMs)}, chaos ${seconds(chaosMs)}, settle ${seconds(settledMs)} (${rounds} check rounds), total ${seconds(totalMs)}; ${cpus().length} cores, load average now ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')}`,
       `  faults       worker kill -9 ×${byKind('kill_worker').length} (kill → ready again: ${tookList(byKind('kill_worker'))})`,
       `               worker starts ${w.starts}, failed starts ${w.failedStarts.length}, start to ready median ${seconds(median(restarts))} max ${seconds(Math.max(0, ...restarts))}`,
       `               Temporal stop+start ×${byKind('restart_temporal').length} (${tookList(byKind('restart_temporal'))})`,
       `               PostgreSQL restart -m immediate ×${byKind('restart_postgres').length} (${tookList(byKind('restart_postgres'))}), outage ×${byKind('postgres_outage').length} (${tookList(byKind('postgres_outage'))})`,
       `  traffic      links ${links.filter((l) => l.id).length}/${connections} (${commandStats.linkAttempts} requests), revokes ${commandStats.revokes} (${commandStats.revokeAttempts} requests), rotations ${commandStats.rotations} (${commandStats.rotationAttempts} requests; final answers ${formatMap(rotationAnswers)})`,
-      `  API answers  ${Object.entries(answers).sort().map(([k, n]) => `${k} ${n}`).join(', ')}`,
+      `  API answers  ${Object.entries(answers)
+        .sort()
+        .map(([k, n]) => `${k} ${n}`)
+        .join(', ')}`,
       `  503s         ${formatMap(api.unavailableReasons)}`,
       `  no answer    ${formatMap(new Map([...api.counts].filter(([k]) => k.endsWith('network-error'))))} (client timeout ${seconds(60_000)}, rotations ${seconds(90_000)})`,
       `  plan         ${formatMap(countBy(plan, (p) => `${p.kind}→${p.expected}`))}`,
@@ -470,14 +514,30 @@ async function main(): Promise<number> {
       lines.push(`  verdict      FAIL: ${violations.length} violations`);
       for (const [check, list] of groupBy(violations, (v) => v.check)) {
         lines.push(`    ${check}: ${list.length}`);
-        for (const v of list.slice(0, 5)) lines.push(`      ${v.connection ? `${v.connection} ` : ''}${v.detail}`);
+        for (const v of list.slice(0, 5))
+          lines.push(`      ${v.connection ? `${v.connection} ` : ''}${v.detail}`);
       }
       keep = true;
     }
     process.stdout.write(`${lines.join('\n')}\n`);
     writeFileSync(
       path.join(runDir, 'summary.json'),
-      JSON.stringify({ seed, connections, durationMs, setupMs, chaosMs, settledMs, totalMs, faults: faultRecords, violations, statuses: report.statuses }, null, 2),
+      JSON.stringify(
+        {
+          seed,
+          connections,
+          durationMs,
+          setupMs,
+          chaosMs,
+          settledMs,
+          totalMs,
+          faults: faultRecords,
+          violations,
+          statuses: report.statuses,
+        },
+        null,
+        2,
+      ),
     );
     return violations.length === 0 ? 0 : 1;
   } catch (err) {
@@ -486,7 +546,10 @@ async function main(): Promise<number> {
     return 2;
   } finally {
     await cleanup();
-    if (keep) say(`logs and data kept in ${runDir} (worker.log, api.log, temporal.log, pg/postgres.log, summary.json)`);
+    if (keep)
+      say(
+        `logs and data kept in ${runDir} (worker.log, api.log, temporal.log, pg/postgres.log, summary.json)`,
+      );
     else rmSync(runDir, { recursive: true, force: true });
   }
 }
@@ -544,7 +607,13 @@ const formatMap = (map: Map<string, number>) =>
 
 function summarizeViolations(report: CheckReport, n: number): string {
   return [...groupBy(report.violations, (v) => v.check).entries()]
-    .map(([check, list]) => `${check} ${list.length}: ${list.slice(0, n).map((v) => v.detail).join('; ')}`)
+    .map(
+      ([check, list]) =>
+        `${check} ${list.length}: ${list
+          .slice(0, n)
+          .map((v) => v.detail)
+          .join('; ')}`,
+    )
     .join(' | ');
 }
 

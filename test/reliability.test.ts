@@ -33,7 +33,10 @@ describe('PostgreSQL unreachable', () => {
         const res = await app.inject({ method, url, headers: { authorization: `Bearer ${key}` } });
         expect(res.statusCode).toBe(503);
         expect(res.headers['retry-after']).toBe('2');
-        expect(res.json()).toEqual({ error: 'database_unavailable', message: 'the database is unavailable; retry later' });
+        expect(res.json()).toEqual({
+          error: 'database_unavailable',
+          message: 'the database is unavailable; retry later',
+        });
       }
     } finally {
       await app.close();
@@ -42,13 +45,45 @@ describe('PostgreSQL unreachable', () => {
   });
 
   test.each([
-    ['Prisma: cannot reach the server', true, new Prisma.PrismaClientKnownRequestError("Can't reach database server", { code: 'P1001', clientVersion: 'x' })],
-    ['Prisma: connection closed', true, new Prisma.PrismaClientKnownRequestError('Server has closed the connection.', { code: 'P1017', clientVersion: 'x' })],
-    ['adapter: server shutting down (57P01)', true, Object.assign(new Error('terminating'), { name: 'DriverAdapterError', cause: { kind: 'postgres', originalCode: '57P01' } })],
-    ['adapter: server starting up (57P03)', true, Object.assign(new Error('x'), { cause: { kind: 'postgres', originalCode: '57P03' } })],
+    [
+      'Prisma: cannot reach the server',
+      true,
+      new Prisma.PrismaClientKnownRequestError("Can't reach database server", {
+        code: 'P1001',
+        clientVersion: 'x',
+      }),
+    ],
+    [
+      'Prisma: connection closed',
+      true,
+      new Prisma.PrismaClientKnownRequestError('Server has closed the connection.', {
+        code: 'P1017',
+        clientVersion: 'x',
+      }),
+    ],
+    [
+      'adapter: server shutting down (57P01)',
+      true,
+      Object.assign(new Error('terminating'), {
+        name: 'DriverAdapterError',
+        cause: { kind: 'postgres', originalCode: '57P01' },
+      }),
+    ],
+    [
+      'adapter: server starting up (57P03)',
+      true,
+      Object.assign(new Error('x'), { cause: { kind: 'postgres', originalCode: '57P03' } }),
+    ],
     ['node-postgres: connection terminated', true, new Error('Connection terminated unexpectedly')],
     ['socket refused', true, Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })],
-    ['unique violation', false, new Prisma.PrismaClientKnownRequestError('Unique constraint failed', { code: 'P2002', clientVersion: 'x' })],
+    [
+      'unique violation',
+      false,
+      new Prisma.PrismaClientKnownRequestError('Unique constraint failed', {
+        code: 'P2002',
+        clientVersion: 'x',
+      }),
+    ],
     ['a bug', false, new TypeError("Cannot read properties of undefined (reading 'id')")],
   ])('isDatabaseUnavailable: %s → %s', (_name, expected, err) => {
     expect(isDatabaseUnavailable(err)).toBe(expected);
@@ -79,7 +114,10 @@ describe('a rotation is pinned to its own staged credentials', () => {
     const run = <A, R>(fn: (input: A) => Promise<R>, input: A) => env.run(fn, input) as Promise<R>;
     const candidate = (rotationId: string) => ({ connectionId: id, slot: 'candidate' as const, rotationId });
     // Rotation r1 was accepted by the workflow, then r2 replaced its staged credentials (the API stages first).
-    await stack.secrets.stageCandidate(id, 'r2', { clientId: 'demo-all-scopes.pinned-r2', clientSecret: 'demo-secret' });
+    await stack.secrets.stageCandidate(id, 'r2', {
+      clientId: 'demo-all-scopes.pinned-r2',
+      clientSecret: 'demo-secret',
+    });
 
     const superseded = expect.objectContaining({ type: FailureType.RotationSuperseded });
     await expect(run(activities.obtainToken, candidate('r1'))).rejects.toEqual(superseded);

@@ -98,13 +98,20 @@ function startProcess(entry: string, extraEnv: Record<string, string> = {}): Run
       if (pattern.test(output)) return Promise.resolve();
       return new Promise<void>((resolve, reject) => {
         const timer = setTimeout(
-          () => reject(new Error(`${entry}: no ${pattern} within ${timeoutMs} ms; output:\n${output.slice(-3000)}`)),
+          () =>
+            reject(
+              new Error(`${entry}: no ${pattern} within ${timeoutMs} ms; output:\n${output.slice(-3000)}`),
+            ),
           timeoutMs,
         );
         waiters.push({ pattern, resolve: () => (clearTimeout(timer), resolve()) });
         void exited.then(({ code, signal }) => {
           clearTimeout(timer);
-          reject(new Error(`${entry} exited (${signal ?? code}) before ${pattern}; output:\n${output.slice(-3000)}`));
+          reject(
+            new Error(
+              `${entry} exited (${signal ?? code}) before ${pattern}; output:\n${output.slice(-3000)}`,
+            ),
+          );
         });
       });
     },
@@ -122,7 +129,9 @@ function startProcess(entry: string, extraEnv: Record<string, string> = {}): Run
 }
 
 /** SIGTERM, then how the process ended and how long it took. */
-async function terminate(child: RunningChild): Promise<{ code: number | null; signal: NodeJS.Signals | null; tookMs: number }> {
+async function terminate(
+  child: RunningChild,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; tookMs: number }> {
   const started = Date.now();
   child.process.kill('SIGTERM');
   const timer = setTimeout(() => child.kill('SIGKILL'), GRACE_MS + 10_000);
@@ -184,7 +193,11 @@ test('worker: SIGTERM mid-activity lets the activity finish, exits 0, and a new 
     const history = await temporal.client.workflow.getHandle(connectionWorkflowId(id)).fetchHistory();
     const completed = history.events!.filter((e) => e.activityTaskCompletedEventAttributes);
     expect(completed.length).toBeGreaterThanOrEqual(1);
-    expect(history.events!.some((e) => e.activityTaskTimedOutEventAttributes || e.activityTaskFailedEventAttributes)).toBe(false);
+    expect(
+      history.events!.some(
+        (e) => e.activityTaskTimedOutEventAttributes || e.activityTaskFailedEventAttributes,
+      ),
+    ).toBe(false);
 
     // A new worker picks the lifecycle up where it stopped: scopes verified, active.
     const second = startProcess('worker/main.ts');
@@ -234,7 +247,9 @@ test('API: SIGTERM stops taking requests, lets the one in flight finish, exits 0
     const rotation = fetch(`${base}/v1/connections/${id}/credentials`, {
       method: 'PUT',
       headers,
-      body: JSON.stringify({ credentials: { clientId: 'demo-slow-1000.api-shutdown', clientSecret: 'demo-secret' } }),
+      body: JSON.stringify({
+        credentials: { clientId: 'demo-slow-1000.api-shutdown', clientSecret: 'demo-secret' },
+      }),
     });
     await new Promise((r) => setTimeout(r, 1_500));
     const stopping = terminate(api);

@@ -3,12 +3,20 @@
 // vendor call) before retrying elsewhere. This interceptor heartbeats while any activity that has a
 // heartbeat timeout runs, so a crash is noticed within that timeout; the SDK throttles the calls.
 import type { Context } from '@temporalio/activity';
-import type { ActivityExecuteInput, ActivityInboundCallsInterceptor, ActivityInterceptorsFactory, Next } from '@temporalio/worker';
+import type {
+  ActivityExecuteInput,
+  ActivityInboundCallsInterceptor,
+  ActivityInterceptorsFactory,
+  Next,
+} from '@temporalio/worker';
 
 class HeartbeatWhileRunning implements ActivityInboundCallsInterceptor {
   constructor(private readonly ctx: Context) {}
 
-  async execute(input: ActivityExecuteInput, next: Next<ActivityInboundCallsInterceptor, 'execute'>): Promise<unknown> {
+  async execute(
+    input: ActivityExecuteInput,
+    next: Next<ActivityInboundCallsInterceptor, 'execute'>,
+  ): Promise<unknown> {
     const timeoutMs = this.ctx.info.heartbeatTimeoutMs;
     if (!timeoutMs) return next(input);
     const timer = setInterval(() => this.ctx.heartbeat(), Math.max(Math.floor(timeoutMs / 3), 100));
@@ -20,4 +28,6 @@ class HeartbeatWhileRunning implements ActivityInboundCallsInterceptor {
   }
 }
 
-export const heartbeatWhileRunning: ActivityInterceptorsFactory = (ctx) => ({ inbound: new HeartbeatWhileRunning(ctx) });
+export const heartbeatWhileRunning: ActivityInterceptorsFactory = (ctx) => ({
+  inbound: new HeartbeatWhileRunning(ctx),
+});

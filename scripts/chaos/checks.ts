@@ -62,7 +62,8 @@ export async function checkAll(deps: {
 }): Promise<CheckReport> {
   const { db, temporal, secrets, tenantId, links } = deps;
   const violations: Violation[] = [];
-  const fail = (check: string, detail: string, connection?: string) => violations.push({ check, detail, connection });
+  const fail = (check: string, detail: string, connection?: string) =>
+    violations.push({ check, detail, connection });
   const statuses: Record<string, number> = {};
   let workflowsRunning = 0;
   let workflowsCompleted = 0;
@@ -79,13 +80,15 @@ export async function checkAll(deps: {
     if (!link.id) fail('linked', `link #${link.plan.index} (${link.plan.kind}) never got a 202 from the API`);
   }
   for (const row of rows) {
-    if (!linkedIds.has(row.id)) fail('one row per link', `connection row ${row.id} belongs to no link (duplicate?)`, row.id);
+    if (!linkedIds.has(row.id))
+      fail('one row per link', `connection row ${row.id} belongs to no link (duplicate?)`, row.id);
   }
   const keys = await db.idempotencyKey.findMany({ where: { tenantId } });
   const keyCount = new Map<string, number>();
   for (const k of keys) keyCount.set(k.connectionId, (keyCount.get(k.connectionId) ?? 0) + 1);
   for (const id of linkedIds) {
-    if ((keyCount.get(id) ?? 0) !== 1) fail('one row per link', `idempotency keys for ${id}: ${keyCount.get(id) ?? 0}`, id);
+    if ((keyCount.get(id) ?? 0) !== 1)
+      fail('one row per link', `idempotency keys for ${id}: ${keyCount.get(id) ?? 0}`, id);
   }
 
   // ---- duplicates --------------------------------------------------------------------------------
@@ -101,7 +104,8 @@ export async function checkAll(deps: {
   const auditEvents = await db.auditEvent.count({ where: { tenantId } });
   const secretRows = await db.connectionSecret.findMany({ select: { connectionId: true, kind: true } });
   const secretKinds = new Map<string, string[]>();
-  for (const s of secretRows) secretKinds.set(s.connectionId, [...(secretKinds.get(s.connectionId) ?? []), s.kind]);
+  for (const s of secretRows)
+    secretKinds.set(s.connectionId, [...(secretKinds.get(s.connectionId) ?? []), s.kind]);
 
   let workflowEvents = 0;
   await eachLimited(
@@ -120,8 +124,10 @@ export async function checkAll(deps: {
         state = (await handle.describe()).status.name;
         before = await handle.query(statusQuery);
       } catch (err) {
-        if (err instanceof WorkflowNotFoundError) fail('workflow not stuck', 'no workflow for this connection', id);
-        else fail('workflow not stuck', `describe/query failed: ${(err as Error).message.split('\n')[0]}`, id);
+        if (err instanceof WorkflowNotFoundError)
+          fail('workflow not stuck', 'no workflow for this connection', id);
+        else
+          fail('workflow not stuck', `describe/query failed: ${(err as Error).message.split('\n')[0]}`, id);
       }
       const row = (await db.connection.findUnique({ where: { id } })) ?? byId.get(id)!;
       const all = await db.auditEvent.findMany({
@@ -135,11 +141,16 @@ export async function checkAll(deps: {
 
       // Final state.
       if (row.status !== plan.expected) {
-        fail('final state', `${plan.kind} ${plan.vendor}: ${row.status} (${row.statusReason ?? '-'}: ${row.statusMessage ?? ''}), expected ${plan.expected}`, id);
+        fail(
+          'final state',
+          `${plan.kind} ${plan.vendor}: ${row.status} (${row.statusReason ?? '-'}: ${row.statusMessage ?? ''}), expected ${plan.expected}`,
+          id,
+        );
       }
       if (plan.expected === 'active' && row.status === 'active') {
         if (plan.vendor === 'promapp') {
-          if (row.tokenExpiresAt !== null) fail('token valid', `static token with an expiry ${row.tokenExpiresAt.toISOString()}`, id);
+          if (row.tokenExpiresAt !== null)
+            fail('token valid', `static token with an expiry ${row.tokenExpiresAt.toISOString()}`, id);
         } else if (!row.tokenExpiresAt) {
           fail('token valid', `${plan.kind} ${plan.vendor}: active without a token expiry`, id);
         } else if (row.tokenExpiresAt.getTime() <= now) {
@@ -171,9 +182,14 @@ export async function checkAll(deps: {
         const live = await secrets.readCredentials(id);
         const wanted = plan.rotateTo ?? plan.credentials;
         if (!sameCredentials(live, wanted)) {
-          fail('credentials', `${plan.kind}: live credentials are ${plan.rotateTo && sameCredentials(live, plan.credentials) ? 'still the old ones' : 'not the expected ones'}`, id);
+          fail(
+            'credentials',
+            `${plan.kind}: live credentials are ${plan.rotateTo && sameCredentials(live, plan.credentials) ? 'still the old ones' : 'not the expected ones'}`,
+            id,
+          );
         }
-        if (kinds.includes('staged_credentials')) fail('credentials', 'a rotation candidate was left staged', id);
+        if (kinds.includes('staged_credentials'))
+          fail('credentials', 'a rotation candidate was left staged', id);
         if (plan.expected === 'active' && plan.vendor !== 'promapp' && !kinds.includes('access_token')) {
           fail('credentials', 'active without a stored access token', id);
         }
@@ -184,23 +200,35 @@ export async function checkAll(deps: {
         if (state === 'RUNNING') workflowsRunning += 1;
         if (state === 'COMPLETED') workflowsCompleted += 1;
         const wanted = plan.expected === 'revoked' && row.status === 'revoked' ? 'COMPLETED' : 'RUNNING';
-        if (state !== wanted) fail('workflow not stuck', `workflow is ${state}, expected ${wanted} (row ${row.status})`, id);
+        if (state !== wanted)
+          fail('workflow not stuck', `workflow is ${state}, expected ${wanted} (row ${row.status})`, id);
       }
 
       // Audit: contiguous 1..n of workflow events, in order, chained, ending in the row's status.
       const linkRequested = all.filter((e) => e.type === 'link_requested' && e.actor === 'api');
-      if (linkRequested.length !== 1) fail('audit complete', `${linkRequested.length} link_requested events`, id);
+      if (linkRequested.length !== 1)
+        fail('audit complete', `${linkRequested.length} link_requested events`, id);
       const written = all.filter((e) => e.actor === 'workflow');
       workflowEvents += written.length;
       const seqs = written.map((e) => Number(e.dedupeKey?.slice(id.length + 1)));
       const contiguous = seqs.every((seq, i) => seq === i + 1);
-      if (!contiguous) fail('audit complete', `workflow event sequence (by id order) is ${compact(seqs)}, not 1..${seqs.length}`, id);
+      if (!contiguous)
+        fail(
+          'audit complete',
+          `workflow event sequence (by id order) is ${compact(seqs)}, not 1..${seqs.length}`,
+          id,
+        );
       if (before && after) {
         // Idle and unchanged: exactly eventSeq rows. Otherwise a transition was being recorded: the rows
         // may lack that one (before's), and may already hold ones recorded since (up to after's).
-        const idle = before.busyWith === null && after.busyWith === null && before.eventSeq === after.eventSeq;
+        const idle =
+          before.busyWith === null && after.busyWith === null && before.eventSeq === after.eventSeq;
         const lowest = before.eventSeq - (before.busyWith === null ? 0 : 1);
-        if (idle ? written.length !== before.eventSeq : written.length < lowest || written.length > after.eventSeq) {
+        if (
+          idle
+            ? written.length !== before.eventSeq
+            : written.length < lowest || written.length > after.eventSeq
+        ) {
           fail(
             'audit complete',
             `workflow says eventSeq ${before.eventSeq}${idle ? '' : `..${after.eventSeq} (busy with ${before.busyWith ?? after.busyWith})`}, audit has ${written.length} workflow events`,
@@ -213,16 +241,28 @@ export async function checkAll(deps: {
         const from = written[i]!.fromStatus;
         const before = i === 0 ? 'linking' : written[i - 1]!.toStatus;
         if (from !== before) {
-          fail('audit complete', `event ${i + 1} (${written[i]!.type}) goes from ${from}, but the one before ended in ${before}`, id);
+          fail(
+            'audit complete',
+            `event ${i + 1} (${written[i]!.type}) goes from ${from}, but the one before ended in ${before}`,
+            id,
+          );
           break;
         }
       }
       const last = written[written.length - 1];
       if ((last?.toStatus ?? 'linking') !== row.status) {
-        fail('audit complete', `last audit event ends in ${last?.toStatus ?? '(none)'}, the row says ${row.status}`, id);
+        fail(
+          'audit complete',
+          `last audit event ends in ${last?.toStatus ?? '(none)'}, the row says ${row.status}`,
+          id,
+        );
       }
       if (before && after && before.status !== row.status && after.status !== row.status) {
-        fail('workflow agrees', `workflow says ${before.status}/${after.status}, the row says ${row.status}`, id);
+        fail(
+          'workflow agrees',
+          `workflow says ${before.status}/${after.status}, the row says ${row.status}`,
+          id,
+        );
       }
     },
   );
@@ -244,7 +284,7 @@ export async function checkAll(deps: {
 /** 1,2,3,5,6 → "1-3,5-6" */
 function compact(seqs: number[]): string {
   const parts: string[] = [];
-  for (let i = 0; i < seqs.length; ) {
+  for (let i = 0; i < seqs.length;) {
     let j = i;
     while (j + 1 < seqs.length && seqs[j + 1] === seqs[j]! + 1) j++;
     parts.push(i === j ? String(seqs[i]) : `${seqs[i]}-${seqs[j]}`);

@@ -17,13 +17,7 @@ export type Vendor = 'invgate' | 'halo' | 'ninjaone' | 'promapp';
 
 export type Expected = 'active' | 'insufficient_scopes' | 'invalid_credentials' | 'revoked';
 
-export type Kind =
-  | 'good'
-  | 'short_ttl'
-  | 'missing_scopes'
-  | 'bad_secret'
-  | 'revoke'
-  | 'rotate';
+export type Kind = 'good' | 'short_ttl' | 'missing_scopes' | 'bad_secret' | 'revoke' | 'rotate';
 
 export interface PlannedLink {
   index: number;
@@ -79,7 +73,10 @@ export function makePlan(options: PlanOptions): PlannedLink[] {
   const linkWindow = options.durationMs * 0.4;
   return kinds.map((kind, index) => {
     const tag = `c${options.seed}x${index}`;
-    const clientCredentials = (clientId: string, clientSecret = 'demo-secret') => ({ clientId, clientSecret });
+    const clientCredentials = (clientId: string, clientSecret = 'demo-secret') => ({
+      clientId,
+      clientSecret,
+    });
     let vendor: Vendor;
     let credentials: Record<string, string>;
     let expected: Expected;
@@ -88,7 +85,9 @@ export function makePlan(options: PlanOptions): PlannedLink[] {
       case 'good': {
         vendor = pick(['invgate', 'halo', 'ninjaone', 'promapp'] as const);
         credentials =
-          vendor === 'promapp' ? { token: `demo-all-scopes.${tag}` } : clientCredentials(`demo-all-scopes.${tag}`);
+          vendor === 'promapp'
+            ? { token: `demo-all-scopes.${tag}` }
+            : clientCredentials(`demo-all-scopes.${tag}`);
         expected = 'active';
         break;
       }
@@ -100,28 +99,38 @@ export function makePlan(options: PlanOptions): PlannedLink[] {
       case 'missing_scopes':
         vendor = pick(['invgate', 'halo', 'ninjaone', 'promapp'] as const);
         credentials =
-          vendor === 'promapp' ? { token: `demo-missing-scopes.${tag}` } : clientCredentials(`demo-missing-scopes.${tag}`);
+          vendor === 'promapp'
+            ? { token: `demo-missing-scopes.${tag}` }
+            : clientCredentials(`demo-missing-scopes.${tag}`);
         expected = 'insufficient_scopes';
         break;
       case 'bad_secret':
         vendor = pick(['invgate', 'halo', 'ninjaone', 'promapp'] as const);
         // Promapp has no secret: an unknown token is its bad credential.
         credentials =
-          vendor === 'promapp' ? { token: `unknown-token-${tag}` } : clientCredentials(`demo-all-scopes.${tag}`, 'not-the-secret');
+          vendor === 'promapp'
+            ? { token: `unknown-token-${tag}` }
+            : clientCredentials(`demo-all-scopes.${tag}`, 'not-the-secret');
         expected = 'invalid_credentials';
         break;
       case 'revoke':
         vendor = pick(['invgate', 'halo', 'ninjaone', 'promapp'] as const);
         credentials =
-          vendor === 'promapp' ? { token: `demo-all-scopes.${tag}` } : clientCredentials(`demo-all-scopes.${tag}`);
+          vendor === 'promapp'
+            ? { token: `demo-all-scopes.${tag}` }
+            : clientCredentials(`demo-all-scopes.${tag}`);
         expected = 'revoked';
         break;
       case 'rotate':
         vendor = pick(['invgate', 'halo', 'ninjaone', 'promapp'] as const);
         credentials =
-          vendor === 'promapp' ? { token: `demo-all-scopes.${tag}` } : clientCredentials(`demo-all-scopes.${tag}`);
+          vendor === 'promapp'
+            ? { token: `demo-all-scopes.${tag}` }
+            : clientCredentials(`demo-all-scopes.${tag}`);
         rotateTo =
-          vendor === 'promapp' ? { token: `demo-all-scopes.${tag}r` } : clientCredentials(`demo-all-scopes.${tag}r`);
+          vendor === 'promapp'
+            ? { token: `demo-all-scopes.${tag}r` }
+            : clientCredentials(`demo-all-scopes.${tag}r`);
         expected = 'active';
         break;
     }
@@ -177,6 +186,12 @@ export function makeFaults(options: FaultOptions): Fault[] {
   spread('kill_worker', options.workerKills, 0.03 * d, 0.95 * d, () => Math.floor(random() * 3_000));
   spread('restart_temporal', options.temporalRestarts, 0.15 * d, 0.85 * d, () => 0);
   spread('restart_postgres', options.postgresRestarts, 0.2 * d, 0.7 * d, () => 0);
-  spread('postgres_outage', options.postgresOutages, 0.4 * d, 0.9 * d, () => 3_000 + Math.floor(random() * 5_000));
+  spread(
+    'postgres_outage',
+    options.postgresOutages,
+    0.4 * d,
+    0.9 * d,
+    () => 3_000 + Math.floor(random() * 5_000),
+  );
   return faults.sort((a, b) => a.atMs - b.atMs);
 }

@@ -65,17 +65,31 @@ export async function startLocalPostgres(options: LocalPostgresOptions): Promise
       uid = Number(ids.trim());
       gid = Number(gids.trim());
     } catch {
-      throw new Error('running as root, and initdb refuses root: a `postgres` user is needed to own the test cluster');
+      throw new Error(
+        'running as root, and initdb refuses root: a `postgres` user is needed to own the test cluster',
+      );
     }
     chownSync(options.dir, uid, gid);
     // The postgres user must reach the folder through its parents (mkdtemp makes them 0700).
     chmodSync(path.dirname(options.dir), 0o755);
   }
   const command = (tool: string, args: string[]): [string, string[]] =>
-    asRoot ? ['runuser', ['-u', 'postgres', '--', path.join(bin, tool), ...args]] : [path.join(bin, tool), args];
+    asRoot
+      ? ['runuser', ['-u', 'postgres', '--', path.join(bin, tool), ...args]]
+      : [path.join(bin, tool), args];
   const pg = (tool: string, args: string[]) => run(...command(tool, args));
 
-  await pg('initdb', ['-D', dataDir, '-U', 'tether', '--auth=trust', '-E', 'UTF8', '--no-sync', '--no-instructions']);
+  await pg('initdb', [
+    '-D',
+    dataDir,
+    '-U',
+    'tether',
+    '--auth=trust',
+    '-E',
+    'UTF8',
+    '--no-sync',
+    '--no-instructions',
+  ]);
   // In the cluster's own config so restarts keep them.
   appendFileSync(
     path.join(dataDir, 'postgresql.conf'),
@@ -116,14 +130,18 @@ export async function startLocalPostgres(options: LocalPostgresOptions): Promise
       try {
         await pg('pg_ctl', ['-D', dataDir, '-w', '-t', '20', '-m', 'fast', 'stop']);
       } catch {
-        await pg('pg_ctl', ['-D', dataDir, '-w', '-t', '20', '-m', 'immediate', 'stop']).catch(() => undefined);
+        await pg('pg_ctl', ['-D', dataDir, '-w', '-t', '20', '-m', 'immediate', 'stop']).catch(
+          () => undefined,
+        );
       }
     },
     stopSync() {
       if (stopped) return;
       stopped = true;
       try {
-        execFileSync(...command('pg_ctl', ['-D', dataDir, '-w', '-t', '20', '-m', 'immediate', 'stop']), { stdio: 'ignore' });
+        execFileSync(...command('pg_ctl', ['-D', dataDir, '-w', '-t', '20', '-m', 'immediate', 'stop']), {
+          stdio: 'ignore',
+        });
       } catch {
         // not running
       }
@@ -135,7 +153,9 @@ function run(file: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(file, args, { timeout: 120_000, maxBuffer: 4 * 1024 * 1024 }, (err, stdout, stderr) => {
       if (err) {
-        reject(new Error(`${path.basename(file)} ${args.join(' ')} failed: ${err.message}\n${stderr}`.trim()));
+        reject(
+          new Error(`${path.basename(file)} ${args.join(' ')} failed: ${err.message}\n${stderr}`.trim()),
+        );
       } else resolve(stdout);
     });
   });

@@ -87,7 +87,11 @@ export class WorkerProcess {
       const exit: WorkerExit = { code, signal, expected: this.expectingExit, at: Date.now() };
       this.exits.push(exit);
       this.log.write(`\n==== chaos: worker exited (${signal ?? `code ${code}`}) ====\n`);
-      failed(new Error(`worker exited before it was ready (${signal ?? `code ${code}`}); see ${this.options.logFile}`));
+      failed(
+        new Error(
+          `worker exited before it was ready (${signal ?? `code ${code}`}); see ${this.options.logFile}`,
+        ),
+      );
       if (!exit.expected && this.ready) this.onUnexpectedExit?.(exit);
     });
     const timeoutMs = this.options.readyTimeoutMs ?? 120_000;
