@@ -67,7 +67,7 @@ export class CpuMonitor {
 
   constructor(private readonly pids: () => Promise<TrackedPid[]>) {}
 
-  start(intervalMs = 1_000): void {
+  start(intervalMs = 250): void {
     const take = async () => {
       if (this.busy) return;
       this.busy = true;
@@ -94,7 +94,11 @@ export class CpuMonitor {
 
   /** Averages between two times (ms since epoch). */
   window(from: number, to: number): CpuWindow | null {
-    const inside = this.samples.filter((s) => s.at >= from - 1_000 && s.at <= to + 1_000);
+    // The samples just outside the window, so it is covered whole (to within one interval).
+    let first = 0;
+    for (let i = 0; i < this.samples.length && this.samples[i]!.at <= from; i++) first = i;
+    const last = this.samples.findIndex((s) => s.at >= to);
+    const inside = this.samples.slice(first, last === -1 ? undefined : last + 1);
     if (inside.length < 2) return null;
     const cores = os.cpus().length;
     let machine = 0;
@@ -139,12 +143,19 @@ export interface CpuCost {
   byRoleMs: Record<string, number>;
 }
 
-/** CPU per unit of work (a link, a refresh) over a window: robust to other load, unlike wall time. */
-export function cpuPerUnit(w: CpuWindow | null, units: number): CpuCost | null {
+/**
+ * CPU per unit of work (a link, a refresh) over a window, less what the same processes use when idle
+ * (timers, pollers, the Temporal server's own housekeeping) if `idle` is given. Less disturbed by other
+ * load on the machine than wall time.
+ */
+export function cpuPerUnit(w: CpuWindow | null, units: number, idle?: CpuWindow | null): CpuCost | null {
   if (!w || units <= 0) return null;
+  const busy = (cores: number, idleCores = 0) => Math.max(0, cores - idleCores);
   const per = (cores: number) => round((cores * w.seconds * 1000) / units, 1);
   return {
-    totalMs: per(w.benchCores),
-    byRoleMs: Object.fromEntries(Object.entries(w.byRole).map(([role, cores]) => [role, per(cores)])),
+    totalMs: per(busy(w.benchCores, idle?.benchCores)),
+    byRoleMs: Object.fromEntries(
+      Object.entries(w.byRole).map(([role, cores]) => [role, per(busy(cores, idle?.byRole[role]))]),
+    ),
   };
 }

@@ -85,31 +85,41 @@ export async function fleetPhase(
   );
   const linkStart = Date.now();
   let posted = 0;
+  // Each client's calls when its connection became active (read when PostgreSQL announces it): what
+  // came later is maintenance.
+  const atActive = new Map<string, CallCounters>();
+  const settling = new Map<string, Promise<string>>();
+  let cutoff = false;
   const ids = await pool(clients, options.concurrency, async (clientId) => {
     const { id } = await postLink(h, {
       vendor: 'invgate',
       instanceUrl: h.instanceUrl('invgate'),
       credentials: { clientId, clientSecret: 'demo-secret' },
     });
+    settling.set(
+      id,
+      h.listener.settled(id, 24 * 3_600_000).then(({ status }) => {
+        if (cutoff) return 'late';
+        if (status === 'active') atActive.set(clientId, h.sim.control.stats('invgate', clientId));
+        return status;
+      }),
+    );
     if (++posted % 1000 === 0) log(`fleet: ${posted} posted`);
     return id;
   });
   const postsDone = Date.now();
-  // Each client's calls when its connection became active: what came later is maintenance.
-  const atActive = new Map<string, CallCounters>();
   const outcomes: Record<string, number> = {};
   // A link still retrying (backoff) after this long is reported as such; the fleet goes on without it.
   const settleMs = Math.max(120_000, 4 * options.ttlSeconds * 1000);
+  const notYet = 'linking (still retrying when the benchmark went on)';
+  const deadline = sleep(settleMs).then(() => notYet);
   await Promise.all(
-    ids.map(async (id, i) => {
-      const status = await h.listener.settled(id, settleMs).then(
-        (s) => s.status,
-        () => 'linking (still retrying when the benchmark went on)',
-      );
+    ids.map(async (id) => {
+      const status = await Promise.race([settling.get(id)!, deadline]);
       outcomes[status] = (outcomes[status] ?? 0) + 1;
-      if (status === 'active') atActive.set(clients[i]!, h.sim.control.stats('invgate', clients[i]!));
     }),
   );
+  cutoff = true;
   const allActive = Date.now();
   const activeIds = ids.filter((_, i) => atActive.has(clients[i]!));
   const failedIds = ids.filter((_, i) => !atActive.has(clients[i]!));

@@ -1,10 +1,10 @@
 // Figure 1: link latency (POST /v1/connections over real HTTP → status `active` committed in
 // PostgreSQL, seen by LISTEN) against a bare workflow running as many no-op activities as a link
 // runs, counted from a real link's history, on the same server with the same worker settings.
-import { cpuPerUnit, type CpuCost } from './cpu';
+import { cpuPerUnit, type CpuCost, type CpuWindow } from './cpu';
 import { addSegments, readHistory, type HistoryEvent, type Segments } from './history';
 import type { Harness } from './harness';
-import { pool, round, summarize, type Summary } from './stats';
+import { pool, round, sleep, summarize, type Summary } from './stats';
 
 export interface LinkOptions {
   links: number;
@@ -34,6 +34,8 @@ export interface LinkResult {
   /** CPU of the benchmark's processes per timed link / bare workflow (other work on the machine excluded). */
   cpuPerLink?: CpuCost | null;
   cpuPerBare?: CpuCost | null;
+  /** Cores the benchmark's processes used while idle before the phase (subtracted above). */
+  idleCpu?: CpuWindow | null;
   bareWorkflowsPerSecond: number;
   linkProfile: SegmentRow[];
   bareProfile: SegmentRow[];
@@ -73,13 +75,24 @@ function profileRows(segments: Segments): SegmentRow[] {
     .sort((a, b) => b.meanMs - a.meanMs);
 }
 
+/** The benchmark's processes' CPU over a few idle seconds: subtracted from CPU per unit of work. */
+export async function measureIdle(h: Harness): Promise<CpuWindow | null> {
+  const from = Date.now();
+  await sleep(5_000);
+  return h.cpu.window(from, Date.now());
+}
+
 export async function linkPhase(
   h: Harness,
   options: LinkOptions,
   log: (line: string) => void,
+  idleCpu?: CpuWindow | null,
 ): Promise<LinkResult> {
   const run = Date.now().toString(36);
 
+  // What the benchmark's processes use doing nothing (server housekeeping, pollers, timers), subtracted
+  // from the CPU per link and per bare workflow.
+  const idle = idleCpu ?? (await measureIdle(h));
   // Warm-up (untimed): JIT, pools, sticky caches. The first warm-up link's history says how many
   // activities a link runs.
   log(`link: warm-up (${options.warmup} links)`);
@@ -173,8 +186,9 @@ export async function linkPhase(
       mean: round(link.mean / bare.mean, 2),
     },
     linksPerSecond: round((options.links / linkElapsed) * 1000, 1),
-    cpuPerLink: cpuPerUnit(h.cpu.window(...linkWindow), options.links),
-    cpuPerBare: cpuPerUnit(h.cpu.window(...bareWindow), options.links),
+    cpuPerLink: cpuPerUnit(h.cpu.window(...linkWindow), options.links, idle),
+    cpuPerBare: cpuPerUnit(h.cpu.window(...bareWindow), options.links, idle),
+    idleCpu: idle,
     bareWorkflowsPerSecond: round((options.links / bareElapsed) * 1000, 1),
     linkProfile: profileRows(linkSegments),
     bareProfile,

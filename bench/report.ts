@@ -214,8 +214,9 @@ ${table(
 
 **Ratio link / bare: p50 ${l.ratio.p50}×, p99 ${l.ratio.p99}×** (mean ${l.ratio.mean}×). Throughput at this
 concurrency: ${l.linksPerSecond} links/s against ${l.bareWorkflowsPerSecond} bare workflows/s.
-CPU used by the benchmark's processes (other work on the machine excluded) per link: **${cpuText(l.cpuPerLink)}**;
-per bare workflow: ${cpuText(l.cpuPerBare)}. (bench = the API, simulators and drivers; the failure scenarios ran meanwhile.)
+CPU used by the benchmark's processes per link, above what they use idle${l.idleCpu ? ` (${l.idleCpu.benchCores} cores, measured for ${l.idleCpu.seconds} s before)` : ''},
+other work on the machine excluded: **${cpuText(l.cpuPerLink)}**; per bare workflow: ${cpuText(l.cpuPerBare)}.
+(bench = the API, the simulators and the drivers; the failure scenarios ran meanwhile.)
 
 Where a link's time goes, from the histories of ${l.options.profileSample} sampled links (server timestamps
 between events, POST start and commit seen on the benchmark's clock; same machine, same clock):
@@ -309,7 +310,7 @@ A cycle of ${num(f.historyEventsPerCycle.p50, 0)}: ${Object.entries(f.historyEve
 ### Vendor calls per refresh
 
 From the simulator's per-client counters, after each connection's link until the worker stopped:
-**${f.vendorCalls.perRefresh} calls per refresh** (${f.vendorCalls.calls} calls, ${f.vendorCalls.refreshes} refreshes; ${Object.entries(
+**${num(f.vendorCalls.perRefresh, 3)} calls per refresh** (${f.vendorCalls.calls} calls, ${f.vendorCalls.refreshes} refreshes; ${Object.entries(
       f.vendorCalls.byEndpoint,
     )
       .map(([k, n]) => `\`${k}\` ${n}`)
@@ -404,17 +405,20 @@ function repeatsSection(before: Run[], after: Run[]): string {
     .filter((x) => x.run.results.link)
     .sort((x, y) => x.run.results.startedAt.localeCompare(y.run.results.startedAt));
   if (runs.length <= 2) return '';
-  const medianOf = (side: string, pick: (x: BenchResults) => number) => {
+  const medianOf = (side: string, pick: (x: BenchResults) => number | undefined) => {
     const values = runs
       .filter((x) => x.side === side)
       .map((x) => pick(x.run.results))
+      .filter((v): v is number => v !== undefined && Number.isFinite(v))
       .sort((a, b) => a - b);
     return values.length ? values[Math.floor((values.length - 1) / 2)]! : NaN;
   };
   const p50 = (x: BenchResults) => x.link!.link.p50;
   const ratio = (x: BenchResults) => x.link!.ratio.p50;
-  return `Link latency in every before and after run, in the order they ran (the link phase alone for all but the
-first of each; each with its own server, database and worker):
+  const cpuLink = (x: BenchResults) => x.link?.cpuPerLink?.totalMs;
+  const cpuRefresh = (x: BenchResults) => x.fleet?.window.cpuPerRefresh?.totalMs;
+  return `Link latency in every before and after run, in the order they ran (each its own process, server, database
+and worker; the repeats ran the link and fleet phases only):
 
 ${table(
   [
@@ -425,6 +429,8 @@ ${table(
     'link p99',
     'bare p50',
     'link / bare p50',
+    'CPU per link',
+    'CPU per refresh',
     'other work (cores)',
   ],
   runs.map(({ run, side }) => [
@@ -435,13 +441,19 @@ ${table(
     ms(run.results.link!.link.p99),
     ms(run.results.link!.bare.p50),
     `${run.results.link!.ratio.p50}×`,
+    run.results.link!.cpuPerLink
+      ? `${run.results.link!.cpuPerLink.totalMs} ms${run.results.link!.idleCpu ? '' : ' (idle not subtracted)'}`
+      : '–',
+    run.results.fleet?.window.cpuPerRefresh ? `${run.results.fleet.window.cpuPerRefresh.totalMs} ms` : '–',
     run.results.phases.link?.cpu?.otherCores ?? '–',
   ]),
 )}
 
 Median over the runs of each side: link p50 ${ms(medianOf('before', p50))} before, ${ms(medianOf('after', p50))} after
 (${change(medianOf('before', p50), medianOf('after', p50))}); link / bare p50 ${num(medianOf('before', ratio), 2)}× before,
-${num(medianOf('after', ratio), 2)}× after.
+${num(medianOf('after', ratio), 2)}× after; CPU per link ${ms(medianOf('before', cpuLink))} before, ${ms(medianOf('after', cpuLink))} after
+(${change(medianOf('before', cpuLink), medianOf('after', cpuLink))}); CPU per refresh ${ms(medianOf('before', cpuRefresh))} before,
+${ms(medianOf('after', cpuRefresh))} after (${change(medianOf('before', cpuRefresh), medianOf('after', cpuRefresh))}).
 `;
 }
 
@@ -456,42 +468,92 @@ function optimisationSection(r: BenchResults, thisFile: string, befores: Run[], 
     pick: (x: BenchResults) => number | undefined,
     fmt: (v: number) => string,
     lowerIsBetter = true,
+    // Signed figures (lateness): the difference, not a percentage of a value that may be near zero.
+    signedDelta = false,
+    // Where the primary pair lacks the figure: the latest run of each side that has it.
+    fallback = false,
   ) => {
-    const vb = pick(b);
-    const va = a ? pick(a) : undefined;
+    const latest = (runs: Run[], primary: BenchResults | undefined) => {
+      const v = primary ? pick(primary) : undefined;
+      if (v !== undefined || !fallback) return v;
+      return [...runs]
+        .reverse()
+        .map((x) => pick(x.results))
+        .find((x) => x !== undefined);
+    };
+    const vb = latest(befores, b);
+    const va = latest(afters, a);
     const vr = pick(r);
     const f = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '–' : fmt(v));
-    rows.push([name, f(vb), a ? f(va) : '–', a ? change(vb, va, lowerIsBetter) : '–', f(vr)]);
+    const diff =
+      vb === undefined || va === undefined
+        ? '–'
+        : signedDelta
+          ? `${va - vb > 0 ? '+' : '−'}${s(Math.abs(va - vb), 2)}${va < vb === lowerIsBetter ? ' (better)' : ' (worse)'}`
+          : change(vb, va, lowerIsBetter);
+    rows.push([name, f(vb), a ? f(va) : '–', a ? diff : '–', f(vr)]);
   };
   const msf = (x: number) => ms(x);
-  add('link p50', (x) => x.link?.link.p50, msf);
-  add('link p99', (x) => x.link?.link.p99, msf);
+  const count = (v: number) => String(v);
+  const group = (title: string) => rows.push([`**${title}**`, '', '', '', '']);
+  group('Exact: counted from histories and counters');
+  add('activities per link (from history)', (x) => x.link?.activitiesPerLink, count);
+  add('history events per refresh cycle (p50)', (x) => x.fleet?.historyEventsPerCycle.p50, count);
   add(
-    'activities per link (from history)',
-    (x) => x.link?.activitiesPerLink,
-    (v) => String(v),
+    'fleet links not active by the settle deadline',
+    (x) => (x.fleet ? x.fleet.options.fleet - (x.fleet.linking.outcomes.active ?? 0) : undefined),
+    count,
   );
-  add('bare workflow p50 (the floor, same activity count)', (x) => x.link?.bare.p50, msf);
+  group("CPU per unit of work: the benchmark's own processes, other work excluded");
   add(
-    'CPU per link (all benchmark processes)',
-    (x) => x.link?.cpuPerLink?.totalMs,
+    'CPU per link (net of idle CPU: the latest runs that measured it)',
+    (x) => (x.link?.idleCpu ? x.link.cpuPerLink?.totalMs : undefined),
+    (v) => `${num(v)} ms`,
+    true,
+    false,
+    true,
+  );
+  add(
+    'CPU per bare workflow (same activity count; same runs)',
+    (x) => (x.link?.idleCpu ? x.link.cpuPerBare?.totalMs : undefined),
+    (v) => `${num(v)} ms`,
+    true,
+    false,
+    true,
+  );
+  add(
+    'CPU per refresh',
+    (x) => x.fleet?.window.cpuPerRefresh?.totalMs,
     (v) => `${num(v)} ms`,
   );
+  add(
+    '… of it the worker',
+    (x) => x.fleet?.window.cpuPerRefresh?.byRoleMs.worker,
+    (v) => `${num(v)} ms`,
+  );
+  add(
+    '… of it the Temporal server',
+    (x) => x.fleet?.window.cpuPerRefresh?.byRoleMs.temporal,
+    (v) => `${num(v)} ms`,
+  );
+  add(
+    '… of it PostgreSQL',
+    (x) => x.fleet?.window.cpuPerRefresh?.byRoleMs.postgres,
+    (v) => `${num(v)} ms`,
+  );
+  group('Wall clock: moves with the other work on the machine (see below)');
+  add('link p50', (x) => x.link?.link.p50, msf);
+  add('link p99', (x) => x.link?.link.p99, msf);
+  add('bare workflow p50 (same activity count)', (x) => x.link?.bare.p50, msf);
   add(
     'link / bare, p50',
     (x) => x.link?.ratio.p50,
     (v) => `${v}×`,
   );
   add(
-    'fleet: links settled per second',
-    (x) => x.fleet?.linking.activePerSecond,
-    (v) => num(v),
-    false,
-  );
-  add(
-    'fleet: links not active by the settle deadline',
-    (x) => (x.fleet ? x.fleet.options.fleet - (x.fleet.linking.outcomes.active ?? 0) : undefined),
-    (v) => String(v),
+    'fleet: seconds until every link settled',
+    (x) => x.fleet?.linking.seconds,
+    (v) => `${num(v)} s`,
   );
   add(
     'fleet: refreshes per second (maintenance window)',
@@ -499,49 +561,14 @@ function optimisationSection(r: BenchResults, thisFile: string, befores: Run[], 
     (v) => num(v),
     false,
   );
+  add('fleet: new token requested − old expiry, p50', (x) => x.fleet?.grantLateness.p50, signed, true, true);
+  add('fleet: new token requested − old expiry, p99', (x) => x.fleet?.grantLateness.p99, signed, true, true);
+  add('fleet: refresh recorded − old expiry, p50', (x) => x.fleet?.lateness.p50, signed, true, true);
+  add('fleet: refresh recorded − old expiry, p99', (x) => x.fleet?.lateness.p99, signed, true, true);
   add(
-    'fleet: CPU per refresh (all benchmark processes)',
-    (x) => x.fleet?.window.cpuPerRefresh?.totalMs,
-    (v) => `${num(v)} ms`,
-  );
-  add(
-    'fleet: worker CPU per refresh',
-    (x) => x.fleet?.window.cpuPerRefresh?.byRoleMs.worker,
-    (v) => `${num(v)} ms`,
-  );
-  add(
-    'fleet: Temporal server CPU per refresh',
-    (x) => x.fleet?.window.cpuPerRefresh?.byRoleMs.temporal,
-    (v) => `${num(v)} ms`,
-  );
-  add(
-    'fleet: seconds until every link settled',
-    (x) => x.fleet?.linking.seconds,
-    (v) => `${num(v)} s`,
-  );
-  add('fleet: new token requested − old expiry, p50', (x) => x.fleet?.grantLateness.p50, signed);
-  add('fleet: new token requested − old expiry, p99', (x) => x.fleet?.grantLateness.p99, signed);
-  add(
-    'fleet: new tokens requested after expiry',
-    (x) => x.fleet?.grantLateness.afterExpiry,
-    (v) => String(v),
-  );
-  add('fleet: refresh recorded − old expiry, p50', (x) => x.fleet?.lateness.p50, signed);
-  add('fleet: refresh recorded − old expiry, p99', (x) => x.fleet?.lateness.p99, signed);
-  add(
-    'fleet: refreshes recorded after expiry',
-    (x) => x.fleet?.lateness.afterExpiry,
-    (v) => String(v),
-  );
-  add(
-    'fleet: history events per refresh cycle',
-    (x) => x.fleet?.historyEventsPerCycle.p50,
-    (v) => String(v),
-  );
-  add(
-    'fleet: vendor calls per refresh',
-    (x) => x.fleet?.vendorCalls.perRefresh,
-    (v) => num(v, 3),
+    'fleet: share of refreshes recorded after expiry',
+    (x) => (x.fleet ? (100 * x.fleet.lateness.afterExpiry) / x.fleet.lateness.total : undefined),
+    (v) => `${num(v, 0)} %`,
   );
   add(
     'fleet: worker steady RSS',
@@ -566,10 +593,12 @@ function optimisationSection(r: BenchResults, thisFile: string, befores: Run[], 
 
 ${OPTIMISATION_TEXT}
 
-Before: ${describe(before)}. After: ${after ? describe(after) : '–'}. Both measured with this benchmark, back to back,
-on code that differed only by this change; "this run" is [\`${thisFile}\`](${thisFile}). Other work on the
+Before: ${describe(before)}. After: ${after ? describe(after) : '–'}. Both measured with this benchmark, one after
+the other, on code that differed only by this change; "this run" is [\`${thisFile}\`](${thisFile}). Other work on the
 machine during each (cores, by phase) — before: ${other(b)}; after: ${a ? other(a) : '–'}; this run: ${other(r)}.
-On a shared 2-core machine differences of a few per cent are noise; the activity and history counts are exact.
+Other work took up to half the machine and changed from minute to minute, so wall-clock figures differ
+between runs of the same code by tens of per cent (see the repeats below); the counts are exact, and CPU
+per unit of work is the comparison that other load disturbs least.
 
 ${table(['figure', 'before', 'after', 'change', 'this run'], rows)}
 `;

@@ -10,7 +10,7 @@ import { machineInfo, versions, type MachineInfo, type Versions } from './machin
 import { apiPhase, type ApiResult } from './phase-api';
 import { failurePhase, type FailureResult } from './phase-failure';
 import { fleetPhase, type FleetResult } from './phase-fleet';
-import { linkPhase, type LinkResult } from './phase-link';
+import { linkPhase, measureIdle, type LinkResult } from './phase-link';
 import type { WorkerSettings } from './protocol';
 import { renderReport } from './report';
 
@@ -133,6 +133,8 @@ async function main(): Promise<void> {
       const worker = await h.startWorker({ tuning, dbPool, withBare: true });
       results.workerSettings.link = worker.settings;
       try {
+        // Idle CPU first, before the failure scenarios start beside the link measurement.
+        const idle = only.has('link') ? await measureIdle(h) : undefined;
         // The failure scenarios mostly wait (scaled backoff); they run beside the link measurement.
         const failure = only.has('failure')
           ? timed('failure', () =>
@@ -159,6 +161,7 @@ async function main(): Promise<void> {
                 profileSample: int('profile-sample')!,
               },
               log,
+              idle,
             ),
           );
           log(
