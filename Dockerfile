@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # One image for every tether process; the command picks the role (docker-compose.yml shows all four):
-#   node dist/api/main.js                      HTTP API (default)
-#   node dist/worker/main.js                   Temporal worker
+#   node dist/main/api.js                      HTTP API (default)
+#   node dist/main/worker.js                   Temporal worker
 #   npx --no-install prisma migrate deploy     database migrations (one-shot)
 #   node dist/simulators/main.js               vendor simulators (demo only)
 # Install scripts are skipped (--ignore-scripts): none is needed, the Prisma client is generated below.
@@ -41,4 +41,4 @@ COPY prisma/schema.prisma prisma/migration-adapter.ts ./prisma/
 COPY prisma/migrations ./prisma/migrations
 USER node
 EXPOSE 3000
-CMD ["node", "dist/api/main.js"]
+CMD ["node", "dist/main/api.js"]

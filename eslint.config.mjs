@@ -1,12 +1,15 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import layers from './tools/lint/layers.mjs';
 
 export default tseslint.config(
   { ignores: ['node_modules/', 'dist/', 'data/', 'prisma/generated/', 'coverage/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
+    plugins: { layers },
     rules: {
+      'layers/downward-only': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
@@ -22,7 +25,14 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ regex: '^(?!@temporalio/(workflow|common)$|\\.)', message: 'workflows import only the Temporal workflow SDK and local modules' }] },
+        {
+          patterns: [
+            {
+              regex: '^(?!@temporalio/(workflow|common)$|\\.)',
+              message: 'workflows import only the Temporal workflow SDK and local modules',
+            },
+          ],
+        },
       ],
     },
   },

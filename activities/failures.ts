@@ -1,6 +1,6 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { VendorError } from '../lib/vendor-error';
-import { FailureType } from '../workflows/types';
+import { VendorError } from '../vendor-kit/vendor-error';
+import { FailureType } from '../domain/failures';
 
 /**
  * Longest Retry-After honoured by retrying inside the activity. A longer wait becomes the workflow's
@@ -66,8 +66,7 @@ function record(outcome: string, latencyMs: number): void {
     ...tags,
     outcome,
   });
-  meter.createHistogram('tether_vendor_call_latency', 'int', 'ms', 'Vendor-facing activity attempt latency').record(
-    latencyMs,
-    tags,
-  );
+  meter
+    .createHistogram('tether_vendor_call_latency', 'int', 'ms', 'Vendor-facing activity attempt latency')
+    .record(latencyMs, tags);
 }

@@ -3,25 +3,25 @@
 import { log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { getVendor, type VendorDefinition } from '../catalog';
-import type { ClientCredentials, VendorContext, VendorEndpoints } from '../catalog/types';
-import type { Db } from '../lib/db';
-import type { Credentials, SecretStore } from '../lib/secret-store';
-import { VendorError } from '../lib/vendor-error';
-import type { VendorHttp } from '../lib/vendor-http';
-import type { Transition } from '../workflows/connection-machine';
+import type { ClientCredentials, VendorContext, VendorEndpoints } from '../vendor-kit/definition';
+import type { Db } from '../platform/db';
+import type { Credentials, SecretStore } from '../platform/secret-store';
+import { VendorError } from '../vendor-kit/vendor-error';
+import type { VendorHttp } from '../vendor-kit/vendor-http';
+import type { Transition } from '../domain/transition';
+import { FailureType } from '../domain/failures';
 import {
-  FailureType,
   type CredentialSlot,
   type ScopeVerification,
   type TokenInfo,
   type VendorRevocation,
-} from '../workflows/types';
+} from '../domain/connection';
 import { classified, tagVendor } from './failures';
 import { completeInstall, renewInstalledToken } from './oauth-install';
 import { recordTransition } from './record-transition';
 import { deliverWebhook } from './webhook-delivery';
-import { verifyScopes, type VerificationMode } from './scope-verification';
-import { grantClientCredentials } from './token-grant';
+import { verifyScopes, type VerificationMode } from '../vendor-kit/scope-verification';
+import { grantClientCredentials } from '../vendor-kit/token-grant';
 
 export interface ActivityDeps {
   db: Db;
@@ -47,7 +47,10 @@ export function createActivities({ db, secrets, http, endpoints }: ActivityDeps)
   async function load(connectionId: string) {
     const connection = await db.connection.findUnique({ where: { id: connectionId } });
     if (!connection) {
-      throw ApplicationFailure.nonRetryable(`connection ${connectionId} not found`, FailureType.InvalidConfiguration);
+      throw ApplicationFailure.nonRetryable(
+        `connection ${connectionId} not found`,
+        FailureType.InvalidConfiguration,
+      );
     }
     const vendor = getVendor(connection.vendor);
     tagVendor(vendor.id);
@@ -72,21 +75,33 @@ export function createActivities({ db, secrets, http, endpoints }: ActivityDeps)
     return staged;
   }
 
-  async function credentialsFor(connectionId: string, slot: CredentialSlot, rotationId?: string): Promise<Credentials> {
+  async function credentialsFor(
+    connectionId: string,
+    slot: CredentialSlot,
+    rotationId?: string,
+  ): Promise<Credentials> {
     if (slot === 'candidate') return (await candidateFor(connectionId, rotationId)).credentials;
     const found = await secrets.readCredentials(connectionId);
-    if (!found) throw ApplicationFailure.nonRetryable('no stored credentials', FailureType.InvalidCredentials);
+    if (!found)
+      throw ApplicationFailure.nonRetryable('no stored credentials', FailureType.InvalidCredentials);
     return found;
   }
 
   /** The bearer token API calls use: the granted access token, or the customer's static token. */
-  async function accessTokenFor(vendor: VendorDefinition, connectionId: string, slot: CredentialSlot, rotationId?: string) {
-    if (vendor.auth.kind === 'static_bearer') return (await credentialsFor(connectionId, slot, rotationId)).token!;
+  async function accessTokenFor(
+    vendor: VendorDefinition,
+    connectionId: string,
+    slot: CredentialSlot,
+    rotationId?: string,
+  ) {
+    if (vendor.auth.kind === 'static_bearer')
+      return (await credentialsFor(connectionId, slot, rotationId)).token!;
     const token =
       slot === 'live'
         ? await secrets.readAccessToken(connectionId)
         : (await candidateFor(connectionId, rotationId)).accessToken;
-    if (!token) throw ApplicationFailure.nonRetryable('no access token stored yet', FailureType.TokenRejected);
+    if (!token)
+      throw ApplicationFailure.nonRetryable('no access token stored yet', FailureType.TokenRejected);
     return token;
   }
 
@@ -106,8 +121,13 @@ export function createActivities({ db, secrets, http, endpoints }: ActivityDeps)
         const withVerification = async (info: TokenInfo, accessToken?: string) => {
           if (!verify) return info;
           const token =
-            info.grantedScopes?.length === 0 ? '' : (accessToken ?? (await accessTokenFor(vendor, connectionId, slot, rotationId)));
-          return { ...info, verification: await verifyScopes(vendor, ctx, token, info.grantedScopes, verify) };
+            info.grantedScopes?.length === 0
+              ? ''
+              : (accessToken ?? (await accessTokenFor(vendor, connectionId, slot, rotationId)));
+          return {
+            ...info,
+            verification: await verifyScopes(vendor, ctx, token, info.grantedScopes, verify),
+          };
         };
         const now = Date.now();
         if (vendor.auth.kind === 'static_bearer') {
@@ -134,7 +154,11 @@ export function createActivities({ db, secrets, http, endpoints }: ActivityDeps)
           log.info('token renewed', { connectionId, vendor: vendor.id, expiresAt: token.expiresAt });
           return withVerification(token);
         }
-        const credentials = (await credentialsFor(connectionId, slot, rotationId)) as unknown as ClientCredentials;
+        const credentials = (await credentialsFor(
+          connectionId,
+          slot,
+          rotationId,
+        )) as unknown as ClientCredentials;
         const granted = await grantClientCredentials(vendor, vendor.auth, ctx, credentials);
         if (slot === 'live') await secrets.saveAccessToken(connectionId, granted.accessToken);
         else {
@@ -142,7 +166,12 @@ export function createActivities({ db, secrets, http, endpoints }: ActivityDeps)
           const owner = rotationId ?? (await secrets.readCandidate(connectionId))?.rotationId ?? '';
           await secrets.saveCandidateToken(connectionId, owner, granted.accessToken);
         }
-        log.info('token obtained', { connectionId, vendor: vendor.id, slot, expiresIn: granted.expiresInSeconds });
+        log.info('token obtained', {
+          connectionId,
+          vendor: vendor.id,
+          slot,
+          expiresIn: granted.expiresInSeconds,
+        });
         return withVerification(
           {
             obtainedAt: now,
@@ -166,7 +195,8 @@ export function createActivities({ db, secrets, http, endpoints }: ActivityDeps)
       return classified(async () => {
         const { vendor, ctx } = await load(connectionId);
         // Nothing granted is settled without a call, and may come without any token (Slack then issues none).
-        const token = grantedScopes?.length === 0 ? '' : await accessTokenFor(vendor, connectionId, slot, rotationId);
+        const token =
+          grantedScopes?.length === 0 ? '' : await accessTokenFor(vendor, connectionId, slot, rotationId);
         return verifyScopes(vendor, ctx, token, grantedScopes, mode);
       });
     },
@@ -175,14 +205,27 @@ export function createActivities({ db, secrets, http, endpoints }: ActivityDeps)
      * Redeem an OAuth install's code and store the tokens. Only `installId` travels through history: the
      * code is a short-lived secret, stored encrypted by the API's callback and read here.
      */
-    async completeInstall({ connectionId, installId }: { connectionId: string; installId: string }): Promise<TokenInfo> {
+    async completeInstall({
+      connectionId,
+      installId,
+    }: {
+      connectionId: string;
+      installId: string;
+    }): Promise<TokenInfo> {
       return classified(async () => {
         const { vendor, ctx } = await load(connectionId);
         if (vendor.auth.kind !== 'oauth2_install') {
-          throw new VendorError(FailureType.InvalidConfiguration, `${vendor.name} is not linked by an install`);
+          throw new VendorError(
+            FailureType.InvalidConfiguration,
+            `${vendor.name} is not linked by an install`,
+          );
         }
         const token = await completeInstall(vendor.auth, ctx, secrets, connectionId, installId);
-        log.info('install completed', { connectionId, vendor: vendor.id, grantedScopes: token.grantedScopes });
+        log.info('install completed', {
+          connectionId,
+          vendor: vendor.id,
+          grantedScopes: token.grantedScopes,
+        });
         return token;
       });
     },
@@ -229,7 +272,8 @@ export function createActivities({ db, secrets, http, endpoints }: ActivityDeps)
         if (!vendor.revoke.supported) return { outcome: 'unsupported' };
         const credentials = await secrets.readCredentials(connectionId);
         if (!credentials) return { outcome: 'revoked' };
-        const token = vendor.auth.kind === 'static_bearer' ? null : await secrets.readAccessToken(connectionId);
+        const token =
+          vendor.auth.kind === 'static_bearer' ? null : await secrets.readAccessToken(connectionId);
         await vendor.revoke.revoke(ctx, credentials, token);
         return { outcome: 'revoked' };
       });

@@ -1,6 +1,5 @@
-// Installs: OAuth2 authorization code (RFC 6749 §4.1) and refresh (§6) for vendors linked through their
-// consent page. The catalog entry's hooks say where the vendor puts the tokens; this stores them, with the
-// care single-use (rotating) refresh tokens need.
+// Installs, stored: redeem an install's code and renew installed tokens through the vendor's hooks, keeping
+// the tokens with the care single-use (rotating) refresh tokens need.
 //
 // A rotating refresh token is spent the moment the vendor answers, and its successor exists only in that
 // answer. So the answer is saved before anything else happens (and the save is retried in place). What is
@@ -9,58 +8,19 @@
 // new install (needs_reauth). The window is one database write; Slack has no grace period for a reused
 // refresh token that would let us do better.
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { VendorDefinition } from '../catalog';
-import type { ClientCredentials, InstalledTokens, OAuthInstallAuth, VendorContext } from '../catalog/types';
-import type { SecretStore } from '../lib/secret-store';
-import { VendorError } from '../lib/vendor-error';
-import { FailureType, type TokenInfo } from '../workflows/types';
-import {
-  bodyError,
-  errorDetail,
-  parseJson,
-  safeJson,
-  throwIfUnavailable,
-  tokenRefusal,
-} from './vendor-responses';
+import type { TokenInfo } from '../domain/connection';
+import { FailureType } from '../domain/failures';
+import type { SecretStore } from '../platform/secret-store';
+import type {
+  ClientCredentials,
+  InstalledTokens,
+  OAuthInstallAuth,
+  VendorContext,
+} from '../vendor-kit/definition';
+import { VendorError } from '../vendor-kit/vendor-error';
 
 const SAVE_ATTEMPTS = 3;
 const SAVE_RETRY_MS = 200;
-
-/** POST a form to a token endpoint: its JSON answer, or the refusal classified (errors in 200 answers too). */
-export async function postTokenForm(
-  vendor: VendorDefinition,
-  ctx: VendorContext,
-  url: string,
-  form: Record<string, string>,
-): Promise<Record<string, unknown>> {
-  const host = new URL(url).host;
-  const res = await ctx.http.send({ method: 'POST', url, form });
-  throwIfUnavailable(res, host, vendor);
-  const body = res.status >= 400 ? safeJson(res.text) : parseJson(res, 'the token request', host);
-  const error = bodyError(vendor, body);
-  if (res.status >= 400 || error) throw tokenRefusal(res.status, error, host, errorDetail(vendor, res));
-  if (!isRecord(body)) {
-    throw new VendorError(
-      FailureType.VendorUnavailable,
-      `${host} answered the token request without a JSON object`,
-    );
-  }
-  return body;
-}
-
-/** The standard token fields (RFC 6749 §5.1) of an answer, or of the part of it where the vendor puts them. */
-export function tokensFrom(fields: unknown): InstalledTokens {
-  const f = isRecord(fields) ? fields : {};
-  const text = (value: unknown) => (typeof value === 'string' && value.length > 0 ? value : null);
-  const expiresIn = Number(f.expires_in);
-  const scope = text(f.scope);
-  return {
-    accessToken: text(f.access_token),
-    refreshToken: text(f.refresh_token),
-    expiresInSeconds: Number.isFinite(expiresIn) && expiresIn > 0 ? expiresIn : null,
-    grantedScopes: scope === null ? null : scope.split(/[\s,]+/).filter(Boolean),
-  };
-}
 
 /**
  * Redeem the code the API stored for this install and store the tokens. The code is spent once the vendor
@@ -161,8 +121,4 @@ function tokenInfo(obtainedAt: number, tokens: InstalledTokens): TokenInfo {
     grantedScopes: tokens.accessToken === null ? [] : tokens.grantedScopes,
     credentialExpiresAt: null,
   };
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -3,15 +3,20 @@
 // transition that did not happen). The audit event's dedupe key (connection id + sequence) makes a
 // retried activity a no-op instead of a duplicate.
 import { randomUUID } from 'node:crypto';
-import type { Db } from '../lib/db';
-import type { Transition } from '../workflows/connection-machine';
-import { webhookEventFor } from './webhook-events';
+import type { Db } from '../platform/db';
+import type { Transition } from '../domain/transition';
+import { webhookEventFor } from '../domain/webhook-events';
 
-const date = (ms: number | null | undefined) => (ms === undefined ? undefined : ms === null ? null : new Date(ms));
+const date = (ms: number | null | undefined) =>
+  ms === undefined ? undefined : ms === null ? null : new Date(ms);
 
 export async function recordTransition(
   db: Db,
-  { connectionId, tenantId, transition: t }: { connectionId: string; tenantId: string; transition: Transition },
+  {
+    connectionId,
+    tenantId,
+    transition: t,
+  }: { connectionId: string; tenantId: string; transition: Transition },
 ): Promise<{ deliveries: string[] }> {
   return db.$transaction(async (tx) => {
     const inserted = await tx.auditEvent.createMany({
@@ -66,7 +71,11 @@ export async function recordTransition(
     const type = webhookEventFor(t);
     if (!type) return { deliveries: [] };
     const endpoints = await tx.webhookEndpoint.findMany({
-      where: { tenantId, disabledAt: null, OR: [{ eventTypes: { isEmpty: true } }, { eventTypes: { has: type } }] },
+      where: {
+        tenantId,
+        disabledAt: null,
+        OR: [{ eventTypes: { isEmpty: true } }, { eventTypes: { has: type } }],
+      },
       select: { id: true },
     });
     const occurredAt = new Date().toISOString();

@@ -12,12 +12,12 @@ import {
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
-import type { VendorEndpoints } from '../catalog/types';
-import type { Db } from '../lib/db';
-import type { EncryptionCodec } from '../lib/payload-codec';
-import type { SecretStore } from '../lib/secret-store';
-import type { UrlPolicy } from '../lib/url-policy';
-import type { MaintenancePolicy } from '../workflows/types';
+import type { VendorEndpoints } from '../vendor-kit/definition';
+import type { Db } from '../platform/db';
+import type { EncryptionCodec } from '../platform/payload-codec';
+import type { SecretStore } from '../platform/secret-store';
+import type { UrlPolicy } from '../vendor-kit/url-policy';
+import type { MaintenancePolicy } from '../domain/policy';
 import { requireApiKey } from './auth';
 import { registerMetrics } from './metrics';
 import { ApiError, errorHandler, notFoundHandler } from './errors';
@@ -101,7 +101,11 @@ export async function buildApp(deps: AppDeps) {
         hook: 'preHandler',
         keyGenerator: (request) => request.auth?.keyId ?? request.ip,
         errorResponseBuilder: (_request, context) =>
-          new ApiError(429, 'rate_limited', `rate limit of ${context.max} requests per minute exceeded; retry in ${context.after}`),
+          new ApiError(
+            429,
+            'rate_limited',
+            `rate limit of ${context.max} requests per minute exceeded; retry in ${context.after}`,
+          ),
       });
       await v1.register(connectorRoutes);
       await v1.register(connectionRoutes, { deps });

@@ -1,8 +1,8 @@
 // Every /v1 route needs `Authorization: Bearer <api key>`. A tenant key sees only its tenant;
 // an admin key acts across tenants (X-Tenant-Id narrows it, and names the tenant for creates).
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { verifyApiKey, type ApiKeyAuth } from '../lib/api-keys';
-import type { Db } from '../lib/db';
+import { verifyApiKey, type ApiKeyAuth } from '../platform/api-keys';
+import type { Db } from '../platform/db';
 import { ApiError, validationError } from './errors';
 
 declare module 'fastify' {
@@ -17,7 +17,8 @@ export function requireApiKey(app: FastifyInstance, db: Db): void {
   app.decorateRequest('auth', null as unknown as ApiKeyAuth);
   app.addHook('onRequest', async (request) => {
     const header = request.headers.authorization;
-    const presented = typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7).trim() : null;
+    const presented =
+      typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7).trim() : null;
     if (!presented) {
       throw new ApiError(401, 'unauthorized', 'send an API key as "Authorization: Bearer <key>"');
     }

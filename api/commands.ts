@@ -6,7 +6,7 @@ import {
 } from '@temporalio/client';
 import type { UpdateDefinition } from '@temporalio/common';
 import { getVendor } from '../catalog';
-import type { Connection } from '../lib/db';
+import type { Connection } from '../platform/db';
 import { connectionWorkflowId } from '../workflows/ids';
 import type { connectionLifecycle } from '../workflows/connection-lifecycle';
 import { STATUS, TENANT, VENDOR } from '../workflows/search-attributes';
@@ -40,7 +40,10 @@ export async function startLifecycle(deps: AppDeps, connection: Connection): Pro
     });
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError) return;
-    throw unavailable(err, `the connection ${connection.id} is stored, but its workflow could not be started`);
+    throw unavailable(
+      err,
+      `the connection ${connection.id} is stored, but its workflow could not be started`,
+    );
   }
 }
 
@@ -71,7 +74,10 @@ export async function sendCommand<Ret, Args extends unknown[]>(
 function unavailable(err: unknown, what: string): ApiError {
   // The SDK's ServiceError says only which call failed; the gRPC error it wraps says why (e.g. UNAVAILABLE).
   const cause = (err as { cause?: { details?: unknown } } | undefined)?.cause?.details;
-  const detail = [(err as Error)?.message?.split('\n')[0] ?? 'unknown error', typeof cause === 'string' ? cause : '']
+  const detail = [
+    (err as Error)?.message?.split('\n')[0] ?? 'unknown error',
+    typeof cause === 'string' ? cause : '',
+  ]
     .filter(Boolean)
     .join(': ');
   return new ApiError(503, 'temporal_unavailable', `${what}; retry later (${detail})`);

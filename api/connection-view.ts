@@ -1,8 +1,8 @@
 // What the API shows of a connection: the row (which holds no secret) plus catalog hints.
 import { findVendor } from '../catalog';
-import type { Connection } from '../lib/db';
+import type { Connection } from '../platform/db';
 import { connectionWorkflowId } from '../workflows/ids';
-import type { MissingScope } from '../workflows/types';
+import type { MissingScope } from '../domain/connection';
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 

@@ -1,7 +1,7 @@
 // Every error leaves as JSON naming the problem: validation failures name each field.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { isDatabaseUnavailable } from '../lib/db';
+import { isDatabaseUnavailable } from '../platform/db';
 
 /** What a client is told to wait before retrying while PostgreSQL is unreachable (a restart takes seconds). */
 const DATABASE_RETRY_AFTER_SECONDS = 2;
@@ -47,7 +47,10 @@ export function errorHandler(err: FastifyError, request: FastifyRequest, reply: 
   }
   // PostgreSQL restarting or failing over is an outage to ride out, not a bug: 503, and the client retries.
   if (isDatabaseUnavailable(err)) {
-    request.log.warn({ err: { message: err.message.split('\n').filter(Boolean).pop() } }, 'database unavailable');
+    request.log.warn(
+      { err: { message: err.message.split('\n').filter(Boolean).pop() } },
+      'database unavailable',
+    );
     return reply
       .status(503)
       .header('retry-after', String(DATABASE_RETRY_AFTER_SECONDS))

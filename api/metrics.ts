@@ -3,7 +3,7 @@
 // The worker's metrics (Temporal SDK runtime + vendor calls) come from its own exporter.
 import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Db } from '../lib/db';
+import type { Db } from '../platform/db';
 
 // Registered on the root instance (not as an encapsulated plugin) so the hook sees every route.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

@@ -1,7 +1,7 @@
 // zod schemas: the single source of request validation, TypeScript types and the OpenAPI document.
 import { z } from 'zod';
 import { vendors } from '../catalog';
-import { CONNECTION_STATUSES } from '../workflows/types';
+import { CONNECTION_STATUSES } from '../domain/connection';
 
 export const ConnectionStatusSchema = z.enum(CONNECTION_STATUSES);
 
@@ -17,7 +17,8 @@ const displayName = z.string().trim().min(1).max(200).optional();
 const instanceUrl = z.string().trim().min(1).max(2048);
 
 /** `slack-grid` → `SlackGrid`, for OpenAPI component names. */
-const pascalCase = (id: string) => id.replace(/(^|[-_])(\w)/g, (_match, _sep, letter: string) => letter.toUpperCase());
+const pascalCase = (id: string) =>
+  id.replace(/(^|[-_])(\w)/g, (_match, _sep, letter: string) => letter.toUpperCase());
 
 /** One branch per vendor: `vendor` selects which credential and settings fields are valid. */
 export const CreateConnectionSchema = z
@@ -109,7 +110,9 @@ export const CommandAcceptedSchema = z.object({
 
 export const RotationResultSchema = z.object({
   outcome: z.enum(['accepted', 'rejected']),
-  reason: z.enum(['invalid_credentials', 'insufficient_scopes', 'vendor_unavailable', 'superseded']).optional(),
+  reason: z
+    .enum(['invalid_credentials', 'insufficient_scopes', 'vendor_unavailable', 'superseded'])
+    .optional(),
   message: z.string().optional(),
   missingScopes: z.array(MissingScopeSchema).optional(),
   connection: ConnectionSchema,
@@ -134,13 +137,22 @@ export const ConnectorSummarySchema = z.object({
 
 export const ConnectorSchema = ConnectorSummarySchema.extend({
   docsUrl: z.string().optional(),
-  instanceUrl: z.object({ label: z.string(), example: z.string(), default: z.string().optional(), help: z.string() }),
+  instanceUrl: z.object({
+    label: z.string(),
+    example: z.string(),
+    default: z.string().optional(),
+    help: z.string(),
+  }),
   credentialFields: z.record(z.string(), z.unknown()).describe('JSON Schema of the secret fields'),
   settingsFields: z.record(z.string(), z.unknown()).describe('JSON Schema of the non-secret options'),
   requiredScopes: z.array(
-    MissingScopeSchema.extend({ optional: z.boolean().optional().describe('may be left out in settings.scopes') }),
+    MissingScopeSchema.extend({
+      optional: z.boolean().optional().describe('may be left out in settings.scopes'),
+    }),
   ),
-  probes: z.array(z.object({ id: z.string(), method: z.string(), path: z.string(), proves: z.array(z.string()) })),
+  probes: z.array(
+    z.object({ id: z.string(), method: z.string(), path: z.string(), proves: z.array(z.string()) }),
+  ),
   revoke: z.object({ supported: z.boolean(), instructions: z.string().optional() }),
   tokenLifetime: z.string(),
   setupSteps: z.array(z.string()),
@@ -148,7 +160,9 @@ export const ConnectorSchema = ConnectorSummarySchema.extend({
 
 export const InstallStartedSchema = z.object({
   connectionId: z.uuid(),
-  authorizeUrl: z.string().describe("the vendor's consent page: open it as the vendor account's admin and allow the install"),
+  authorizeUrl: z
+    .string()
+    .describe("the vendor's consent page: open it as the vendor account's admin and allow the install"),
   expiresAt: z.string().describe('the install must be completed by then; its state is single-use'),
 });
 

@@ -11,20 +11,20 @@ import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { buildApp } from '../api/app';
 import { slackEndpointsAt } from '../catalog/slack';
-import { createApiKey } from '../lib/api-keys';
-import { createPrismaClient, type Db } from '../lib/db';
-import { EncryptionCodec, encryptedDataConverter } from '../lib/payload-codec';
-import { createSecretBox } from '../lib/secret-box';
-import { createSecretStore, type SecretStore } from '../lib/secret-store';
+import { createApiKey } from '../platform/api-keys';
+import { createPrismaClient, type Db } from '../platform/db';
+import { EncryptionCodec, encryptedDataConverter } from '../platform/payload-codec';
+import { createSecretBox } from '../platform/secret-box';
+import { createSecretStore, type SecretStore } from '../platform/secret-store';
 import {
   ensureTemporalCli,
   startTemporalDevServer,
   type TemporalDevServer,
-} from '../lib/temporal-dev-server';
+} from '../dev/temporal-dev-server';
 import { startSimulators, type RunningSimulators } from '../simulators/server';
 import { createTestDatabase } from '../test/support/database';
 import type { WorkerTuning } from '../worker/create-worker';
-import type { MaintenancePolicy } from '../workflows/types';
+import type { MaintenancePolicy } from '../domain/policy';
 import { SEARCH_ATTRIBUTE_TYPES } from '../workflows/search-attributes';
 import { CpuMonitor } from './cpu';
 import { installInstrumentation, StatusListener } from './instrument';

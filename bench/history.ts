@@ -4,7 +4,7 @@ import type { Client } from '@temporalio/client';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { tsToMs } from '@temporalio/common/lib/time';
 import { temporal } from '@temporalio/proto';
-import type { EncryptionCodec } from '../lib/payload-codec';
+import type { EncryptionCodec } from '../platform/payload-codec';
 
 export interface HistoryEvent {
   id: number;

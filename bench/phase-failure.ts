@@ -9,7 +9,7 @@
 // the workflow in the connection row, logged by bench/instrument.ts) is multiplied back by `scale`;
 // the lateness of the next call after its scheduled time is kept as measured.
 import type { AddFaultInput } from '../simulators/server';
-import { DEFAULT_POLICY, type MaintenancePolicy } from '../workflows/types';
+import { DEFAULT_POLICY, type MaintenancePolicy } from '../domain/policy';
 import type { Harness } from './harness';
 import { round, sleep } from './stats';
 

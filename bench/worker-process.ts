@@ -6,11 +6,11 @@
 import { readFileSync } from 'node:fs';
 import v8 from 'node:v8';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import { createPrismaClient } from '../lib/db';
-import { EncryptionCodec, encryptedDataConverter } from '../lib/payload-codec';
-import { createSecretBox } from '../lib/secret-box';
-import { createSecretStore } from '../lib/secret-store';
-import { createVendorHttp } from '../lib/vendor-http';
+import { createPrismaClient } from '../platform/db';
+import { EncryptionCodec, encryptedDataConverter } from '../platform/payload-codec';
+import { createSecretBox } from '../platform/secret-box';
+import { createSecretStore } from '../platform/secret-store';
+import { createVendorHttp } from '../vendor-kit/vendor-http';
 import { slackEndpointsAt } from '../catalog/slack';
 import { createWorker, type WorkerTuning } from '../worker/create-worker';
 import { bareActivities } from './bare-activities';

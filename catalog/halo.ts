@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { parseJson, throwIfUnavailable } from '../activities/vendor-responses';
-import { VendorError } from '../lib/vendor-error';
-import { FailureType } from '../workflows/types';
-import { readSettings, scopesSetting } from './settings';
-import type { ScopeRequirement, VendorContext, VendorDefinition } from './types';
+import { parseJson, throwIfUnavailable } from '../vendor-kit/vendor-responses';
+import { VendorError } from '../vendor-kit/vendor-error';
+import { FailureType } from '../domain/failures';
+import { readSettings, scopesSetting } from '../vendor-kit/settings';
+import type { ScopeRequirement, VendorContext, VendorDefinition } from '../vendor-kit/definition';
 
 const scopes: ScopeRequirement[] = [
   { scope: 'read:tickets', purpose: 'read tickets, to find requests already raised for a user' },

@@ -4,7 +4,7 @@ import { invgate } from './invgate';
 import { ninjaone } from './ninjaone';
 import { promapp } from './promapp';
 import { slack, slackGrid } from './slack';
-import type { VendorDefinition } from './types';
+import type { VendorDefinition } from '../vendor-kit/definition';
 
 export const vendors: readonly VendorDefinition[] = [invgate, promapp, halo, ninjaone, slack, slackGrid];
 
@@ -20,4 +20,4 @@ export function getVendor(id: string): VendorDefinition {
   return vendor;
 }
 
-export type { VendorDefinition } from './types';
+export type { VendorDefinition } from '../vendor-kit/definition';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { VendorDefinition } from './types';
+import type { VendorDefinition } from '../vendor-kit/definition';
 
 const scopes = [
   { scope: 'api.v1.incident:post', purpose: 'submit a new request' },

@@ -1,12 +1,12 @@
 import { z } from 'zod';
-import { revokeAccessToken } from '../activities/token-grant';
-import { readSettings, scopesSetting } from './settings';
+import { revokeAccessToken } from '../vendor-kit/token-grant';
+import { readSettings, scopesSetting } from '../vendor-kit/settings';
 import type {
   ClientCredentials,
   OAuthClientCredentialsAuth,
   ScopeRequirement,
   VendorDefinition,
-} from './types';
+} from '../vendor-kit/definition';
 
 const REGIONS = ['app', 'us2', 'eu', 'ca', 'oc'] as const;
 const regionUrl = (region: string) => `https://${region}.ninjarmm.com`;

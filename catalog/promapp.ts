@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { VendorDefinition } from './types';
+import type { VendorDefinition } from '../vendor-kit/definition';
 
 export const promapp: VendorDefinition = {
   id: 'promapp',

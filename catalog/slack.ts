@@ -7,10 +7,10 @@
 // and `slack.authorize` override them (TETHER_SLACK_API_BASE_URL, TETHER_SLACK_SCIM_BASE_URL,
 // TETHER_SLACK_AUTHORIZE_URL) so tests and the demo reach the simulator.
 import { z } from 'zod';
-import { postTokenForm, tokensFrom } from '../activities/oauth-install';
-import { classifiedBodyError, parseJson, throwIfUnavailable } from '../activities/vendor-responses';
-import { VendorError } from '../lib/vendor-error';
-import { FailureType } from '../workflows/types';
+import { postTokenForm, tokensFrom } from '../vendor-kit/oauth-install';
+import { classifiedBodyError, parseJson, throwIfUnavailable } from '../vendor-kit/vendor-responses';
+import { VendorError } from '../vendor-kit/vendor-error';
+import { FailureType } from '../domain/failures';
 import type {
   BodyError,
   BodyErrorKind,
@@ -21,7 +21,7 @@ import type {
   VendorContext,
   VendorDefinition,
   VendorEndpoints,
-} from './types';
+} from '../vendor-kit/definition';
 
 const PRODUCTION = {
   'slack.api': 'https://slack.com/api',

@@ -2,7 +2,7 @@
 // Prisma's binary host is unreachable here, so migrate/status/diff must run on the WASM engine the
 // CLI ships, which talks to PostgreSQL through @prisma/adapter-pg. That path has defects in 6.19.3;
 // each workaround below names the defect it exists for (see also /work/shared/prisma-notes.md).
-// Only the CLI loads this module: the app's own client is built in lib/db.ts.
+// Only the CLI loads this module: the app's own client is built in platform/db.ts.
 import { PrismaPg } from '@prisma/adapter-pg';
 import {
   ColumnTypeEnum,

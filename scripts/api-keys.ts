@@ -5,8 +5,8 @@
 //   list
 // Uses DATABASE_URL. The key is printed once; only its hash is stored.
 import { parseArgs } from 'node:util';
-import { createApiKey, listApiKeys, revokeApiKey } from '../lib/api-keys';
-import { createPrismaClient } from '../lib/db';
+import { createApiKey, listApiKeys, revokeApiKey } from '../platform/api-keys';
+import { createPrismaClient } from '../platform/db';
 
 async function main() {
   const { positionals, values } = parseArgs({
@@ -26,7 +26,9 @@ async function main() {
         tenantId: values.admin ? undefined : values.tenant,
       });
       console.log(created.key);
-      console.error(`created ${values.admin ? 'admin' : `tenant ${values.tenant}`} key ${created.prefix}; store it now, it is not shown again`);
+      console.error(
+        `created ${values.admin ? 'admin' : `tenant ${values.tenant}`} key ${created.prefix}; store it now, it is not shown again`,
+      );
     } else if (command === 'revoke' && arg) {
       const revoked = await revokeApiKey(db, arg);
       console.log(revoked ? `revoked ${arg}` : `no active key ${arg}`);

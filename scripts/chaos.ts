@@ -14,18 +14,18 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Client } from '@temporalio/client';
-import { createApiKey } from '../lib/api-keys';
-import { loadConfig } from '../lib/config';
-import { createLogger } from '../lib/logger';
-import { migrateDatabase } from '../lib/migrate';
-import { connectTemporalClient, createServices, startApi, type Services } from '../lib/services';
+import { createApiKey } from '../platform/api-keys';
+import { loadConfig } from '../platform/config';
+import { createLogger } from '../platform/logger';
+import { migrateDatabase } from '../dev/migrate';
+import { connectTemporalClient, createServices, startApi, type Services } from '../main/services';
 import {
   ensureTemporalCli,
   freePort,
   startTemporalDevServer,
   type TemporalDevServer,
   type TemporalDevServerOptions,
-} from '../lib/temporal-dev-server';
+} from '../dev/temporal-dev-server';
 import { startSimulators, type RunningSimulators } from '../simulators/server';
 import { SEARCH_ATTRIBUTE_TYPES } from '../workflows/search-attributes';
 import { ChaosApiClient, type ApiAnswer } from './chaos/api-client';

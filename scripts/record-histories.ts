@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { startTemporalDevServer } from '../lib/temporal-dev-server';
+import { startTemporalDevServer } from '../dev/temporal-dev-server';
 import { startStack, type Stack } from '../test/support/stack';
 import { SEARCH_ATTRIBUTE_TYPES } from '../workflows/search-attributes';
 
@@ -131,9 +131,15 @@ async function waitForEvent(stack: Stack, id: string, type: string, count = 1) {
 }
 
 async function main() {
-  const server = await startTemporalDevServer({ headless: true, searchAttributes: { ...SEARCH_ATTRIBUTE_TYPES } });
+  const server = await startTemporalDevServer({
+    headless: true,
+    searchAttributes: { ...SEARCH_ATTRIBUTE_TYPES },
+  });
   const bundlePath = path.join(tmpdir(), `tether-record-${process.pid}.js`);
-  writeFileSync(bundlePath, (await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows') })).code);
+  writeFileSync(
+    bundlePath,
+    (await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows') })).code,
+  );
   const stack = await startStack({ temporalAddress: server.address, workflowBundlePath: bundlePath });
   mkdirSync(OUT, { recursive: true });
   try {

@@ -1,11 +1,20 @@
 // The state machine on its own: no Temporal, no I/O, a fixed clock and a fixed "random".
 import { ConnectionMachine, type Step } from '../workflows/connection-machine';
-import { DEFAULT_POLICY, type MaintenancePolicy, type ScopeVerification, type TokenInfo } from '../workflows/types';
+import { DEFAULT_POLICY, type MaintenancePolicy } from '../domain/policy';
+import { type ScopeVerification, type TokenInfo } from '../domain/connection';
 
 const HOUR = 3_600_000;
-const policy: MaintenancePolicy = { ...DEFAULT_POLICY, failureBackoffBaseMs: 1_000, failureBackoffCapMs: 8_000 };
+const policy: MaintenancePolicy = {
+  ...DEFAULT_POLICY,
+  failureBackoffBaseMs: 1_000,
+  failureBackoffCapMs: 8_000,
+};
 const verified: ScopeVerification = { granted: ['a'], missing: [], probes: [] };
-const token = (now: number, lifetimeMs: number | null, credentialExpiresAt: number | null = null): TokenInfo => ({
+const token = (
+  now: number,
+  lifetimeMs: number | null,
+  credentialExpiresAt: number | null = null,
+): TokenInfo => ({
   obtainedAt: now,
   expiresAt: lifetimeMs === null ? null : now + lifetimeMs,
   grantedScopes: ['a'],
@@ -16,7 +25,11 @@ function linked(now = 0, lifetimeMs: number | null = HOUR, credentialExpiresAt: 
   const m = new ConnectionMachine(policy, () => 0.5);
   const step = m.nextStep(now);
   expect(step).toEqual({ kind: 'establish' });
-  const t = m.onVendorStep(step, { kind: 'ok', token: token(now, lifetimeMs, credentialExpiresAt), verification: verified }, now);
+  const t = m.onVendorStep(
+    step,
+    { kind: 'ok', token: token(now, lifetimeMs, credentialExpiresAt), verification: verified },
+    now,
+  );
   m.finish();
   return { m, t };
 }
@@ -89,14 +102,22 @@ test('vendor failures degrade with capped exponential backoff, then recover by t
   }
   // base 1 s doubling, capped at 8 s; jitter keeps each in the upper half (random fixed at 0.5 → 75 %).
   expect(delays).toEqual([750, 1_500, 3_000, 6_000, 6_000, 6_000]);
-  const t = m.onVendorStep(m.nextStep(now), { kind: 'ok', token: token(now, HOUR), verification: verified }, now);
+  const t = m.onVendorStep(
+    m.nextStep(now),
+    { kind: 'ok', token: token(now, HOUR), verification: verified },
+    now,
+  );
   expect(t).toMatchObject({ to: 'active', event: 'recovered' });
   expect(t.patch.consecutiveFailures).toBe(0);
 });
 
 test('Retry-After longer than the backoff wins', () => {
   const { m } = linked();
-  const t = m.onVendorStep(m.nextStep(HOUR), { kind: 'unavailable', message: '429', retryAfterMs: 120_000 }, HOUR);
+  const t = m.onVendorStep(
+    m.nextStep(HOUR),
+    { kind: 'unavailable', message: '429', retryAfterMs: 120_000 },
+    HOUR,
+  );
   expect(t.patch.nextCheckAt).toBe(HOUR + 120_000);
 });
 
@@ -105,7 +126,11 @@ test('credential rejections: degraded first, needs_reauth at the limit; at link,
   let now = HOUR;
   const statuses = [];
   for (let i = 0; i < policy.rejectionLimit; i++) {
-    const t = m.onVendorStep(m.nextStep(now), { kind: 'rejected', reason: 'credentials_rejected', message: '401' }, now);
+    const t = m.onVendorStep(
+      m.nextStep(now),
+      { kind: 'rejected', reason: 'credentials_rejected', message: '401' },
+      now,
+    );
     m.finish();
     statuses.push(t.to);
     now = t.patch.nextCheckAt ?? now;
@@ -114,7 +139,11 @@ test('credential rejections: degraded first, needs_reauth at the limit; at link,
   expect(m.nextStep(now + 100 * HOUR)).toEqual({ kind: 'wait', untilMs: null });
 
   const fresh = new ConnectionMachine(policy, () => 0.5);
-  const t = fresh.onVendorStep(fresh.nextStep(0), { kind: 'rejected', reason: 'credentials_rejected', message: 'x' }, 0);
+  const t = fresh.onVendorStep(
+    fresh.nextStep(0),
+    { kind: 'rejected', reason: 'credentials_rejected', message: 'x' },
+    0,
+  );
   expect(t.to).toBe('invalid_credentials');
 });
 
@@ -140,7 +169,11 @@ test('pause refuses refresh, resume re-establishes and reports one transition fr
   m.finish();
   expect(m.nextStep(100 * HOUR)).toEqual({ kind: 'wait', untilMs: null });
   expect(m.onResume()).toBe(true);
-  const t = m.onVendorStep({ kind: 'establish' }, { kind: 'ok', token: token(10, HOUR), verification: verified }, 10);
+  const t = m.onVendorStep(
+    { kind: 'establish' },
+    { kind: 'ok', token: token(10, HOUR), verification: verified },
+    10,
+  );
   expect(t).toMatchObject({ from: 'paused', to: 'active', event: 'resumed', detail: { resumed: true } });
 });
 
@@ -149,7 +182,10 @@ test('insufficient scopes stop the timers until a human acts; a later refresh re
   const missing = { granted: [], missing: [{ scope: 'a', purpose: 'p' }], probes: [] };
   const t = m.onVendorStep(m.nextStep(0), { kind: 'insufficient_scopes', verification: missing }, 0);
   m.finish();
-  expect(t).toMatchObject({ to: 'insufficient_scopes', patch: { missingScopes: [{ scope: 'a', purpose: 'p' }] } });
+  expect(t).toMatchObject({
+    to: 'insufficient_scopes',
+    patch: { missingScopes: [{ scope: 'a', purpose: 'p' }] },
+  });
   expect(m.nextStep(HOUR)).toEqual({ kind: 'wait', untilMs: null });
   m.enqueue({ kind: 'refresh' });
   expect(m.nextStep(HOUR)).toEqual({ kind: 'establish' });
@@ -163,7 +199,10 @@ test('revoke overrides everything and ends the machine', () => {
   const step = m.nextStep(1);
   expect(step.kind).toBe('revoke');
   expect(m.onRevokeStarted(1).to).toBe('revoking');
-  expect(m.onRevoked('unsupported', 2)).toMatchObject({ to: 'revoked', detail: { vendorRevocation: 'unsupported' } });
+  expect(m.onRevoked('unsupported', 2)).toMatchObject({
+    to: 'revoked',
+    detail: { vendorRevocation: 'unsupported' },
+  });
   m.finish();
   expect(m.nextStep(3)).toEqual({ kind: 'done' });
 });
@@ -182,7 +221,8 @@ describe('linked by an OAuth install', () => {
   test('waits without a timer; only install and revoke are accepted meanwhile', () => {
     const m = waiting();
     expect(m.nextStep(100 * HOUR)).toEqual({ kind: 'wait', untilMs: null });
-    for (const kind of ['refresh', 'pause', 'resume', 'rotate'] as const) expect(m.refuse(kind)).toMatch(/OAuth install/);
+    for (const kind of ['refresh', 'pause', 'resume', 'rotate'] as const)
+      expect(m.refuse(kind)).toMatch(/OAuth install/);
     expect(m.refuse('install')).toBeNull();
     expect(m.refuse('revoke')).toBeNull();
     m.enqueue({ kind: 'install', result: { installId: 'i1' } });
@@ -214,14 +254,26 @@ describe('linked by an OAuth install', () => {
 
     const { m: active } = linked();
     const due = active.snapshot().nextCheckAt;
-    expect(active.onInstallDenied('access_denied', 1)).toMatchObject({ to: 'active', reason: undefined, detail: { error: 'access_denied' } });
+    expect(active.onInstallDenied('access_denied', 1)).toMatchObject({
+      to: 'active',
+      reason: undefined,
+      detail: { error: 'access_denied' },
+    });
     expect(active.snapshot().nextCheckAt).toBe(due);
   });
 
   test('a failed install: a refused client is invalid_credentials, an outage keeps waiting, a superseded one is nothing', () => {
     const refused = waiting();
-    const t = refused.onInstall(installStep(), { kind: 'rejected', reason: 'credentials_rejected', message: 'bad_client_secret' }, 1);
-    expect(t).toMatchObject({ to: 'invalid_credentials', event: 'install_failed', message: 'bad_client_secret' });
+    const t = refused.onInstall(
+      installStep(),
+      { kind: 'rejected', reason: 'credentials_rejected', message: 'bad_client_secret' },
+      1,
+    );
+    expect(t).toMatchObject({
+      to: 'invalid_credentials',
+      event: 'install_failed',
+      message: 'bad_client_secret',
+    });
     expect(refused.refuse('install')).toBeNull();
 
     const down = waiting();
@@ -233,7 +285,12 @@ describe('linked by an OAuth install', () => {
     expect(down.refuse('refresh')).toMatch(/OAuth install/);
 
     const superseded = waiting();
-    const outcome = { kind: 'rejected' as const, reason: 'credentials_rejected' as const, message: 'newer', superseded: true };
+    const outcome = {
+      kind: 'rejected' as const,
+      reason: 'credentials_rejected' as const,
+      message: 'newer',
+      superseded: true,
+    };
     expect(superseded.onInstall(installStep(), outcome, 1)).toBeNull();
     expect(superseded.snapshot().eventSeq).toBe(0);
   });
@@ -241,8 +298,17 @@ describe('linked by an OAuth install', () => {
   test('a failed re-install leaves a working connection as it was', () => {
     const { m } = linked();
     const before = m.snapshot();
-    const t = m.onInstall(installStep(), { kind: 'rejected', reason: 'credentials_rejected', message: 'invalid_code' }, 5);
-    expect(t).toMatchObject({ to: 'active', event: 'install_failed', reason: undefined, detail: { message: 'invalid_code' } });
+    const t = m.onInstall(
+      installStep(),
+      { kind: 'rejected', reason: 'credentials_rejected', message: 'invalid_code' },
+      5,
+    );
+    expect(t).toMatchObject({
+      to: 'active',
+      event: 'install_failed',
+      reason: undefined,
+      detail: { message: 'invalid_code' },
+    });
     expect(m.snapshot()).toEqual({ ...before, eventSeq: before.eventSeq + 1 });
   });
 

@@ -5,8 +5,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { ConnectionStatus, createPrismaClient, SecretKind, type Db } from '../lib/db';
-import { migrateDatabase } from '../lib/migrate';
+import { ConnectionStatus, createPrismaClient, SecretKind, type Db } from '../platform/db';
+import { migrateDatabase } from '../dev/migrate';
 import { createTestDatabase, type TestDatabase } from './support/database';
 
 function newConnection(tenantId = 'tenant-1') {
@@ -108,7 +108,7 @@ describe('database on PostgreSQL', () => {
 // without --experimental-vm-modules. So the server runs in a process of its own, as it would beside the
 // app; the test drives it from outside like any other PostgreSQL.
 const EMBEDDED_SERVER_SCRIPT = `
-  const { startEmbeddedPostgres } = require('./lib/embedded-postgres');
+  const { startEmbeddedPostgres } = require('./dev/embedded-postgres');
   startEmbeddedPostgres({ dataDir: process.env.PGLITE_DATA_DIR, port: 0 }).then((embedded) => {
     console.log(embedded.url);
     // Stops when the test closes stdin (or dies); the process must then exit on its own.

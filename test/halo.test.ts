@@ -1,11 +1,11 @@
 // HaloITSM end to end on the real stack: discovery at /api/authinfo, client credentials with explicit
 // scopes (form body or HTTP Basic), the granted `scope` string checked by probes, Halo's error shapes,
 // and no revocation API.
-import { verifyScopes } from '../activities/scope-verification';
-import { grantClientCredentials } from '../activities/token-grant';
+import { verifyScopes } from '../vendor-kit/scope-verification';
+import { grantClientCredentials } from '../vendor-kit/token-grant';
 import { halo } from '../catalog/halo';
-import type { OAuthClientCredentialsAuth, VendorContext } from '../catalog/types';
-import { createVendorHttp, type VendorRequest } from '../lib/vendor-http';
+import type { OAuthClientCredentialsAuth, VendorContext } from '../vendor-kit/definition';
+import { createVendorHttp, type VendorRequest } from '../vendor-kit/vendor-http';
 import { startStack, type Stack } from './support/stack';
 
 let stack: Stack;

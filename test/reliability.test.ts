@@ -4,12 +4,12 @@ import type { Client } from '@temporalio/client';
 import { DefaultLogger } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { buildApp } from '../api/app';
-import { Prisma, createPrismaClient, isDatabaseUnavailable } from '../lib/db';
-import { createSecretStore } from '../lib/secret-store';
-import { createSecretBox } from '../lib/secret-box';
-import { freePort } from '../lib/temporal-dev-server';
-import { createVendorHttp } from '../lib/vendor-http';
-import { FailureType } from '../workflows/types';
+import { Prisma, createPrismaClient, isDatabaseUnavailable } from '../platform/db';
+import { createSecretStore } from '../platform/secret-store';
+import { createSecretBox } from '../platform/secret-box';
+import { freePort } from '../dev/temporal-dev-server';
+import { createVendorHttp } from '../vendor-kit/vendor-http';
+import { FailureType } from '../domain/failures';
 import { startStack, type Stack } from './support/stack';
 
 describe('PostgreSQL unreachable', () => {

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { bundleWorkflowCode, Worker } from '@temporalio/worker';
-import { encryptedDataConverter } from '../lib/payload-codec';
+import { encryptedDataConverter } from '../platform/payload-codec';
 import { testCodec } from './support/stack';
 
 const dir = path.join(__dirname, 'fixtures', 'histories');
@@ -40,6 +40,9 @@ test('the replay check fails for a change that would break running workflows', a
   });
   const history = historyFromJSON(JSON.parse(readFileSync(path.join(dir, 'invgate-commands.json'), 'utf8')));
   await expect(
-    Worker.runReplayHistory({ workflowBundle: { code }, dataConverter: encryptedDataConverter(testCodec()) }, history),
+    Worker.runReplayHistory(
+      { workflowBundle: { code }, dataConverter: encryptedDataConverter(testCodec()) },
+      history,
+    ),
   ).rejects.toThrow(DeterminismViolationError);
 });

@@ -1,5 +1,5 @@
 // Tenants and API keys, rate limiting and security headers on the real API.
-import { createApiKey, revokeApiKey } from '../lib/api-keys';
+import { createApiKey, revokeApiKey } from '../platform/api-keys';
 import { startStack, type Stack } from './support/stack';
 
 let stack: Stack;
@@ -10,7 +10,13 @@ afterAll(async () => {
   await stack?.close();
 });
 
-const as = (key: string | null, method: 'GET' | 'POST' | 'DELETE', url: string, payload?: object, headers = {}) =>
+const as = (
+  key: string | null,
+  method: 'GET' | 'POST' | 'DELETE',
+  url: string,
+  payload?: object,
+  headers = {},
+) =>
   stack.rawApp.inject({
     method,
     url,

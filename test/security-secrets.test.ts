@@ -6,12 +6,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client } from '@temporalio/client';
 import pg from 'pg';
-import { createPrismaClient } from '../lib/db';
-import { loadKeyring, secretBoxFromConfig } from '../lib/encryption';
-import { createLogger } from '../lib/logger';
-import { reencryptSecrets } from '../lib/reencrypt';
-import { createSecretBox } from '../lib/secret-box';
-import { createSecretStore } from '../lib/secret-store';
+import { createPrismaClient } from '../platform/db';
+import { loadKeyring, secretBoxFromConfig } from '../platform/encryption';
+import { createLogger } from '../platform/logger';
+import { reencryptSecrets } from '../platform/reencrypt';
+import { createSecretBox } from '../platform/secret-box';
+import { createSecretStore } from '../platform/secret-store';
 import { createTestDatabase } from './support/database';
 import { startStack, testCodec, TEST_UI_CODEC_TOKEN, type Stack } from './support/stack';
 
@@ -47,7 +47,9 @@ test('no secret appears in Temporal history, logs, API answers or database rows'
   await stack.waitForStatus(id, 'active');
   known.add((await stack.secrets.readAccessToken(id))!);
   await call('POST', `/v1/connections/${id}/refresh`);
-  await waitFor(async () => (await stack.events(id)).filter((e: any) => e.type === 'refresh_succeeded').length >= 2);
+  await waitFor(
+    async () => (await stack.events(id)).filter((e: any) => e.type === 'refresh_succeeded').length >= 2,
+  );
   known.add((await stack.secrets.readAccessToken(id))!);
   await call('PUT', `/v1/connections/${id}/credentials`, {
     credentials: { clientId: `demo-ttl-2.leak${unique}`, clientSecret: wrongSecret },
@@ -94,7 +96,11 @@ test('no secret appears in Temporal history, logs, API answers or database rows'
     expect(Buffer.from(input.metadata!.encoding!).toString()).toBe('binary/encrypted');
     expect(Buffer.from(input.data!).toString('latin1')).not.toContain(c);
   }
-  haystacks.push(['logs', logLines.join('\n')], ['API answers', answers.join('\n')], ['database', await dumpDatabase()]);
+  haystacks.push(
+    ['logs', logLines.join('\n')],
+    ['API answers', answers.join('\n')],
+    ['database', await dumpDatabase()],
+  );
   expect(logLines.length).toBeGreaterThan(10);
 
   for (const [where, text] of haystacks) {
@@ -107,7 +113,14 @@ test('no secret appears in Temporal history, logs, API answers or database rows'
 test('logs redact credential fields by configuration', () => {
   const lines: string[] = [];
   const logger = createLogger('info', 'test', { write: (l: string) => lines.push(l) });
-  logger.info({ credentials: { clientSecret: 's3cret' }, body: { token: 't0ken', access_token: 'a' }, clientSecret: 'x1' }, 'hi');
+  logger.info(
+    {
+      credentials: { clientSecret: 's3cret' },
+      body: { token: 't0ken', access_token: 'a' },
+      clientSecret: 'x1',
+    },
+    'hi',
+  );
   expect(lines.join('')).not.toMatch(/s3cret|t0ken|"a"|x1/);
   expect(lines.join('')).toContain('[redacted]');
 });
@@ -124,29 +137,49 @@ test('secrets are encrypted at rest and re-encrypted under a new key', async () 
     await db.connection.create({
       data: { id: cid, tenantId: 't', vendor: 'invgate', instanceUrl: 'https://acme.example.com' },
     });
-    await before.stageCandidate(cid, 'r1', { clientId: 'rotation-candidate', clientSecret: 'cand-secret-xyz' });
+    await before.stageCandidate(cid, 'r1', {
+      clientId: 'rotation-candidate',
+      clientSecret: 'cand-secret-xyz',
+    });
     await before.saveAccessToken(cid, 'access-token-xyz');
     await db.tenant.create({ data: { id: 't', name: 't' } });
     const endpointId = '7d3f5e0a-1111-4a2b-9c3d-000000000002';
     await db.webhookEndpoint.create({
-      data: { id: endpointId, tenantId: 't', url: 'https://hooks.example.com', ...before.sealWebhookSecret(endpointId, 'whsec_xyz') },
+      data: {
+        id: endpointId,
+        tenantId: 't',
+        url: 'https://hooks.example.com',
+        ...before.sealWebhookSecret(endpointId, 'whsec_xyz'),
+      },
     });
     const rows = await db.connectionSecret.findMany({ where: { connectionId: cid } });
     expect(rows.map((r) => r.keyId)).toEqual(['k1', 'k1']);
     for (const row of rows) expect(Buffer.from(row.sealed).toString('latin1')).not.toMatch(/xyz/);
 
     // Rotate: k2 becomes active, k1 stays configured until every row is re-sealed.
-    const rotated = createSecretBox(new Map([['k2', k2], ['k1', k1]]), 'k2');
+    const rotated = createSecretBox(
+      new Map([
+        ['k2', k2],
+        ['k1', k1],
+      ]),
+      'k2',
+    );
     expect(await reencryptSecrets(db, rotated)).toEqual({ reencrypted: 3, skipped: 0 });
-    expect((await db.connectionSecret.findMany({ where: { connectionId: cid } })).map((r) => r.keyId)).toEqual(['k2', 'k2']);
+    expect(
+      (await db.connectionSecret.findMany({ where: { connectionId: cid } })).map((r) => r.keyId),
+    ).toEqual(['k2', 'k2']);
     const onlyNew = createSecretStore(db, createSecretBox(new Map([['k2', k2]]), 'k2'));
     expect((await onlyNew.readCandidate(cid))?.credentials.clientSecret).toBe('cand-secret-xyz');
     expect(await onlyNew.readAccessToken(cid)).toBe('access-token-xyz');
     const endpoint = await db.webhookEndpoint.findUniqueOrThrow({ where: { id: endpointId } });
     expect(onlyNew.openWebhookSecret(endpoint)).toBe('whsec_xyz');
     // A sealed value is bound to its row: it does not open as another connection's.
-    const row = await db.connectionSecret.findFirstOrThrow({ where: { connectionId: cid, kind: 'access_token' } });
-    expect(() => rotated.open({ keyId: 'k2', sealed: Buffer.from(row.sealed) }, 'other/access_token')).toThrow();
+    const row = await db.connectionSecret.findFirstOrThrow({
+      where: { connectionId: cid, kind: 'access_token' },
+    });
+    expect(() =>
+      rotated.open({ keyId: 'k2', sealed: Buffer.from(row.sealed) }, 'other/access_token'),
+    ).toThrow();
   } finally {
     await db.$disconnect();
     await database.drop();
@@ -181,7 +214,9 @@ test('the codec endpoint decodes for admins and the UI token only, with CORS for
   const encoded = started.events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads!;
   const body = {
     payloads: encoded.map((p) => ({
-      metadata: Object.fromEntries(Object.entries(p.metadata!).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
+      metadata: Object.fromEntries(
+        Object.entries(p.metadata!).map(([k, v]) => [k, Buffer.from(v).toString('base64')]),
+      ),
       data: Buffer.from(p.data!).toString('base64'),
     })),
   };

@@ -1,4 +1,4 @@
-// Graceful shutdown of the production processes (worker/main.ts, api/main.ts) as real child processes:
+// Graceful shutdown of the production processes (main/worker.ts, main/api.ts) as real child processes:
 // SIGTERM while work is in flight lets that work finish, the process exits 0, and nothing is lost.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -6,11 +6,11 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { DefaultLogger, Runtime, NativeConnection } from '@temporalio/worker';
 import { buildApp } from '../api/app';
-import { createApiKey } from '../lib/api-keys';
-import { loadConfig } from '../lib/config';
-import { createLogger } from '../lib/logger';
-import { connectTemporalClient, createServices, type Services, type TemporalClient } from '../lib/services';
-import { freePort } from '../lib/temporal-dev-server';
+import { createApiKey } from '../platform/api-keys';
+import { loadConfig } from '../platform/config';
+import { createLogger } from '../platform/logger';
+import { connectTemporalClient, createServices, type Services, type TemporalClient } from '../main/services';
+import { freePort } from '../dev/temporal-dev-server';
 import { startSimulators, type RunningSimulators } from '../simulators/server';
 import { createWorker } from '../worker/create-worker';
 import { connectionWorkflowId } from '../workflows/ids';
@@ -167,7 +167,7 @@ test('worker: SIGTERM mid-activity lets the activity finish, exits 0, and a new 
   });
   try {
     const { key } = await createApiKey(services.db, { name: 'shutdown', tenantId: 'shutdown' });
-    const first = startProcess('worker/main.ts');
+    const first = startProcess('main/worker.ts');
     await first.waitFor(/"msg":"worker running"/);
 
     // NinjaOne: a token request and one probe, each answered after 2 s.
@@ -200,7 +200,7 @@ test('worker: SIGTERM mid-activity lets the activity finish, exits 0, and a new 
     ).toBe(false);
 
     // A new worker picks the lifecycle up where it stopped: scopes verified, active.
-    const second = startProcess('worker/main.ts');
+    const second = startProcess('main/worker.ts');
     await second.waitFor(/"msg":"worker running"/);
     const row = await waitForStatus(id, 'active', 90_000);
     expect(row.grantedScopes.length).toBeGreaterThan(0);
@@ -228,7 +228,7 @@ test('API: SIGTERM stops taking requests, lets the one in flight finish, exits 0
   const running = worker.run();
   try {
     const port = await freePort();
-    const api = startProcess('api/main.ts', { PORT: String(port), LOG_LEVEL: 'info' });
+    const api = startProcess('main/api.ts', { PORT: String(port), LOG_LEVEL: 'info' });
     await api.waitFor(/Server listening at/);
     const base = `http://127.0.0.1:${port}`;
     const { key } = await createApiKey(services.db, { name: 'shutdown-api', tenantId: 'shutdown' });

@@ -8,7 +8,7 @@ import {
   ensureTemporalCli,
   startTemporalDevServer,
   type TemporalDevServer,
-} from '../lib/temporal-dev-server';
+} from '../dev/temporal-dev-server';
 
 const NAMESPACE = 'tether-test';
 const TASK_QUEUE = 'tether-test-no-worker'; // nobody polls it: the workflow just stays RUNNING

@@ -1,6 +1,6 @@
 // Provisioning always gets a valid token: one about to expire is refreshed first, through the
 // workflow, and the token handed out works against the vendor.
-import { ConnectionUnusableError, getValidAccessToken } from '../lib/token-access';
+import { ConnectionUnusableError, getValidAccessToken } from '../api/token-access';
 import { startStack, type Stack } from './support/stack';
 
 let stack: Stack;

@@ -4,9 +4,9 @@ import { lookup } from 'node:dns/promises';
 import { createServer, type Server } from 'node:http';
 import { hostname } from 'node:os';
 import type { AddressInfo } from 'node:net';
-import { checkInstanceUrl } from '../lib/url-policy';
-import { VendorError } from '../lib/vendor-error';
-import { createVendorHttp } from '../lib/vendor-http';
+import { checkInstanceUrl } from '../vendor-kit/url-policy';
+import { VendorError } from '../vendor-kit/vendor-error';
+import { createVendorHttp } from '../vendor-kit/vendor-http';
 
 let server: Server;
 let base: string;
@@ -27,7 +27,8 @@ beforeAll(async () => {
 });
 afterAll(() => new Promise((r) => server.close(r)));
 
-const strict = () => createVendorHttp({ timeoutMs: 500, maxResponseBytes: 100_000, allowInsecureLoopback: false });
+const strict = () =>
+  createVendorHttp({ timeoutMs: 500, maxResponseBytes: 100_000, allowInsecureLoopback: false });
 const loopbackAllowed = () =>
   createVendorHttp({ timeoutMs: 500, maxResponseBytes: 100_000, allowInsecureLoopback: true });
 
@@ -64,7 +65,9 @@ test('loopback is refused unless configured; private ranges even then', async ()
   await http.close();
   const dev = loopbackAllowed();
   expect((await dev.send({ method: 'GET', url: `${base}/` })).status).toBe(200);
-  expect((await failure(dev.send({ method: 'GET', url: 'https://10.0.0.1/' }))).type).toBe('InvalidConfiguration');
+  expect((await failure(dev.send({ method: 'GET', url: 'https://10.0.0.1/' }))).type).toBe(
+    'InvalidConfiguration',
+  );
   await dev.close();
 });
 

@@ -3,7 +3,7 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
-import { createApiKey } from '../lib/api-keys';
+import { createApiKey } from '../platform/api-keys';
 import { startStack, type Stack } from './support/stack';
 
 interface Received {
@@ -60,7 +60,10 @@ const link = (clientId: string) =>
 async function eventsAt(path: string, predicate: (e: any) => boolean, count = 1, timeoutMs = 20_000) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const matching = received.filter((r) => r.path === path).map((r) => ({ ...JSON.parse(r.body), _raw: r })).filter(predicate);
+    const matching = received
+      .filter((r) => r.path === path)
+      .map((r) => ({ ...JSON.parse(r.body), _raw: r }))
+      .filter(predicate);
     if (matching.length >= count) return matching;
     if (Date.now() > deadline) throw new Error(`only ${matching.length} matching events at ${path}`);
     await new Promise((r) => setTimeout(r, 100));
@@ -74,14 +77,28 @@ test('events are signed, carry the connection and are verifiable with the Standa
   expect(list.body).not.toContain(secret.slice(6));
 
   const ok = await link('demo-all-scopes.wh');
-  const [linked] = await eventsAt('/all', (e) => e.type === 'connection.linked' && e.data.connectionId === ok.id);
-  const verified = new Webhook(secret).verify(linked._raw.body, linked._raw.headers as Record<string, string>);
-  expect(verified).toMatchObject({ type: 'connection.linked', data: { vendor: 'invgate', status: 'active' } });
+  const [linked] = await eventsAt(
+    '/all',
+    (e) => e.type === 'connection.linked' && e.data.connectionId === ok.id,
+  );
+  const verified = new Webhook(secret).verify(
+    linked._raw.body,
+    linked._raw.headers as Record<string, string>,
+  );
+  expect(verified).toMatchObject({
+    type: 'connection.linked',
+    data: { vendor: 'invgate', status: 'active' },
+  });
   expect(linked._raw.headers['webhook-id']).toBe(linked.id);
-  expect(() => new Webhook(secret).verify(linked._raw.body.replace('active', 'revoked'), linked._raw.headers as any)).toThrow();
+  expect(() =>
+    new Webhook(secret).verify(linked._raw.body.replace('active', 'revoked'), linked._raw.headers as any),
+  ).toThrow();
 
   const missing = await link('demo-missing-scopes');
-  const [event] = await eventsAt('/all', (e) => e.type === 'connection.insufficient_scopes' && e.data.connectionId === missing.id);
+  const [event] = await eventsAt(
+    '/all',
+    (e) => e.type === 'connection.insufficient_scopes' && e.data.connectionId === missing.id,
+  );
   expect(event.data.missingScopes.map((m: any) => m.scope)).toContain('api.v1.locations:get');
 });
 
@@ -89,36 +106,67 @@ test('a failing endpoint gets the same event again until it accepts it (at least
   await register('/flaky');
   failures.set('/flaky', 2);
   const { id } = await link('demo-all-scopes.flaky');
-  const attempts = await eventsAt('/flaky', (e) => e.type === 'connection.linked' && e.data.connectionId === id, 3);
+  const attempts = await eventsAt(
+    '/flaky',
+    (e) => e.type === 'connection.linked' && e.data.connectionId === id,
+    3,
+  );
   expect(new Set(attempts.map((a) => a.id)).size).toBe(1);
   const webhooks = (await stack.app.inject({ method: 'GET', url: '/v1/webhooks' })).json().items;
   const flaky = webhooks.find((w: any) => w.url.endsWith('/flaky'));
   await waitFor(async () => {
-    const deliveries = (await stack.app.inject({ method: 'GET', url: `/v1/webhooks/${flaky.id}/deliveries` })).json().items;
+    const deliveries = (
+      await stack.app.inject({ method: 'GET', url: `/v1/webhooks/${flaky.id}/deliveries` })
+    ).json().items;
     const d = deliveries.find((x: any) => x.id === attempts[0].id);
     return d?.status === 'delivered' && d.attempts === 3;
   });
 });
 
 test('degraded, recovered, needs_reauth and revoked are told; filters and tenants are respected', async () => {
-  await register('/lifecycle', ['connection.degraded', 'connection.recovered', 'connection.needs_reauth', 'connection.revoked']);
+  await register('/lifecycle', [
+    'connection.degraded',
+    'connection.recovered',
+    'connection.needs_reauth',
+    'connection.revoked',
+  ]);
   const otherKey = (await createApiKey(stack.db, { name: 'other', tenantId: 'other-tenant' })).key;
   await register('/other-tenant', undefined, otherKey);
 
   const client = 'demo-ttl-2.wh-life';
   const { id } = await link(client);
   await stack.waitForStatus(id, 'active');
-  const down = stack.sim.control.addFault({ vendor: 'invgate', match: client, fault: { kind: 'status', status: 503 }, scope: 'token' });
-  await eventsAt('/lifecycle', (e) => e.type === 'connection.degraded' && e.data.connectionId === id, 1, 40_000);
+  const down = stack.sim.control.addFault({
+    vendor: 'invgate',
+    match: client,
+    fault: { kind: 'status', status: 503 },
+    scope: 'token',
+  });
+  await eventsAt(
+    '/lifecycle',
+    (e) => e.type === 'connection.degraded' && e.data.connectionId === id,
+    1,
+    40_000,
+  );
   stack.sim.control.removeFault(down);
-  await eventsAt('/lifecycle', (e) => e.type === 'connection.recovered' && e.data.connectionId === id, 1, 40_000);
+  await eventsAt(
+    '/lifecycle',
+    (e) => e.type === 'connection.recovered' && e.data.connectionId === id,
+    1,
+    40_000,
+  );
   stack.sim.control.addFault({
     vendor: 'invgate',
     match: client,
     fault: { kind: 'status', status: 401, body: { error: 'invalid_client' } },
     scope: 'token',
   });
-  const [reauth] = await eventsAt('/lifecycle', (e) => e.type === 'connection.needs_reauth' && e.data.connectionId === id, 1, 40_000);
+  const [reauth] = await eventsAt(
+    '/lifecycle',
+    (e) => e.type === 'connection.needs_reauth' && e.data.connectionId === id,
+    1,
+    40_000,
+  );
   expect(reauth.data.reason).toBe('credentials_rejected');
   await stack.app.inject({ method: 'DELETE', url: `/v1/connections/${id}` });
   await eventsAt('/lifecycle', (e) => e.type === 'connection.revoked' && e.data.connectionId === id);
@@ -133,16 +181,28 @@ test('an endpoint that never accepts is marked failed after the retries, and the
   failures.set('/dead', 1_000);
   await link('demo-all-scopes.dead');
   await waitFor(async () => {
-    const deliveries = (await stack.app.inject({ method: 'GET', url: `/v1/webhooks/${endpointId}/deliveries` })).json().items;
-    return deliveries.some((d: any) => d.status === 'failed' && d.attempts === 4 && d.lastError === 'HTTP 500');
+    const deliveries = (
+      await stack.app.inject({ method: 'GET', url: `/v1/webhooks/${endpointId}/deliveries` })
+    ).json().items;
+    return deliveries.some(
+      (d: any) => d.status === 'failed' && d.attempts === 4 && d.lastError === 'HTTP 500',
+    );
   }, 30_000);
 });
 
 test('webhook URLs must pass the outbound policy', async () => {
-  const res = await stack.app.inject({ method: 'POST', url: '/v1/webhooks', payload: { url: 'http://example.com/hook' } });
+  const res = await stack.app.inject({
+    method: 'POST',
+    url: '/v1/webhooks',
+    payload: { url: 'http://example.com/hook' },
+  });
   expect(res.statusCode).toBe(400);
   expect(res.json().issues[0].field).toBe('body.url');
-  const bad = await stack.app.inject({ method: 'POST', url: '/v1/webhooks', payload: { url: 'https://example.com', eventTypes: ['nope'] } });
+  const bad = await stack.app.inject({
+    method: 'POST',
+    url: '/v1/webhooks',
+    payload: { url: 'https://example.com', eventTypes: ['nope'] },
+  });
   expect(bad.statusCode).toBe(400);
 });
 

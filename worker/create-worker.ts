@@ -1,11 +1,11 @@
 // The worker: the lifecycle workflow plus activities built with their dependencies.
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities';
-import type { VendorEndpoints } from '../catalog/types';
-import type { Db } from '../lib/db';
-import { encryptedDataConverter, type EncryptionCodec } from '../lib/payload-codec';
-import type { SecretStore } from '../lib/secret-store';
-import type { VendorHttp } from '../lib/vendor-http';
+import type { VendorEndpoints } from '../vendor-kit/definition';
+import type { Db } from '../platform/db';
+import { encryptedDataConverter, type EncryptionCodec } from '../platform/payload-codec';
+import type { SecretStore } from '../platform/secret-store';
+import type { VendorHttp } from '../vendor-kit/vendor-http';
 import { heartbeatWhileRunning } from './heartbeat';
 
 export interface WorkerDeps {
@@ -40,11 +40,16 @@ export async function createWorker(deps: WorkerDeps): Promise<Worker> {
       ? { workflowBundle: deps.workflowBundle }
       : { workflowsPath: require.resolve('../workflows') }),
     ...deps.tuning,
-    activities: createActivities({ db: deps.db, secrets: deps.secrets, http: deps.http, endpoints: deps.endpoints }),
+    activities: createActivities({
+      db: deps.db,
+      secrets: deps.secrets,
+      http: deps.http,
+      endpoints: deps.endpoints,
+    }),
     // A crashed worker's activities are retried after the heartbeat timeout, not the start-to-close one.
     interceptors: { activity: [heartbeatWhileRunning] },
     // On shutdown, activities in flight get this long to finish before they are asked to cancel
-    // (within the 30 s after which worker/main.ts exits regardless).
+    // (within the 30 s after which main/worker.ts exits regardless).
     shutdownGraceTime: '20s',
   });
 }

@@ -15,7 +15,8 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { ConnectionActivities } from '../activities';
-import { ConnectionMachine, type Step, type StepFailure, type StepOutcome, type Transition } from './connection-machine';
+import { ConnectionMachine, type Step, type StepFailure, type StepOutcome } from './connection-machine';
+import { type Transition } from '../domain/transition';
 import {
   completeInstallUpdate,
   ensureFreshTokenUpdate,
@@ -28,16 +29,10 @@ import {
 } from './messages';
 import { STATUS, TENANT, VENDOR } from './search-attributes';
 import { webhookDelivery } from './webhook-delivery';
-import {
-  DEFAULT_POLICY,
-  FailureType,
-  PERMANENT_FAILURES,
-  type ConnectionLifecycleInput,
-  type ConnectionLifecycleResult,
-  type RotationOutcome,
-  type ScopeVerification,
-  type TokenInfo,
-} from './types';
+import { DEFAULT_POLICY } from '../domain/policy';
+import { FailureType, PERMANENT_FAILURES } from '../domain/failures';
+import { type ConnectionLifecycleInput, type ConnectionLifecycleResult } from './types';
+import { type RotationOutcome, type ScopeVerification, type TokenInfo } from '../domain/connection';
 
 /**
  * Workflow versioning (patched()): since this change the token activity also verifies the scopes, one
@@ -69,16 +64,22 @@ const store = proxyActivities<ConnectionActivities>({
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' },
 });
 
-export async function connectionLifecycle(input: ConnectionLifecycleInput): Promise<ConnectionLifecycleResult> {
+export async function connectionLifecycle(
+  input: ConnectionLifecycleInput,
+): Promise<ConnectionLifecycleResult> {
   const { connectionId, tenantId } = input;
   const policy = { ...DEFAULT_POLICY, ...input.policy };
-  const machine = new ConnectionMachine(policy, Math.random, input.carriedState, { awaitInstall: input.awaitInstall });
+  const machine = new ConnectionMachine(policy, Math.random, input.carriedState, {
+    awaitInstall: input.awaitInstall,
+  });
   let vendorRevocation: ConnectionLifecycleResult['vendorRevocation'];
 
-  const refuseIf = (kind: Parameters<ConnectionMachine['refuse']>[0]) => (..._args: unknown[]) => {
-    const why = machine.refuse(kind);
-    if (why) throw new Error(why);
-  };
+  const refuseIf =
+    (kind: Parameters<ConnectionMachine['refuse']>[0]) =>
+    (..._args: unknown[]) => {
+      const why = machine.refuse(kind);
+      if (why) throw new Error(why);
+    };
 
   setHandler(statusQuery, () => machine.view(connectionId, input.vendor));
   setHandler(
@@ -234,7 +235,11 @@ export async function connectionLifecycle(input: ConnectionLifecycleInput): Prom
   }
 
   /** A candidate is pinned to its rotation: credentials a newer rotation staged meanwhile are not tried. */
-  function obtainAndVerify(slot: 'live' | 'candidate', mode: 'full' | 'claims', rotationId?: string): Promise<StepOutcome> {
+  function obtainAndVerify(
+    slot: 'live' | 'candidate',
+    mode: 'full' | 'claims',
+    rotationId?: string,
+  ): Promise<StepOutcome> {
     const of = rotationId === undefined ? { connectionId, slot } : { connectionId, slot, rotationId };
     const verify = patched(VERIFY_WITH_TOKEN) ? { verify: mode } : {};
     return verified(() => vendor.obtainToken({ ...of, ...verify }), slot, mode, rotationId);
@@ -268,7 +273,10 @@ export async function connectionLifecycle(input: ConnectionLifecycleInput): Prom
       // The token just obtained expired before its scopes could be checked (a slow or restarted worker
       // between the two activities): that says nothing about the credentials. Try again with a new one.
       if (failure.kind === 'rejected' && token?.expiresAt != null && Date.now() >= token.expiresAt) {
-        return { kind: 'unavailable', message: `the new token expired before its scopes were verified: ${failure.message}` };
+        return {
+          kind: 'unavailable',
+          message: `the new token expired before its scopes were verified: ${failure.message}`,
+        };
       }
       return failure;
     }
@@ -277,11 +285,22 @@ export async function connectionLifecycle(input: ConnectionLifecycleInput): Prom
   async function rotate(rotationId: string): Promise<{ outcome: RotationOutcome; token: TokenInfo | null }> {
     const result = await obtainAndVerify('candidate', 'full', rotationId);
     if (result.kind === 'ok' && (await store.promoteCandidate({ connectionId, rotationId }))) {
-      return { outcome: { outcome: 'accepted', grantedScopes: result.verification?.granted ?? [] }, token: result.token ?? null };
+      return {
+        outcome: { outcome: 'accepted', grantedScopes: result.verification?.granted ?? [] },
+        token: result.token ?? null,
+      };
     }
     await store.discardCandidate({ connectionId, rotationId });
-    const rejected = (reason: Extract<RotationOutcome, { outcome: 'rejected' }>['reason'], message: string) => ({
-      outcome: { outcome: 'rejected' as const, reason, message, missingScopes: result.kind === 'insufficient_scopes' ? result.verification.missing : [] },
+    const rejected = (
+      reason: Extract<RotationOutcome, { outcome: 'rejected' }>['reason'],
+      message: string,
+    ) => ({
+      outcome: {
+        outcome: 'rejected' as const,
+        reason,
+        message,
+        missingScopes: result.kind === 'insufficient_scopes' ? result.verification.missing : [],
+      },
       token: null,
     });
     switch (result.kind) {

@@ -2,17 +2,17 @@
 // The workflow asks it what to do next (`nextStep`), performs that step with activities, and feeds
 // the outcome back (`on*`), which returns the transition to persist. Commands from the API queue
 // here and run one at a time, so two refreshes never race and a rotation is never lost.
+import type { Transition } from '../domain/transition';
 import type {
   ConnectionStatus,
   ConnectionView,
   InstallResult,
   MachineSnapshot,
-  MaintenancePolicy,
-  MissingScope,
   RotationOutcome,
   ScopeVerification,
   TokenInfo,
-} from './types';
+} from '../domain/connection';
+import type { MaintenancePolicy } from '../domain/policy';
 
 export type Command =
   | { kind: 'refresh'; ticket: number }
@@ -56,29 +56,6 @@ export type StepOutcome =
   | { kind: 'ok'; token?: TokenInfo; verification?: ScopeVerification }
   | { kind: 'insufficient_scopes'; token?: TokenInfo; verification: ScopeVerification }
   | StepFailure;
-
-/** A change to persist (connection row + one audit event) and mirror into search attributes. */
-export interface Transition {
-  seq: number;
-  event: string;
-  from: ConnectionStatus;
-  to: ConnectionStatus;
-  /** Machine-readable reason for the status; undefined keeps the stored one. */
-  reason: string | null | undefined;
-  message: string | null | undefined;
-  patch: {
-    tokenObtainedAt?: number | null;
-    tokenExpiresAt?: number | null;
-    credentialExpiresAt?: number | null;
-    grantedScopes?: string[];
-    missingScopes?: MissingScope[];
-    lastCheckAt?: number;
-    lastSuccessAt?: number;
-    nextCheckAt: number | null;
-    consecutiveFailures: number;
-  };
-  detail: Record<string, unknown>;
-}
 
 const USABLE: ConnectionStatus[] = ['active', 'expiring', 'degraded'];
 /** States where only a human can help: no timers run, commands still do. */
@@ -174,7 +151,10 @@ export class ConnectionMachine {
         return { ticket: 0, coalesced: true };
       }
     }
-    if (command.kind === 'revoke' && (this.status === 'revoking' || this.queue.some((c) => c.kind === 'revoke'))) {
+    if (
+      command.kind === 'revoke' &&
+      (this.status === 'revoking' || this.queue.some((c) => c.kind === 'revoke'))
+    ) {
       return { ticket: 0, coalesced: true };
     }
     const ticket = this.nextTicket++;
@@ -285,7 +265,8 @@ export class ConnectionMachine {
   /** Outcome of establish / refresh / probe. */
   onVendorStep(step: Step, outcome: StepOutcome, now: number): Transition {
     const s = this.state;
-    const phase = (step.kind === 'establish' || step.kind === 'install') && s.status === 'linking' ? 'link' : step.kind;
+    const phase =
+      (step.kind === 'establish' || step.kind === 'install') && s.status === 'linking' ? 'link' : step.kind;
 
     if (outcome.kind === 'ok') {
       if (outcome.token) this.adoptToken(outcome.token);
@@ -297,12 +278,14 @@ export class ConnectionMachine {
       const to = this.healthyStatus(now);
       s.nextCheckAt = this.nextHealthyCheck(now);
       const event =
-        phase === 'link' ? 'linked' : recovering && s.status !== 'linking' ? 'recovered' : `${phase}_succeeded`;
+        phase === 'link'
+          ? 'linked'
+          : recovering && s.status !== 'linking'
+            ? 'recovered'
+            : `${phase}_succeeded`;
       return this.transition(to, event, null, null, now, {
         ...this.tokenPatch(),
-        ...(outcome.verification
-          ? { grantedScopes: outcome.verification.granted, missingScopes: [] }
-          : {}),
+        ...(outcome.verification ? { grantedScopes: outcome.verification.granted, missingScopes: [] } : {}),
         lastCheckAt: now,
         lastSuccessAt: now,
       });
@@ -315,12 +298,19 @@ export class ConnectionMachine {
       s.lastCheckAt = now;
       s.nextCheckAt = null;
       const names = outcome.verification.missing.map((m) => m.scope).join(', ');
-      return this.transition('insufficient_scopes', 'scopes_missing', 'insufficient_scopes', `missing: ${names}`, now, {
-        ...this.tokenPatch(),
-        grantedScopes: outcome.verification.granted,
-        missingScopes: outcome.verification.missing,
-        lastCheckAt: now,
-      });
+      return this.transition(
+        'insufficient_scopes',
+        'scopes_missing',
+        'insufficient_scopes',
+        `missing: ${names}`,
+        now,
+        {
+          ...this.tokenPatch(),
+          grantedScopes: outcome.verification.granted,
+          missingScopes: outcome.verification.missing,
+          lastCheckAt: now,
+        },
+      );
     }
 
     s.lastCheckAt = now;
@@ -335,7 +325,9 @@ export class ConnectionMachine {
       if (final) {
         s.nextCheckAt = null;
         const to: ConnectionStatus =
-          s.status === 'linking' || s.status === 'invalid_credentials' ? 'invalid_credentials' : 'needs_reauth';
+          s.status === 'linking' || s.status === 'invalid_credentials'
+            ? 'invalid_credentials'
+            : 'needs_reauth';
         return this.transition(to, outcome.reason, outcome.reason, outcome.message, now, {
           lastCheckAt: now,
         });
@@ -365,10 +357,18 @@ export class ConnectionMachine {
   ): Transition | null {
     if (result.outcome === 'rejected') {
       // Everything stays as it was; the audit trail still records the attempt.
-      return this.transition(this.status, 'rotation_rejected', undefined, undefined, now, {}, {
-        rejection: result.reason,
-        missingScopes: result.missingScopes,
-      });
+      return this.transition(
+        this.status,
+        'rotation_rejected',
+        undefined,
+        undefined,
+        now,
+        {},
+        {
+          rejection: result.reason,
+          missingScopes: result.missingScopes,
+        },
+      );
     }
     const s = this.state;
     if (token) this.adoptToken(token);
@@ -411,7 +411,15 @@ export class ConnectionMachine {
     if (outcome.kind === 'rejected' && outcome.superseded) return null;
     const reason = outcome.kind === 'rejected' ? outcome.reason : 'vendor_unavailable';
     if (isUsable(s.status)) {
-      return this.transition(s.status, 'install_failed', undefined, undefined, now, {}, { reason, message: outcome.message });
+      return this.transition(
+        s.status,
+        'install_failed',
+        undefined,
+        undefined,
+        now,
+        {},
+        { reason, message: outcome.message },
+      );
     }
     const to = s.status === 'linking' && outcome.kind === 'rejected' ? 'invalid_credentials' : s.status;
     if (to !== 'linking') s.awaitingInstall = false;
@@ -422,7 +430,8 @@ export class ConnectionMachine {
   /** The customer (or the vendor) refused the install at the consent page: nothing changes but the record. */
   onInstallDenied(error: string, now: number): Transition {
     const s = this.state;
-    if (isUsable(s.status)) return this.transition(s.status, 'install_denied', undefined, undefined, now, {}, { error });
+    if (isUsable(s.status))
+      return this.transition(s.status, 'install_denied', undefined, undefined, now, {}, { error });
     const message = `the install was not approved at the vendor (${error}): start it again`;
     return this.transition(s.status, 'install_denied', 'install_denied', message, now, {}, { error });
   }
@@ -470,9 +479,17 @@ export class ConnectionMachine {
   onRevoked(vendorRevocation: string, now: number): Transition {
     this.state.tokenExpiresAt = null;
     this.state.tokenObtainedAt = null;
-    return this.transition('revoked', 'revoked', null, null, now, { tokenExpiresAt: null, tokenObtainedAt: null }, {
-      vendorRevocation,
-    });
+    return this.transition(
+      'revoked',
+      'revoked',
+      null,
+      null,
+      now,
+      { tokenExpiresAt: null, tokenObtainedAt: null },
+      {
+        vendorRevocation,
+      },
+    );
   }
 
   // ---- helpers ---------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 // Commands are updates rather than signals: the caller learns at once whether the command was
 // accepted (a validator rejects e.g. refreshing a revoked connection) and, for rotation, the outcome.
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
-import type { ConnectionStatus, ConnectionView, InstallResult, RotationOutcome } from './types';
+import type { ConnectionStatus, ConnectionView, InstallResult, RotationOutcome } from '../domain/connection';
 
 export interface CommandAccepted {
   status: ConnectionStatus;

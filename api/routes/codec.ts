@@ -4,9 +4,9 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { Payload } from '@temporalio/common';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { verifyApiKey } from '../../lib/api-keys';
-import type { Db } from '../../lib/db';
-import type { EncryptionCodec } from '../../lib/payload-codec';
+import { verifyApiKey } from '../../platform/api-keys';
+import type { Db } from '../../platform/db';
+import type { EncryptionCodec } from '../../platform/payload-codec';
 import { ApiError } from '../errors';
 
 export interface CodecRouteOptions {
@@ -24,7 +24,9 @@ interface JsonPayload {
 }
 
 const fromJson = (p: JsonPayload): Payload => ({
-  metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')])),
+  metadata: Object.fromEntries(
+    Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')]),
+  ),
   data: Buffer.from(p.data ?? '', 'base64'),
 });
 const toJson = (p: Payload): JsonPayload => ({
@@ -54,8 +56,11 @@ export const codecRoutes: FastifyPluginAsync<CodecRouteOptions> = async (app, op
       throw new ApiError(401, 'unauthorized', 'unknown codec token');
     }
     const header = request.headers.authorization;
-    const auth = header?.startsWith('Bearer ') ? await verifyApiKey(options.db, header.slice(7).trim()) : null;
-    if (auth?.role !== 'admin') throw new ApiError(401, 'unauthorized', 'the codec endpoint needs an admin API key');
+    const auth = header?.startsWith('Bearer ')
+      ? await verifyApiKey(options.db, header.slice(7).trim())
+      : null;
+    if (auth?.role !== 'admin')
+      throw new ApiError(401, 'unauthorized', 'the codec endpoint needs an admin API key');
   };
 
   const handler =
@@ -71,7 +76,10 @@ export const codecRoutes: FastifyPluginAsync<CodecRouteOptions> = async (app, op
       }
       try {
         const payloads = (body.payloads as JsonPayload[]).map(fromJson);
-        const result = direction === 'decode' ? await options.codec.decode(payloads) : await options.codec.encode(payloads);
+        const result =
+          direction === 'decode'
+            ? await options.codec.decode(payloads)
+            : await options.codec.encode(payloads);
         return { payloads: result.map(toJson) };
       } catch {
         throw new ApiError(400, 'codec_failed', `could not ${direction} the payloads`);

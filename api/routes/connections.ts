@@ -3,8 +3,8 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { getVendor } from '../../catalog';
-import { Prisma, type Connection } from '../../lib/db';
-import { checkInstanceUrl } from '../../lib/url-policy';
+import { Prisma, type Connection } from '../../platform/db';
+import { checkInstanceUrl } from '../../vendor-kit/url-policy';
 import {
   pauseUpdate,
   resumeUpdate,
@@ -68,7 +68,9 @@ export const connectionRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async 
       const body = request.body as CreateConnectionBody;
       const vendor = getVendor(body.vendor);
       const rawUrl =
-        body.instanceUrl ?? vendor.hooks?.defaultInstanceUrl?.(body.settings ?? {}) ?? vendor.instanceUrl.default!;
+        body.instanceUrl ??
+        vendor.hooks?.defaultInstanceUrl?.(body.settings ?? {}) ??
+        vendor.instanceUrl.default!;
       const checked = checkInstanceUrl(rawUrl, deps.urlPolicy);
       if ('error' in checked) throw validationError([{ field: 'body.instanceUrl', message: checked.error }]);
 
@@ -118,7 +120,11 @@ export const connectionRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async 
     const existing = await db.idempotencyKey.findUnique({ where: { tenantId_key: { tenantId, key } } });
     if (!existing) return null;
     if (existing.requestHash !== requestHash) {
-      throw new ApiError(409, 'idempotency_key_reused', 'this Idempotency-Key was used with a different request body');
+      throw new ApiError(
+        409,
+        'idempotency_key_reused',
+        'this Idempotency-Key was used with a different request body',
+      );
     }
     const connection = await load(existing.connectionId, tenantId);
     await startLifecycle(deps, connection);
@@ -138,7 +144,11 @@ export const connectionRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async 
     async (request) => {
       const { vendor, status, limit, cursor } = request.query;
       const rows = await db.connection.findMany({
-        where: { ...tenantFilter(readScope(request)), ...(vendor ? { vendor } : {}), ...(status ? { status } : {}) },
+        where: {
+          ...tenantFilter(readScope(request)),
+          ...(vendor ? { vendor } : {}),
+          ...(status ? { status } : {}),
+        },
         orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
         take: limit + 1,
         ...(cursor ? { cursor: { id: cursor }, skip: 1 } : {}),
@@ -215,7 +225,11 @@ export const connectionRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async 
         return reply.status(202).send({ id: connection.id, ...accepted });
       },
     );
-  command('refresh', 'Refresh (or re-check) now; joins a refresh already queued or running', refreshNowUpdate);
+  command(
+    'refresh',
+    'Refresh (or re-check) now; joins a refresh already queued or running',
+    refreshNowUpdate,
+  );
   command('pause', 'Stop refreshing and checking until resumed', pauseUpdate);
   command('resume', 'Resume: re-verifies at once, then maintains again', resumeUpdate);
 
@@ -257,7 +271,12 @@ export const connectionRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async 
       return reply.status(result.outcome === 'accepted' ? 200 : 422).send({
         ...(result.outcome === 'accepted'
           ? { outcome: 'accepted' as const }
-          : { outcome: 'rejected' as const, reason: result.reason, message: result.message, missingScopes: result.missingScopes }),
+          : {
+              outcome: 'rejected' as const,
+              reason: result.reason,
+              message: result.message,
+              missingScopes: result.missingScopes,
+            }),
         connection: fresh,
       });
     },

@@ -9,9 +9,9 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { getVendor } from '../../catalog';
-import type { VendorContext } from '../../catalog/types';
-import type { VendorHttp } from '../../lib/vendor-http';
-import { requiredScopes } from '../../activities/scope-verification';
+import type { VendorContext } from '../../vendor-kit/definition';
+import type { VendorHttp } from '../../vendor-kit/vendor-http';
+import { requiredScopes } from '../../vendor-kit/scope-verification';
 import { completeInstallUpdate } from '../../workflows/messages';
 import type { AppDeps } from '../app';
 import { readScope } from '../auth';

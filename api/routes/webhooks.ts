@@ -2,9 +2,9 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { WEBHOOK_EVENT_TYPES } from '../../activities/webhook-events';
-import { checkInstanceUrl } from '../../lib/url-policy';
-import { generateWebhookSecret } from '../../lib/webhook-signing';
+import { WEBHOOK_EVENT_TYPES } from '../../domain/webhook-events';
+import { checkInstanceUrl } from '../../vendor-kit/url-policy';
+import { generateWebhookSecret } from '../../platform/webhook-signing';
 import type { AppDeps } from '../app';
 import { readScope, writeTenant } from '../auth';
 import { ApiError, validationError } from '../errors';
@@ -46,7 +46,14 @@ const errors = { 400: ErrorSchema, 404: ErrorSchema };
 
 export const webhookRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async (app, { deps }) => {
   const { db } = deps;
-  const view = (w: { id: string; tenantId: string; url: string; eventTypes: string[]; createdAt: Date; disabledAt: Date | null }) => ({
+  const view = (w: {
+    id: string;
+    tenantId: string;
+    url: string;
+    eventTypes: string[];
+    createdAt: Date;
+    disabledAt: Date | null;
+  }) => ({
     id: w.id,
     tenantId: w.tenantId,
     url: w.url,
@@ -76,7 +83,11 @@ export const webhookRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async (ap
       if ('error' in checked) throw validationError([{ field: 'body.url', message: checked.error }]);
       const id = randomUUID();
       const secret = generateWebhookSecret();
-      await db.tenant.upsert({ where: { id: tenantId }, create: { id: tenantId, name: tenantId }, update: {} });
+      await db.tenant.upsert({
+        where: { id: tenantId },
+        create: { id: tenantId, name: tenantId },
+        update: {},
+      });
       const endpoint = await db.webhookEndpoint.create({
         data: {
           id,
@@ -92,7 +103,12 @@ export const webhookRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async (ap
 
   app.get(
     '/webhooks',
-    { schema: { tags: ['webhooks'], response: { 200: z.object({ items: z.array(WebhookSchema) }), ...errors } } },
+    {
+      schema: {
+        tags: ['webhooks'],
+        response: { 200: z.object({ items: z.array(WebhookSchema) }), ...errors },
+      },
+    },
     async (request) => {
       const tenantId = readScope(request);
       const endpoints = await db.webhookEndpoint.findMany({
@@ -138,11 +154,19 @@ export const webhookRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async (ap
   app.delete(
     '/webhooks/:id',
     {
-      schema: { tags: ['webhooks'], summary: 'Stop delivering to this endpoint', params: IdParams, response: { 204: z.null(), ...errors } },
+      schema: {
+        tags: ['webhooks'],
+        summary: 'Stop delivering to this endpoint',
+        params: IdParams,
+        response: { 204: z.null(), ...errors },
+      },
     },
     async (request, reply) => {
       const endpoint = await load(request.params.id, readScope(request));
-      await db.webhookEndpoint.update({ where: { id: endpoint.id }, data: { disabledAt: endpoint.disabledAt ?? new Date() } });
+      await db.webhookEndpoint.update({
+        where: { id: endpoint.id },
+        data: { disabledAt: endpoint.disabledAt ?? new Date() },
+      });
       return reply.status(204).send(null);
     },
   );

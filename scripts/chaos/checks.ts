@@ -1,11 +1,11 @@
 // The end-of-run verdict: every connection in its right final state, no duplicate rows, a complete
 // audit trail matching the workflow's own count, and no workflow stuck.
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import type { Db } from '../../lib/db';
-import type { SecretStore } from '../../lib/secret-store';
+import type { Db } from '../../platform/db';
+import type { SecretStore } from '../../platform/secret-store';
 import { statusQuery } from '../../workflows/messages';
 import { connectionWorkflowId } from '../../workflows/ids';
-import type { ConnectionView } from '../../workflows/types';
+import type { ConnectionView } from '../../domain/connection';
 import type { PlannedLink } from './plan';
 
 export interface LinkedConnection {

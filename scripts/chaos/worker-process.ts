@@ -1,4 +1,4 @@
-// The worker as a real child process (`node --import tsx worker/main.ts`), in its own process group so
+// The worker as a real child process (`node --import tsx main/worker.ts`), in its own process group so
 // kill -9 takes down everything it started. Output goes to a log file; "worker running" marks ready.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, type WriteStream } from 'node:fs';

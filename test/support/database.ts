@@ -2,7 +2,7 @@
 // parallel and never see each other's rows.
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { migrateDatabase } from '../../lib/migrate';
+import { migrateDatabase } from '../../dev/migrate';
 
 const DEFAULT_ADMIN_URL = 'postgresql://postgres@127.0.0.1:5432/postgres';
 

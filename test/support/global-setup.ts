@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { startTemporalDevServer, type TemporalDevServer } from '../../lib/temporal-dev-server';
+import { startTemporalDevServer, type TemporalDevServer } from '../../dev/temporal-dev-server';
 import { SEARCH_ATTRIBUTE_TYPES } from '../../workflows/search-attributes';
 
 declare global {
@@ -24,4 +24,11 @@ export default async function globalSetup(): Promise<void> {
 }
 
 const noop = () => undefined;
-const quietLogger = { trace: noop, debug: noop, info: noop, warn: console.warn, error: console.error, log: noop };
+const quietLogger = {
+  trace: noop,
+  debug: noop,
+  info: noop,
+  warn: console.warn,
+  error: console.error,
+  log: noop,
+};

@@ -8,16 +8,17 @@ import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporal
 import type { InjectOptions } from 'fastify';
 import { buildApp } from '../../api/app';
 import { slackEndpointsAt } from '../../catalog/slack';
-import { createApiKey } from '../../lib/api-keys';
-import { createPrismaClient, type Db } from '../../lib/db';
-import { createLogger } from '../../lib/logger';
-import { EncryptionCodec, encryptedDataConverter } from '../../lib/payload-codec';
-import { createSecretBox } from '../../lib/secret-box';
-import { createSecretStore, type SecretStore } from '../../lib/secret-store';
-import { createVendorHttp } from '../../lib/vendor-http';
+import { createApiKey } from '../../platform/api-keys';
+import { createPrismaClient, type Db } from '../../platform/db';
+import { createLogger } from '../../platform/logger';
+import { EncryptionCodec, encryptedDataConverter } from '../../platform/payload-codec';
+import { createSecretBox } from '../../platform/secret-box';
+import { createSecretStore, type SecretStore } from '../../platform/secret-store';
+import { createVendorHttp } from '../../vendor-kit/vendor-http';
 import { startSimulators, type RunningSimulators } from '../../simulators/server';
 import { createWorker } from '../../worker/create-worker';
-import type { ConnectionStatus, MaintenancePolicy } from '../../workflows/types';
+import type { ConnectionStatus } from '../../domain/connection';
+import type { MaintenancePolicy } from '../../domain/policy';
 import { createTestDatabase } from './database';
 
 /** Fast timings so failure paths finish in seconds; the logic is the production one. */
@@ -47,7 +48,10 @@ export interface Stack {
   sim: RunningSimulators;
   taskQueue: string;
   instanceUrl(vendor: string): string;
-  link(body: Record<string, unknown>, headers?: Record<string, string>): Promise<{ id: string; status: number; body: any }>;
+  link(
+    body: Record<string, unknown>,
+    headers?: Record<string, string>,
+  ): Promise<{ id: string; status: number; body: any }>;
   waitForStatus(id: string, status: ConnectionStatus | ConnectionStatus[], timeoutMs?: number): Promise<any>;
   getConnection(id: string): Promise<any>;
   events(id: string): Promise<any[]>;
@@ -79,7 +83,8 @@ export interface StackOptions {
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const address = options.temporalAddress ?? process.env.TEST_TEMPORAL_ADDRESS;
   const bundlePath = options.workflowBundlePath ?? process.env.TEST_WORKFLOW_BUNDLE;
-  if (!address || !bundlePath) throw new Error('run through jest (globalSetup starts Temporal) or pass both options');
+  if (!address || !bundlePath)
+    throw new Error('run through jest (globalSetup starts Temporal) or pass both options');
   const logLines = options.logLines;
   if (!runtimeInstalled) {
     // Quiet the SDK's own logs in tests (TEST_TEMPORAL_LOGS=1 shows them); failures surface through
@@ -89,7 +94,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       : undefined;
     if (logLines) {
       Runtime.install({
-        logger: new DefaultLogger('DEBUG', (entry) => logLines.push(`${entry.message} ${JSON.stringify(entry.meta ?? {})}`)),
+        logger: new DefaultLogger('DEBUG', (entry) =>
+          logLines.push(`${entry.message} ${JSON.stringify(entry.meta ?? {})}`),
+        ),
         telemetryOptions,
       });
     } else if (!process.env.TEST_TEMPORAL_LOGS || telemetryOptions) {
@@ -115,7 +122,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     cleanups.push(() => sim.close());
     // Slack's fixed addresses point at its simulator, by configuration as in the demo.
     const endpoints = slackEndpointsAt(`${sim.baseUrl}/slack`);
-    const http = createVendorHttp({ timeoutMs: 5_000, maxResponseBytes: 1_048_576, allowInsecureLoopback: true });
+    const http = createVendorHttp({
+      timeoutMs: 5_000,
+      maxResponseBytes: 1_048_576,
+      allowInsecureLoopback: true,
+    });
     cleanups.push(() => http.close());
     const taskQueue = `test-${randomUUID()}`;
 
@@ -150,7 +161,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       publicUrl: TEST_PUBLIC_URL,
       vendorEndpoints: endpoints,
       rateLimitPerMinute: options.rateLimitPerMinute,
-      logger: logLines ? createLogger('debug', 'api', { write: (line: string) => logLines.push(line) }) : undefined,
+      logger: logLines
+        ? createLogger('debug', 'api', { write: (line: string) => logLines.push(line) })
+        : undefined,
       codec: { codec, allowedOrigins: ['http://127.0.0.1:8233'], uiToken: TEST_UI_CODEC_TOKEN },
     });
     cleanups.push(() => app.close());
@@ -185,7 +198,17 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 function stackApi(
   parts: Pick<
     Stack,
-    'db' | 'secrets' | 'client' | 'app' | 'rawApp' | 'tenantKey' | 'adminKey' | 'databaseUrl' | 'sim' | 'taskQueue' | 'close'
+    | 'db'
+    | 'secrets'
+    | 'client'
+    | 'app'
+    | 'rawApp'
+    | 'tenantKey'
+    | 'adminKey'
+    | 'databaseUrl'
+    | 'sim'
+    | 'taskQueue'
+    | 'close'
   >,
 ): Stack {
   const { app, sim } = parts;
@@ -196,7 +219,8 @@ function stackApi(
 
   return {
     ...parts,
-    instanceUrl: (vendor) => (vendor === 'promapp' ? `${sim.baseUrl}/promapp/api/scim` : `${sim.baseUrl}/${vendor}`),
+    instanceUrl: (vendor) =>
+      vendor === 'promapp' ? `${sim.baseUrl}/promapp/api/scim` : `${sim.baseUrl}/${vendor}`,
     async link(body, headers = {}) {
       const res = await app.inject({ method: 'POST', url: '/v1/connections', payload: body, headers });
       const json = res.json();

@@ -1,4 +1,4 @@
-// Process wiring shared by worker/main.ts, api/main.ts and scripts/start.ts: the dependencies both
+// Process wiring shared by main/worker.ts, main/api.ts and dev/start.ts: the dependencies both
 // halves need (database, secret store, Temporal payload codec, vendor HTTP), the worker and the API
 // started from config, and an ordered shutdown on SIGINT/SIGTERM.
 import { Client, Connection } from '@temporalio/client';
@@ -6,13 +6,13 @@ import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { buildApp } from '../api/app';
 import { createWorker } from '../worker/create-worker';
-import type { Config } from './config';
-import { createPrismaClient, type Db } from './db';
-import { loadKeyring } from './encryption';
-import { EncryptionCodec, encryptedDataConverter } from './payload-codec';
-import { createSecretBox } from './secret-box';
-import { createSecretStore, type SecretStore } from './secret-store';
-import { createVendorHttp, type VendorHttp } from './vendor-http';
+import type { Config } from '../platform/config';
+import { createPrismaClient, type Db } from '../platform/db';
+import { loadKeyring } from '../platform/encryption';
+import { EncryptionCodec, encryptedDataConverter } from '../platform/payload-codec';
+import { createSecretBox } from '../platform/secret-box';
+import { createSecretStore, type SecretStore } from '../platform/secret-store';
+import { createVendorHttp, type VendorHttp } from '../vendor-kit/vendor-http';
 
 export interface Services {
   db: Db;

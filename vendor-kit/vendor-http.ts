@@ -4,7 +4,7 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import type { LookupFunction } from 'node:net';
 import { Agent, request } from 'undici';
-import { FailureType } from '../workflows/types';
+import { FailureType } from '../domain/failures';
 import { checkRequestUrl, isAllowedAddress, type UrlPolicy } from './url-policy';
 import { VendorError } from './vendor-error';
 
@@ -102,7 +102,9 @@ function publicOnlyLookup(policy: UrlPolicy): LookupFunction {
       if (err) return callback(err, '', 0);
       const refused = addresses.find((a) => !isAllowedAddress(a.address, policy));
       if (refused || addresses.length === 0) {
-        const refusal = Object.assign(new Error(`${hostname} resolves to a non-public address`), { code: NOT_PUBLIC });
+        const refusal = Object.assign(new Error(`${hostname} resolves to a non-public address`), {
+          code: NOT_PUBLIC,
+        });
         return callback(refusal, '', 0);
       }
       if (options.all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, addresses);
@@ -114,7 +116,10 @@ function publicOnlyLookup(policy: UrlPolicy): LookupFunction {
 function networkError(err: unknown, url: URL): VendorError {
   const e = err as { code?: string; name?: string; message?: string; cause?: { code?: string } };
   if (e.code === NOT_PUBLIC || e.cause?.code === NOT_PUBLIC) {
-    return new VendorError(FailureType.InvalidConfiguration, `refused: ${url.hostname} resolves to a non-public address`);
+    return new VendorError(
+      FailureType.InvalidConfiguration,
+      `refused: ${url.hostname} resolves to a non-public address`,
+    );
   }
   if (e.code === 'ENOTFOUND') {
     return new VendorError(FailureType.InvalidConfiguration, `host ${url.hostname} not found`);

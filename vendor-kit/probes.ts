@@ -1,9 +1,16 @@
 // Probes: cheap vendor calls that prove (2xx) or disprove (403) the scopes a token carries.
-import type { VendorDefinition } from '../catalog';
-import type { Probe, VendorContext } from '../catalog/types';
-import { VendorError } from '../lib/vendor-error';
-import { FailureType } from '../workflows/types';
-import { bodyError, classifiedBodyError, detailOf, parseJson, throwIfUnavailable, truncate } from './vendor-responses';
+import type { VendorDefinition } from './definition';
+import type { Probe, VendorContext } from './definition';
+import { VendorError } from './vendor-error';
+import { FailureType } from '../domain/failures';
+import {
+  bodyError,
+  classifiedBodyError,
+  detailOf,
+  parseJson,
+  throwIfUnavailable,
+  truncate,
+} from './vendor-responses';
 
 export type ProbeResult = 'granted' | 'denied';
 

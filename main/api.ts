@@ -1,7 +1,7 @@
-// Production API process (`npm run api`, `node dist/api/main.js`): the HTTP API on HOST:PORT, against
-// an existing (migrated) PostgreSQL and Temporal. The worker runs separately (worker/main.ts).
-import { loadConfig } from '../lib/config';
-import { createLogger } from '../lib/logger';
+// Production API process (`npm run api`, `node dist/main/api.js`): the HTTP API on HOST:PORT, against
+// an existing (migrated) PostgreSQL and Temporal. The worker runs separately (main/worker.ts).
+import { loadConfig } from '../platform/config';
+import { createLogger } from '../platform/logger';
 import {
   Shutdown,
   connectTemporalClient,
@@ -9,7 +9,7 @@ import {
   describeDatabaseUrl,
   requireDatabaseUrl,
   startApi,
-} from '../lib/services';
+} from './services';
 
 async function main(): Promise<void> {
   const config = loadConfig();

@@ -1,16 +1,10 @@
-// Production worker process (`npm run worker`, `node dist/worker/main.js`): runs the connection
+// Production worker process (`npm run worker`, `node dist/main/worker.js`): runs the connection
 // lifecycle workflows and their activities against an existing PostgreSQL and Temporal.
 // Needs DATABASE_URL (migrated), TEMPORAL_ADDRESS and TETHER_ENCRYPTION_KEYS; see README "Configuration".
-import { loadConfig } from '../lib/config';
-import { createLogger } from '../lib/logger';
-import {
-  Shutdown,
-  createServices,
-  describeDatabaseUrl,
-  requireDatabaseUrl,
-  startWorker,
-} from '../lib/services';
-import { installTemporalRuntime } from '../lib/temporal-runtime';
+import { loadConfig } from '../platform/config';
+import { createLogger } from '../platform/logger';
+import { Shutdown, createServices, describeDatabaseUrl, requireDatabaseUrl, startWorker } from './services';
+import { installTemporalRuntime } from '../platform/temporal-runtime';
 
 async function main(): Promise<void> {
   const config = loadConfig();

@@ -64,7 +64,7 @@ export function freePort(host = HOST): Promise<number> {
   });
 }
 
-/** Walks up from this file so it works from lib/ (tsx, jest) and from dist/lib/ (tsc output). */
+/** Walks up from this file so it works from dev/ (tsx, jest) and from dist/dev/ (tsc output). */
 function findEnsureScript(): string {
   let dir = __dirname;
   for (;;) {

@@ -1,5 +1,5 @@
 // Which transitions customers hear about: the ones where a human may need to act, or can stop worrying.
-import type { Transition } from '../workflows/connection-machine';
+import type { Transition } from './transition';
 
 export const WEBHOOK_EVENT_TYPES = [
   'connection.linked',

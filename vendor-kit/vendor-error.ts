@@ -1,4 +1,4 @@
-import { FailureType } from '../workflows/types';
+import { FailureType } from '../domain/failures';
 
 /** A classified failure talking to a vendor. Messages never contain secrets or request bodies. */
 export class VendorError extends Error {

@@ -2,10 +2,10 @@
 // catalog entry. Hand-written rather than a generic OAuth client because the vendors' quirks dominate:
 // errors in 200 answers, Retry-After, granted scopes in a JWT claim, endpoints found by discovery.
 import { decodeJwt } from 'jose';
-import type { VendorDefinition } from '../catalog';
-import type { ClientCredentials, OAuthClientCredentialsAuth, VendorContext } from '../catalog/types';
-import { VendorError } from '../lib/vendor-error';
-import { FailureType } from '../workflows/types';
+import type { VendorDefinition } from './definition';
+import type { ClientCredentials, OAuthClientCredentialsAuth, VendorContext } from './definition';
+import { VendorError } from './vendor-error';
+import { FailureType } from '../domain/failures';
 import { requiredScopes } from './scope-verification';
 import {
   bodyError,
@@ -50,7 +50,10 @@ export async function grantClientCredentials(
 
   const answer = body as { access_token?: unknown; expires_in?: unknown; scope?: unknown };
   if (typeof answer.access_token !== 'string' || answer.access_token.length === 0) {
-    throw new VendorError(FailureType.VendorUnavailable, `${host} answered the token request without access_token`);
+    throw new VendorError(
+      FailureType.VendorUnavailable,
+      `${host} answered the token request without access_token`,
+    );
   }
   const expiresIn = Number(answer.expires_in);
   return {
@@ -60,7 +63,11 @@ export async function grantClientCredentials(
   };
 }
 
-function grantedScopes(auth: OAuthClientCredentialsAuth, accessToken: string, scopeField: unknown): string[] | null {
+function grantedScopes(
+  auth: OAuthClientCredentialsAuth,
+  accessToken: string,
+  scopeField: unknown,
+): string[] | null {
   if (auth.grantedScopesFrom === 'scope_field') {
     return typeof scopeField === 'string' ? splitScopes(scopeField) : null;
   }
@@ -87,7 +94,10 @@ export function clientAuthentication(
 ): { form: Record<string, string>; headers: Record<string, string> } {
   const method = typeof auth.clientAuth === 'function' ? auth.clientAuth(ctx) : auth.clientAuth;
   if (method === 'client_secret_post') {
-    return { form: { client_id: credentials.clientId, client_secret: credentials.clientSecret }, headers: {} };
+    return {
+      form: { client_id: credentials.clientId, client_secret: credentials.clientSecret },
+      headers: {},
+    };
   }
   const pair = `${encodeURIComponent(credentials.clientId)}:${encodeURIComponent(credentials.clientSecret)}`;
   return { form: {}, headers: { authorization: `Basic ${Buffer.from(pair).toString('base64')}` } };
@@ -118,7 +128,9 @@ export async function revokeAccessToken(
   throwIfUnavailable(res, host, vendor);
   if (res.status >= 200 && res.status < 300) return;
   const type =
-    res.status === 401 || res.status === 403 ? FailureType.InvalidCredentials : FailureType.InvalidConfiguration;
+    res.status === 401 || res.status === 403
+      ? FailureType.InvalidCredentials
+      : FailureType.InvalidConfiguration;
   const message = `${host} refused the revocation (HTTP ${res.status})${detailOf(vendor, res)}`;
   throw new VendorError(type, message, undefined, res.status);
 }

@@ -1,8 +1,8 @@
 // Granted versus required: from what the vendor says it granted (token claim or `scope` field)
 // and from probes, which win over claims (Halo's effective permission is app ∩ agent, for one).
-import type { VendorDefinition } from '../catalog';
-import type { Probe, ScopeRequirement, VendorContext } from '../catalog/types';
-import type { ScopeVerification } from '../workflows/types';
+import type { VendorDefinition } from './definition';
+import type { Probe, ScopeRequirement, VendorContext } from './definition';
+import type { ScopeVerification } from '../domain/connection';
 import { runProbe } from './probes';
 
 export type VerificationMode =

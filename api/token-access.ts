@@ -6,9 +6,9 @@ import type { Client } from '@temporalio/client';
 import { getVendor } from '../catalog';
 import { connectionWorkflowId } from '../workflows/ids';
 import { ensureFreshTokenUpdate } from '../workflows/messages';
-import type { ConnectionStatus } from '../workflows/types';
-import type { Db } from './db';
-import type { SecretStore } from './secret-store';
+import type { ConnectionStatus } from '../domain/connection';
+import type { Db } from '../platform/db';
+import type { SecretStore } from '../platform/secret-store';
 
 /** Statuses in which the stored token can be used. */
 const USABLE: ConnectionStatus[] = ['active', 'expiring', 'degraded'];

@@ -8,7 +8,7 @@ import path from 'node:path';
 // stuck advisory lock or unreachable database fails instead of hanging a deploy.
 const MIGRATE_TIMEOUT_MS = 5 * 60_000;
 
-// The directory holding prisma.config.ts: lib/.. from source, dist/lib/../.. when compiled.
+// The directory holding prisma.config.ts: dev/.. from source, dist/dev/../.. when compiled.
 function findRepoRoot(): string {
   for (let dir = __dirname; ; dir = path.dirname(dir)) {
     if (existsSync(path.join(dir, 'prisma.config.ts'))) return dir;

@@ -1,9 +1,9 @@
 // Building blocks for vendors' settings: the customer's choice of scopes, and reading a connection's
 // settings back through the vendor's schema.
 import { z } from 'zod';
-import { VendorError } from '../lib/vendor-error';
-import { FailureType } from '../workflows/types';
-import type { ScopeRequirement, VendorContext } from './types';
+import { VendorError } from './vendor-error';
+import { FailureType } from '../domain/failures';
+import type { ScopeRequirement, VendorContext } from './definition';
 
 /**
  * The `scopes` setting: which of the vendor's scopes to request, default all. Mandatory scopes cannot be

@@ -1,7 +1,7 @@
 // Configuration from the environment, validated once at start-up with messages naming the variable.
 import { z } from 'zod';
-import type { VendorEndpoints } from '../catalog/types';
-import { DEFAULT_POLICY, type MaintenancePolicy } from '../workflows/types';
+import type { VendorEndpoints } from '../vendor-kit/definition';
+import { DEFAULT_POLICY, type MaintenancePolicy } from '../domain/policy';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
@@ -66,7 +66,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
   };
   return {
     databaseUrl: e.DATABASE_URL,
-    temporal: { address: e.TEMPORAL_ADDRESS, namespace: e.TEMPORAL_NAMESPACE, taskQueue: e.TETHER_TASK_QUEUE },
+    temporal: {
+      address: e.TEMPORAL_ADDRESS,
+      namespace: e.TEMPORAL_NAMESPACE,
+      taskQueue: e.TETHER_TASK_QUEUE,
+    },
     http: { host: e.HOST, port: e.PORT },
     logLevel: e.LOG_LEVEL,
     encryption: { keys: e.TETHER_ENCRYPTION_KEYS, activeKeyId: e.TETHER_ACTIVE_KEY_ID },
@@ -80,7 +84,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     workerMetricsAddress: e.TETHER_WORKER_METRICS_ADDRESS,
     rateLimitPerMinute: e.TETHER_RATE_LIMIT_PER_MINUTE,
     codec: {
-      origins: e.TETHER_CODEC_CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean),
+      origins: e.TETHER_CODEC_CORS_ORIGINS.split(',')
+        .map((o) => o.trim())
+        .filter(Boolean),
       uiToken: e.TETHER_UI_CODEC_TOKEN,
     },
     vendorEndpoints,

@@ -2,7 +2,7 @@
 // how to prove them, and how to revoke. Small hooks cover quirks. The generic engine that reads
 // these definitions lives in activities/; adding a vendor is one file here plus its simulator.
 import type { z } from 'zod';
-import type { VendorHttp } from '../lib/vendor-http';
+import type { VendorHttp } from './vendor-http';
 
 export interface ScopeRequirement {
   scope: string;
@@ -124,7 +124,11 @@ export type RevokeSpec =
   | { supported: false; instructions: string }
   | {
       supported: true;
-      revoke(ctx: VendorContext, credentials: Record<string, string>, accessToken: string | null): Promise<void>;
+      revoke(
+        ctx: VendorContext,
+        credentials: Record<string, string>,
+        accessToken: string | null,
+      ): Promise<void>;
     };
 
 export interface VendorDefinition {

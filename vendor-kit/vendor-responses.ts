@@ -1,11 +1,16 @@
 // Reading vendor answers: what is an error, which kind, and how long the vendor asked us to wait.
-import type { VendorDefinition } from '../catalog';
-import type { BodyError } from '../catalog/types';
-import { parseRetryAfter, VendorError } from '../lib/vendor-error';
-import type { VendorResponse } from '../lib/vendor-http';
-import { FailureType } from '../workflows/types';
+import type { VendorDefinition } from './definition';
+import type { BodyError } from './definition';
+import { parseRetryAfter, VendorError } from './vendor-error';
+import type { VendorResponse } from './vendor-http';
+import { FailureType } from '../domain/failures';
 
-const CREDENTIAL_ERRORS = new Set(['invalid_client', 'unauthorized_client', 'invalid_grant', 'access_denied']);
+const CREDENTIAL_ERRORS = new Set([
+  'invalid_client',
+  'unauthorized_client',
+  'invalid_grant',
+  'access_denied',
+]);
 
 export function parseJson(res: VendorResponse, what: string, host: string): unknown {
   try {
@@ -73,7 +78,10 @@ export function bodyError(vendor: VendorDefinition, body: unknown): BodyError | 
   if (custom) return custom;
   if (body && typeof body === 'object' && typeof (body as { error?: unknown }).error === 'string') {
     const b = body as { error: string; error_description?: unknown };
-    return { code: b.error, message: typeof b.error_description === 'string' ? b.error_description : b.error };
+    return {
+      code: b.error,
+      message: typeof b.error_description === 'string' ? b.error_description : b.error,
+    };
   }
   return null;
 }
@@ -93,7 +101,8 @@ export function tokenRefusal(
   const message = `${host} refused the token request: ${truncate(what)}`;
   const classified = error && classifiedBodyError(error, message, FailureType.InvalidCredentials);
   if (classified) return classified;
-  if (error && CREDENTIAL_ERRORS.has(error.code)) return new VendorError(FailureType.InvalidCredentials, message);
+  if (error && CREDENTIAL_ERRORS.has(error.code))
+    return new VendorError(FailureType.InvalidCredentials, message);
   if (error?.code === 'invalid_scope') return new VendorError(FailureType.InvalidConfiguration, message);
   if (status === 401 || status === 403) return new VendorError(FailureType.InvalidCredentials, message);
   return new VendorError(FailureType.InvalidConfiguration, message);
@@ -113,7 +122,12 @@ export function classifiedBodyError(
     case 'credentials':
       return new VendorError(refused, message);
     case 'rate_limited':
-      return new VendorError(FailureType.RateLimited, message, res && parseRetryAfter(res.headers['retry-after']), res?.status);
+      return new VendorError(
+        FailureType.RateLimited,
+        message,
+        res && parseRetryAfter(res.headers['retry-after']),
+        res?.status,
+      );
     case 'unavailable':
       return new VendorError(FailureType.VendorUnavailable, message);
     case 'configuration':

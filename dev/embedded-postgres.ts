@@ -5,7 +5,7 @@
 // - One connection at a time. A second concurrent one is dropped (pg: "Connection terminated
 //   unexpectedly"; pglite-socket could queue several, but they would share one session), so
 //   the app must use createPrismaClient(url, { maxConnections: 1 }) (the returned URL also carries
-//   connection_limit=1, which lib/db and the migration adapter honour), and must run migrateDatabase
+//   connection_limit=1, which platform/db and the migration adapter honour), and must run migrateDatabase
 //   before it opens its client, or disconnect it first.
 // - It always serves the database `postgres`, whatever name a client asks for. So `prisma migrate dev`,
 //   which needs a scratch "shadow" database, must be given a second instance via SHADOW_DATABASE_URL

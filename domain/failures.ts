@@ -1,0 +1,32 @@
+// Failure types vendor calls raise (as ApplicationFailure.type) and the workflow classifies: the one
+// vocabulary the vendor toolkit, the activities and the workflow share.
+/**
+ * Failure types activities raise (as ApplicationFailure.type) and the workflow classifies.
+ * Permanent ones are non-retryable: retrying a wrong secret only hammers the vendor.
+ */
+export const FailureType = {
+  /** The vendor refused the credentials (invalid_client, bad static token). Permanent. */
+  InvalidCredentials: 'InvalidCredentials',
+  /** The vendor refused a token we hold (401 on an API call: revoked or expired). Permanent. */
+  TokenRejected: 'TokenRejected',
+  /** The input cannot work (unknown host, URL not allowed). Permanent. */
+  InvalidConfiguration: 'InvalidConfiguration',
+  /** 429 with a Retry-After too long to wait inside activity retries. Permanent for this attempt. */
+  RateLimited: 'RateLimited',
+  /** 5xx, timeout, network error, malformed answer. Retried with backoff. */
+  VendorUnavailable: 'VendorUnavailable',
+  /** The staged credentials belong to another rotation (or the code to another install). Permanent. */
+  RotationSuperseded: 'RotationSuperseded',
+  /** The vendor refused our refresh token (already used, or its install revoked): only a new install helps. Permanent. */
+  ReauthRequired: 'ReauthRequired',
+} as const;
+export type FailureType = (typeof FailureType)[keyof typeof FailureType];
+
+export const PERMANENT_FAILURES: FailureType[] = [
+  FailureType.InvalidCredentials,
+  FailureType.TokenRejected,
+  FailureType.InvalidConfiguration,
+  FailureType.RateLimited,
+  FailureType.RotationSuperseded,
+  FailureType.ReauthRequired,
+];
