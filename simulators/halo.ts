@@ -1,6 +1,6 @@
 // HaloITSM (same platform as HaloPSA): discovery at /api/authinfo, OAuth2 client credentials at /auth/token
 // (secret in the body or HTTP Basic), scopes like read:tickets, a per-client rolling rate limit, and error
-// bodies that differ by layer, as vendors.md reports.
+// bodies that differ by layer, as catalog/README.md reports.
 import type { FastifyRequest } from 'fastify';
 import { clientCredentialsGrant, type ClientCredentialsPolicy } from './client-credentials-grant';
 import { oauthError, oauthErrorBody } from './oauth-errors';
@@ -143,7 +143,7 @@ function vendorUrlOf(request: FastifyRequest, prefix: string): string {
 
 /**
  * A valid token, and one of `anyOf` when given. A token granted no scope at all gets 401 rather than 403:
- * vendors.md says such tokens "work but calls return 401/403", and connectors must not mistake it for
+ * catalog/README.md says such tokens "work but calls return 401/403", and connectors must not mistake it for
  * bad credentials.
  */
 function authorize(runtime: VendorRuntime, call: Call, anyOf: string[] | undefined) {

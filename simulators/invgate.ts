@@ -30,7 +30,7 @@ const ENDPOINTS: ReadonlyArray<{ endpoint: string; method: 'GET' | 'POST'; answe
   { endpoint: 'incident.custom_field', method: 'POST', answer: { status: 'OK' } },
 ];
 
-/** Every scope the demo clients are configured with (vendors.md's table). */
+/** Every scope the demo clients are configured with (catalog/README.md). */
 const ALLOWED_SCOPES = new Set(ENDPOINTS.map((e) => scopeFor(e.endpoint, e.method)));
 /** What demo-missing-scopes leaves out of any grant. */
 const MISSING_SCOPES = new Set(['api.v1.locations:get', 'api.v1.incident.custom_field:post']);
@@ -50,7 +50,7 @@ function scopeFor(endpoint: string, method: 'GET' | 'POST'): string {
 
 const apiErrorBody: ErrorBody = (_status, message) => ({ status: 'ERROR', error: message });
 
-/** InvGate's quirk (vendors.md): a failed client authentication is HTTP 200 carrying an OAuth error. */
+/** InvGate's quirk (catalog/README.md): a failed client authentication is HTTP 200 carrying an OAuth error. */
 function rejectWith200(reply: FastifyReply, description: string): unknown {
   reply.code(200);
   return oauthError('invalid_client', description);

@@ -59,7 +59,7 @@ export interface OAuthClientCredentialsAuth {
   tokenUrl(ctx: VendorContext): string | Promise<string>;
   /** Fixed, or chosen per connection from its settings. Revocation authenticates the same way. */
   clientAuth: ClientAuthMethod | ((ctx: VendorContext) => ClientAuthMethod);
-  /** Scopes to request; default: the connection's required scopes. Never empty: see vendors.md. */
+  /** Scopes to request; default: the connection's required scopes. Never empty: see catalog/README.md. */
   requestedScopes?(ctx: VendorContext): string[];
   /** Where the vendor says what it granted. */
   grantedScopesFrom: { jwtClaim: string } | 'scope_field';
