@@ -3,7 +3,8 @@
 import { log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { getVendor, type VendorDefinition } from '../catalog';
-import type { ClientCredentials, VendorContext, VendorEndpoints } from '../vendor-kit/definition';
+import { vendorContext } from '../vendor-kit/context';
+import type { ClientCredentials, VendorEndpoints } from '../vendor-kit/definition';
 import type { Db } from '../platform/db';
 import type { Credentials, SecretStore } from '../platform/secret-store';
 import { VendorError } from '../vendor-kit/vendor-error';
@@ -54,13 +55,7 @@ export function createActivities({ db, secrets, http, endpoints }: ActivityDeps)
     }
     const vendor = getVendor(connection.vendor);
     tagVendor(vendor.id);
-    const ctx: VendorContext = {
-      instanceUrl: connection.instanceUrl,
-      settings: (connection.settings ?? {}) as Record<string, unknown>,
-      http,
-      endpoints,
-    };
-    return { connection, vendor, ctx };
+    return { connection, vendor, ctx: vendorContext(connection, http, endpoints) };
   }
 
   /** The staged candidate of this rotation (any rotation when the input names none, as before rotationId). */

@@ -1,12 +1,14 @@
 // What the API shows of a connection: the row (which holds no secret) plus catalog hints.
+import type { z } from 'zod';
 import { findVendor } from '../catalog';
 import type { Connection } from '../platform/db';
 import { connectionWorkflowId } from '../workflows/ids';
-import type { MissingScope } from '../domain/connection';
+import type { MissingScope, VendorRevocation } from '../domain/connection';
+import type { ConnectionSchema } from './schemas';
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
-export function connectionView(c: Connection) {
+export function connectionView(c: Connection): z.output<typeof ConnectionSchema> {
   const vendor = findVendor(c.vendor);
   const revoke = vendor?.revoke;
   return {
@@ -27,7 +29,8 @@ export function connectionView(c: Connection) {
     lastSuccessAt: iso(c.lastSuccessAt),
     nextCheckAt: iso(c.nextCheckAt),
     consecutiveFailures: c.consecutiveFailures,
-    vendorRevocation: c.vendorRevocation as 'revoked' | 'unsupported' | 'failed' | null,
+    // Written only by the revoke step, from VENDOR_REVOCATIONS.
+    vendorRevocation: c.vendorRevocation as VendorRevocation | null,
     revokeInstructions: revoke && !revoke.supported ? revoke.instructions : null,
     revokedAt: iso(c.revokedAt),
     createdAt: c.createdAt.toISOString(),

@@ -1,7 +1,8 @@
 // zod schemas: the single source of request validation, TypeScript types and the OpenAPI document.
 import { z } from 'zod';
-import { vendors } from '../catalog';
-import { CONNECTION_STATUSES } from '../domain/connection';
+import { vendors, type VendorDefinition } from '../catalog';
+import { AUTH_KINDS } from '../vendor-kit/definition';
+import { CONNECTION_STATUSES, ROTATION_REJECTION_REASONS, VENDOR_REVOCATIONS } from '../domain/connection';
 
 export const ConnectionStatusSchema = z.enum(CONNECTION_STATUSES);
 
@@ -20,31 +21,30 @@ const instanceUrl = z.string().trim().min(1).max(2048);
 const pascalCase = (id: string) =>
   id.replace(/(^|[-_])(\w)/g, (_match, _sep, letter: string) => letter.toUpperCase());
 
+/** The create body for one vendor: its credential and settings fields. */
+const createConnectionFor = (v: VendorDefinition) =>
+  z
+    .object({
+      vendor: z.literal(v.id),
+      instanceUrl: v.instanceUrl.default ? instanceUrl.optional() : instanceUrl,
+      displayName,
+      credentials: v.credentials,
+      settings: v.settings.optional(),
+    })
+    .strict()
+    .meta({ id: `Create${pascalCase(v.id)}Connection` });
+
 /** One branch per vendor: `vendor` selects which credential and settings fields are valid. */
 export const CreateConnectionSchema = z
   .discriminatedUnion(
     'vendor',
-    vendors.map((v) =>
-      z
-        .object({
-          vendor: z.literal(v.id),
-          instanceUrl: v.instanceUrl.default ? instanceUrl.optional() : instanceUrl,
-          displayName,
-          credentials: v.credentials,
-          settings: v.settings.optional(),
-        })
-        .strict()
-        .meta({ id: `Create${pascalCase(v.id)}Connection` }),
-    ) as unknown as [z.ZodObject, ...z.ZodObject[]],
+    vendors.map(createConnectionFor) as [
+      ReturnType<typeof createConnectionFor>,
+      ...ReturnType<typeof createConnectionFor>[],
+    ],
   )
   .meta({ id: 'CreateConnection' });
-export type CreateConnectionBody = {
-  vendor: string;
-  instanceUrl?: string;
-  displayName?: string;
-  credentials: Record<string, string>;
-  settings?: Record<string, unknown>;
-};
+export type CreateConnectionBody = z.infer<typeof CreateConnectionSchema>;
 
 export const RotateCredentialsSchema = z
   .object({
@@ -88,7 +88,7 @@ export const ConnectionSchema = z
     lastSuccessAt: iso,
     nextCheckAt: iso,
     consecutiveFailures: z.number().int(),
-    vendorRevocation: z.enum(['revoked', 'unsupported', 'failed']).nullable(),
+    vendorRevocation: z.enum(VENDOR_REVOCATIONS).nullable(),
     revokeInstructions: z.string().nullable().describe('what to do at the vendor when it has no revoke API'),
     revokedAt: iso,
     createdAt: z.string(),
@@ -110,9 +110,7 @@ export const CommandAcceptedSchema = z.object({
 
 export const RotationResultSchema = z.object({
   outcome: z.enum(['accepted', 'rejected']),
-  reason: z
-    .enum(['invalid_credentials', 'insufficient_scopes', 'vendor_unavailable', 'superseded'])
-    .optional(),
+  reason: z.enum(ROTATION_REJECTION_REASONS).optional(),
   message: z.string().optional(),
   missingScopes: z.array(MissingScopeSchema).optional(),
   connection: ConnectionSchema,
@@ -132,7 +130,7 @@ export const ConnectorSummarySchema = z.object({
   id: z.string(),
   name: z.string(),
   description: z.string(),
-  authKind: z.enum(['oauth2_client_credentials', 'static_bearer', 'oauth2_install']),
+  authKind: z.enum(AUTH_KINDS),
 });
 
 export const ConnectorSchema = ConnectorSummarySchema.extend({

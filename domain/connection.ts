@@ -15,7 +15,9 @@ export const CONNECTION_STATUSES = [
 ] as const;
 export type ConnectionStatus = (typeof CONNECTION_STATUSES)[number];
 
-export type VendorRevocation = 'revoked' | 'unsupported' | 'failed';
+/** What happened at the vendor on revoke. */
+export const VENDOR_REVOCATIONS = ['revoked', 'unsupported', 'failed'] as const;
+export type VendorRevocation = (typeof VENDOR_REVOCATIONS)[number];
 
 /** A scope the vendor did not grant, with what the product needs it for. */
 export interface MissingScope {
@@ -73,11 +75,19 @@ export interface ConnectionView extends MachineSnapshot {
   busyWith: string | null;
 }
 
+/** Why a rotation's new credentials were not taken (the old ones stay in use). */
+export const ROTATION_REJECTION_REASONS = [
+  'invalid_credentials',
+  'insufficient_scopes',
+  'vendor_unavailable',
+  'superseded',
+] as const;
+
 export type RotationOutcome =
   | { outcome: 'accepted'; grantedScopes: string[] }
   | {
       outcome: 'rejected';
-      reason: 'invalid_credentials' | 'insufficient_scopes' | 'vendor_unavailable' | 'superseded';
+      reason: (typeof ROTATION_REJECTION_REASONS)[number];
       message: string;
       missingScopes: MissingScope[];
     };

@@ -107,6 +107,13 @@ export interface OAuthInstallAuth {
 
 export type AuthSpec = OAuthClientCredentialsAuth | StaticBearerAuth | OAuthInstallAuth;
 
+/** Every `AuthSpec['kind']`, for schemas that name them (the API's `authKind`). */
+export const AUTH_KINDS = [
+  'oauth2_client_credentials',
+  'static_bearer',
+  'oauth2_install',
+] as const satisfies readonly AuthSpec['kind'][];
+
 /**
  * What an error found in an answer body means, when the vendor's hook knows (Slack answers HTTP 200 with
  * {ok:false} for everything): a refused token or client, a missing permission, throttling, an outage, or a
@@ -144,8 +151,8 @@ export interface VendorDefinition {
     default?: string;
     help: string;
   };
-  /** Secret fields the customer pastes. Encrypted at rest, never echoed. */
-  credentials: z.ZodObject;
+  /** Secret fields the customer pastes, each a string. Encrypted at rest, never echoed. */
+  credentials: z.ZodObject<Record<string, z.ZodType<string>>>;
   /** Non-secret options chosen at link time. */
   settings: z.ZodObject;
   /** Every scope the product can use; the optional ones only where the connection's settings choose them. */

@@ -259,7 +259,7 @@ export const connectionRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async 
         throw new ApiError(409, 'conflict', `connection is ${connection.status}`);
       }
       const rotationId = randomUUID();
-      await secrets.stageCandidate(connection.id, rotationId, parsed.data as Record<string, string>);
+      await secrets.stageCandidate(connection.id, rotationId, parsed.data);
       let result;
       try {
         result = await sendCommand(deps, connection, rotateCredentialsUpdate, [{ rotationId }]);

@@ -9,7 +9,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { getVendor } from '../../catalog';
-import type { VendorContext } from '../../vendor-kit/definition';
+import { vendorContext } from '../../vendor-kit/context';
 import type { VendorHttp } from '../../vendor-kit/vendor-http';
 import { requiredScopes } from '../../vendor-kit/scope-verification';
 import { completeInstallUpdate } from '../../workflows/messages';
@@ -88,12 +88,7 @@ export const installRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async (ap
       const redirectUri = `${deps.publicUrl}${OAUTH_CALLBACK_PATH}`;
       const now = new Date();
       const expiresAt = new Date(now.getTime() + STATE_LIFETIME_MS);
-      const ctx: VendorContext = {
-        instanceUrl: connection.instanceUrl,
-        settings: (connection.settings ?? {}) as Record<string, unknown>,
-        http: noVendorCalls,
-        endpoints: deps.vendorEndpoints,
-      };
+      const ctx = vendorContext(connection, noVendorCalls, deps.vendorEndpoints);
       const authorizeUrl = vendor.auth.authorizeUrl(ctx, {
         clientId: credentials.clientId,
         redirectUri,
