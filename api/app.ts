@@ -19,6 +19,7 @@ import type { SecretStore } from '../platform/secret-store';
 import type { UrlPolicy } from '../vendor-kit/url-policy';
 import type { MaintenancePolicy } from '../domain/policy';
 import { requireApiKey } from './auth';
+import { createTenantData } from './tenant-data';
 import { registerMetrics } from './metrics';
 import { ApiError, errorHandler, notFoundHandler } from './errors';
 import { connectionRoutes } from './routes/connections';
@@ -91,6 +92,7 @@ export async function buildApp(deps: AppDeps) {
   registerMetrics(app, deps.db);
   await app.register(healthRoutes, { deps });
   if (deps.codec) await app.register(codecRoutes, { db: deps.db, ...deps.codec });
+  const data = createTenantData(deps.db);
   await app.register(
     async (v1) => {
       requireApiKey(v1, deps.db);
@@ -108,13 +110,13 @@ export async function buildApp(deps: AppDeps) {
           ),
       });
       await v1.register(connectorRoutes);
-      await v1.register(connectionRoutes, { deps });
+      await v1.register(connectionRoutes, { deps, data });
       await v1.register(webhookRoutes, { deps });
-      await v1.register(installRoutes, { deps });
+      await v1.register(installRoutes, { deps, data });
     },
     { prefix: '/v1' },
   );
   // Outside the API key: the vendor's consent page sends the admin's browser here; its state authenticates it.
-  await app.register(oauthCallbackRoutes, { prefix: '/v1', deps });
+  await app.register(oauthCallbackRoutes, { prefix: '/v1', deps, data });
   return app;
 }

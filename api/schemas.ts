@@ -62,7 +62,13 @@ export const ListQuerySchema = z
     vendor: z.string().max(64).optional(),
     status: ConnectionStatusSchema.optional(),
     limit: z.coerce.number().int().min(1).max(200).default(50),
-    cursor: z.uuid().optional().describe('id of the last connection of the previous page'),
+    cursor: z
+      .string()
+      .max(512)
+      .optional()
+      .describe(
+        "the previous page's nextCursor (opaque; it continues only the list of the tenant it came from)",
+      ),
   })
   .strict();
 
@@ -99,7 +105,7 @@ export const ConnectionSchema = z
 
 export const ConnectionListSchema = z.object({
   items: z.array(ConnectionSchema),
-  nextCursor: z.uuid().nullable(),
+  nextCursor: z.string().nullable().describe('pass as ?cursor= for the next page; null on the last page'),
 });
 
 export const CommandAcceptedSchema = z.object({

@@ -1,4 +1,7 @@
 // The API's contract: validation errors name the field, idempotent links, reads, connectors, OpenAPI.
+import { randomUUID } from 'node:crypto';
+import { createApiKey } from '../platform/api-keys';
+import type { ConnectionStatus } from '../domain/connection';
 import { startStack, type Stack } from './support/stack';
 
 let stack: Stack;
@@ -69,6 +72,16 @@ describe('bad input gets a 400 naming the field', () => {
     expect(badKey.json().issues[0].field).toBe('headers.idempotency-key');
   });
 
+  test.each([
+    ['cursor=%zz', 'querystring.cursor'],
+    [`cursor=${randomUUID()}`, 'querystring.cursor'],
+  ])('list query %s answers 400 naming %s', async (query, field) => {
+    const res = await inject('GET', `/v1/connections?${query}`);
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error).toBe('validation_failed');
+    expect(res.json().issues.map((i: any) => i.field)).toContain(field);
+  });
+
   test('rotation with fields of another vendor', async () => {
     const { id } = await stack.link(valid());
     const res = await inject('PUT', `/v1/connections/${id}/credentials`, { credentials: { token: 'x' } });
@@ -113,6 +126,90 @@ test('list filters by vendor and status and pages with a cursor', async () => {
   expect(new Set(seen).size).toBe(seen.length);
   for (const id of ids) expect(seen).toContain(id);
   expect((await inject('GET', '/v1/connections?vendor=promapp')).json().items).toEqual([]);
+});
+
+describe('list pagination: a cursor on (createdAt, id) inside the tenant and the filters', () => {
+  // Rows written straight into PostgreSQL (as the workflows do), with chosen creation times: two share a
+  // millisecond, so their order comes from the id.
+  const tenant = 'pager';
+  let key: string;
+  let newestFirst: string[];
+  const list = (query: string, apiKey = key, headers: Record<string, string> = {}) =>
+    stack.rawApp.inject({
+      method: 'GET',
+      url: `/v1/connections?${query}`,
+      headers: { authorization: `Bearer ${apiKey}`, ...headers },
+    });
+  const setStatus = (id: string, status: ConnectionStatus) =>
+    stack.db.connection.update({ where: { id }, data: { status } });
+
+  beforeAll(async () => {
+    key = (await createApiKey(stack.db, { name: 'pager', tenantId: tenant })).key;
+    const base = Date.parse('2026-01-01T00:00:00.000Z');
+    const createdAt = [0, 1_000, 2_000, 3_000, 3_000, 4_000].map((ms) => new Date(base + ms));
+    const rows = createdAt.map((at) => ({
+      id: randomUUID(),
+      tenantId: tenant,
+      vendor: 'invgate',
+      instanceUrl: 'https://pager.cloud.invgate.net',
+      status: 'active' as const,
+      createdAt: at,
+    }));
+    await stack.db.connection.createMany({ data: rows });
+    newestFirst = rows
+      .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (a.id < b.id ? 1 : -1))
+      .map((r) => r.id);
+  });
+
+  test('pages through every row exactly once, newest first, ties ordered by id', async () => {
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const res = await list(`limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+      expect(res.statusCode).toBe(200);
+      const page = res.json();
+      seen.push(...page.items.map((c: any) => c.id));
+      cursor = page.nextCursor;
+    } while (cursor);
+    expect(seen).toEqual(newestFirst);
+  });
+
+  test('a row whose status changes between pages does not make the next page skip one', async () => {
+    const first = (await list('status=active&limit=2')).json();
+    expect(first.items.map((c: any) => c.id)).toEqual(newestFirst.slice(0, 2));
+    // The last row of the page leaves the filter (paused) before the next page is read.
+    await setStatus(newestFirst[1]!, 'paused');
+    try {
+      const next = (await list(`status=active&limit=2&cursor=${encodeURIComponent(first.nextCursor)}`)).json();
+      expect(next.items.map((c: any) => c.id)).toEqual(newestFirst.slice(2, 4));
+    } finally {
+      await setStatus(newestFirst[1]!, 'active');
+    }
+  });
+
+  test("another tenant's cursor, a connection id or a malformed cursor answer 400 naming cursor", async () => {
+    const cursor = (await list('limit=2')).json().nextCursor as string;
+    const other = (await createApiKey(stack.db, { name: 'pager-neighbour', tenantId: 'pager-neighbour' })).key;
+    const answers = [
+      await list(`cursor=${encodeURIComponent(cursor)}`, other),
+      await list(`cursor=${newestFirst[0]}`, other),
+      await list(`cursor=${newestFirst[0]}`),
+      // An admin key across all tenants pages another list than the tenant's own.
+      await list(`cursor=${encodeURIComponent(cursor)}`, stack.adminKey),
+      await list(`cursor=${encodeURIComponent(cursor.slice(0, -2))}`),
+      await list('cursor=e30'),
+    ];
+    for (const res of answers) {
+      expect(res.statusCode).toBe(400);
+      expect(res.json().issues.map((i: any) => i.field)).toEqual(['querystring.cursor']);
+    }
+    // The same tenant's list through an admin key naming it is the same list: its cursors work there.
+    const narrowed = await list(`limit=2&cursor=${encodeURIComponent(cursor)}`, stack.adminKey, {
+      'x-tenant-id': tenant,
+    });
+    expect(narrowed.statusCode).toBe(200);
+    expect(narrowed.json().items.map((c: any) => c.id)).toEqual(newestFirst.slice(2, 4));
+  });
 });
 
 test('connectors describe what to click, what to paste and each permission with its purpose', async () => {

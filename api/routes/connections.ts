@@ -1,9 +1,9 @@
-// Connections: reads come from PostgreSQL; commands go to the connection's workflow as updates.
+// Connections: rows are read and written through api/tenant-data; commands go to the connection's
+// workflow as updates.
 import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { getVendor } from '../../catalog';
-import { Prisma, type Connection } from '../../platform/db';
 import { checkInstanceUrl } from '../../vendor-kit/url-policy';
 import {
   pauseUpdate,
@@ -16,6 +16,7 @@ import type { AppDeps } from '../app';
 import { sendCommand, startLifecycle } from '../commands';
 import { connectionView } from '../connection-view';
 import { readScope, writeTenant } from '../auth';
+import type { TenantData } from '../tenant-data';
 import { ApiError, validationError } from '../errors';
 import {
   AuditEventSchema,
@@ -28,7 +29,6 @@ import {
   ListQuerySchema,
   RotateCredentialsSchema,
   RotationResultSchema,
-  type CreateConnectionBody,
 } from '../schemas';
 
 const IdempotencyHeaders = z.object({
@@ -42,15 +42,12 @@ const IdempotencyHeaders = z.object({
 
 const errors = { 400: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema, 503: ErrorSchema };
 
-export const connectionRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async (app, { deps }) => {
-  const { db, secrets } = deps;
-
-  /** Another tenant's connection answers 404, exactly like one that does not exist. */
-  async function load(id: string, tenantId: string | null): Promise<Connection> {
-    const connection = await db.connection.findFirst({ where: { id, ...(tenantId ? { tenantId } : {}) } });
-    if (!connection) throw new ApiError(404, 'not_found', `no connection ${id}`);
-    return connection;
-  }
+export const connectionRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; data: TenantData }> = async (
+  app,
+  { deps, data },
+) => {
+  const { secrets } = deps;
+  const { connections } = data;
 
   app.post(
     '/connections',
@@ -65,7 +62,7 @@ export const connectionRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async 
     },
     async (request, reply) => {
       const tenantId = writeTenant(request);
-      const body = request.body as CreateConnectionBody;
+      const body = request.body;
       const vendor = getVendor(body.vendor);
       const rawUrl =
         body.instanceUrl ??
@@ -82,33 +79,21 @@ export const connectionRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async 
       }
 
       const id = randomUUID();
-      let connection: Connection;
-      try {
-        connection = await db.$transaction(async (tx) => {
-          const created = await tx.connection.create({
-            data: {
-              id,
-              tenantId,
-              vendor: vendor.id,
-              instanceUrl: checked.url,
-              displayName: body.displayName ?? null,
-              settings: (body.settings ?? {}) as Prisma.InputJsonObject,
-              secrets: { create: [secrets.sealCredentials(id, body.credentials)] },
-            },
-          });
-          if (key) await tx.idempotencyKey.create({ data: { tenantId, key, requestHash, connectionId: id } });
-          await tx.auditEvent.create({
-            data: { connectionId: id, tenantId, type: 'link_requested', actor: 'api', toStatus: 'linking' },
-          });
-          return created;
-        });
-      } catch (err) {
+      const connection = await connections.create({
+        id,
+        tenantId,
+        vendor: vendor.id,
+        instanceUrl: checked.url,
+        displayName: body.displayName ?? null,
+        settings: body.settings ?? {},
+        sealedCredentials: secrets.sealCredentials(id, body.credentials),
+        ...(key ? { idempotency: { key, requestHash } } : {}),
+      });
+      if (!connection) {
         // Two requests raced with the same key: the loser answers like a replay.
-        if (key && err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') {
-          const replay = await replayIdempotent(tenantId, key, requestHash);
-          if (replay) return reply.status(202).send(replay);
-        }
-        throw err;
+        const replay = await replayIdempotent(tenantId, key!, requestHash);
+        if (replay) return reply.status(202).send(replay);
+        throw new ApiError(409, 'conflict', 'a request with this Idempotency-Key is in progress; retry');
       }
       await startLifecycle(deps, connection);
       return reply.status(202).send(connectionView(connection));
@@ -117,7 +102,7 @@ export const connectionRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async 
 
   /** The earlier answer for a reused Idempotency-Key (its workflow started again if that failed). */
   async function replayIdempotent(tenantId: string, key: string, requestHash: string) {
-    const existing = await db.idempotencyKey.findUnique({ where: { tenantId_key: { tenantId, key } } });
+    const existing = await connections.idempotencyKey(tenantId, key);
     if (!existing) return null;
     if (existing.requestHash !== requestHash) {
       throw new ApiError(
@@ -126,7 +111,7 @@ export const connectionRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async 
         'this Idempotency-Key was used with a different request body',
       );
     }
-    const connection = await load(existing.connectionId, tenantId);
+    const connection = await connections.get(tenantId, existing.connectionId);
     await startLifecycle(deps, connection);
     return connectionView(connection);
   }
@@ -142,22 +127,8 @@ export const connectionRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async 
       },
     },
     async (request) => {
-      const { vendor, status, limit, cursor } = request.query;
-      const rows = await db.connection.findMany({
-        where: {
-          ...tenantFilter(readScope(request)),
-          ...(vendor ? { vendor } : {}),
-          ...(status ? { status } : {}),
-        },
-        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-        take: limit + 1,
-        ...(cursor ? { cursor: { id: cursor }, skip: 1 } : {}),
-      });
-      const page = rows.slice(0, limit);
-      return {
-        items: page.map(connectionView),
-        nextCursor: rows.length > limit ? page[page.length - 1]!.id : null,
-      };
+      const page = await connections.list(readScope(request), request.query);
+      return { items: page.items.map(connectionView), nextCursor: page.nextCursor };
     },
   );
 
@@ -170,7 +141,7 @@ export const connectionRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async 
         response: { 200: ConnectionSchema, 400: ErrorSchema, 404: ErrorSchema },
       },
     },
-    async (request) => connectionView(await load(request.params.id, readScope(request))),
+    async (request) => connectionView(await connections.get(readScope(request), request.params.id)),
   );
 
   app.get(
@@ -184,12 +155,8 @@ export const connectionRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async 
       },
     },
     async (request) => {
-      const connection = await load(request.params.id, readScope(request));
-      const events = await db.auditEvent.findMany({
-        where: { connectionId: connection.id },
-        orderBy: { id: 'asc' },
-        take: 1000,
-      });
+      const connection = await connections.get(readScope(request), request.params.id);
+      const events = await connections.events(connection);
       return {
         items: events.map((e) => ({
           id: e.id.toString(),
@@ -220,7 +187,7 @@ export const connectionRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async 
         },
       },
       async (request, reply) => {
-        const connection = await load(request.params.id, readScope(request));
+        const connection = await connections.get(readScope(request), request.params.id);
         const accepted = await sendCommand(deps, connection, update, []);
         return reply.status(202).send({ id: connection.id, ...accepted });
       },
@@ -245,7 +212,7 @@ export const connectionRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async 
       },
     },
     async (request, reply) => {
-      const connection = await load(request.params.id, readScope(request));
+      const connection = await connections.get(readScope(request), request.params.id);
       const parsed = getVendor(connection.vendor).credentials.safeParse(request.body.credentials);
       if (!parsed.success) {
         throw validationError(
@@ -267,7 +234,7 @@ export const connectionRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async 
         await secrets.discardCandidate(connection.id, rotationId);
         throw err;
       }
-      const fresh = connectionView(await load(connection.id, connection.tenantId));
+      const fresh = connectionView(await connections.get(connection.tenantId, connection.id));
       return reply.status(result.outcome === 'accepted' ? 200 : 422).send({
         ...(result.outcome === 'accepted'
           ? { outcome: 'accepted' as const }
@@ -293,7 +260,7 @@ export const connectionRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async 
       },
     },
     async (request, reply) => {
-      const connection = await load(request.params.id, readScope(request));
+      const connection = await connections.get(readScope(request), request.params.id);
       if (connection.status === 'revoked') {
         return reply.status(202).send({ id: connection.id, status: 'revoked', coalesced: true });
       }
@@ -302,5 +269,3 @@ export const connectionRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async 
     },
   );
 };
-
-const tenantFilter = (tenantId: string | null) => (tenantId ? { tenantId } : {});

@@ -16,6 +16,7 @@ import { completeInstallUpdate } from '../../workflows/messages';
 import type { AppDeps } from '../app';
 import { readScope } from '../auth';
 import { sendCommand } from '../commands';
+import type { TenantData } from '../tenant-data';
 import { ApiError, validationError } from '../errors';
 import {
   ErrorSchema,
@@ -37,8 +38,11 @@ const noVendorCalls: VendorHttp = {
 };
 
 /** POST /v1/connections/:id/install, behind the API key like every other connection route. */
-export const installRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async (app, { deps }) => {
-  const { db, secrets } = deps;
+export const installRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; data: TenantData }> = async (
+  app,
+  { deps, data },
+) => {
+  const { secrets } = deps;
 
   app.post(
     '/connections/:id/install',
@@ -58,11 +62,7 @@ export const installRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async (ap
       },
     },
     async (request, reply) => {
-      const tenantId = readScope(request);
-      const connection = await db.connection.findFirst({
-        where: { id: request.params.id, ...(tenantId ? { tenantId } : {}) },
-      });
-      if (!connection) throw new ApiError(404, 'not_found', `no connection ${request.params.id}`);
+      const connection = await data.connections.get(readScope(request), request.params.id);
       const vendor = getVendor(connection.vendor);
       if (vendor.auth.kind !== 'oauth2_install') {
         throw new ApiError(
@@ -95,28 +95,7 @@ export const installRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async (ap
         state,
         scopes: requiredScopes(vendor, ctx).map((s) => s.scope),
       });
-      await db.$transaction([
-        // This connection's expired states go; used ones stay until then, so a replay is told it was used.
-        db.oAuthState.deleteMany({ where: { connectionId: connection.id, expiresAt: { lt: now } } }),
-        db.oAuthState.create({
-          data: {
-            stateHash: hashState(state),
-            connectionId: connection.id,
-            tenantId: connection.tenantId,
-            redirectUri,
-            expiresAt,
-          },
-        }),
-        db.auditEvent.create({
-          data: {
-            connectionId: connection.id,
-            tenantId: connection.tenantId,
-            type: 'install_started',
-            actor: 'api',
-            detail: { expiresAt: expiresAt.toISOString() },
-          },
-        }),
-      ]);
+      await data.installs.start(connection, { stateHash: hashState(state), redirectUri, expiresAt }, now);
       return reply
         .status(201)
         .send({ connectionId: connection.id, authorizeUrl, expiresAt: expiresAt.toISOString() });
@@ -125,8 +104,11 @@ export const installRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async (ap
 };
 
 /** GET /v1/oauth/callback: no API key (the admin's browser comes here from the vendor); the state decides. */
-export const oauthCallbackRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async (app, { deps }) => {
-  const { db, secrets } = deps;
+export const oauthCallbackRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; data: TenantData }> = async (
+  app,
+  { deps, data },
+) => {
+  const { secrets } = deps;
 
   app.get(
     '/oauth/callback',
@@ -148,7 +130,7 @@ export const oauthCallbackRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = asy
     async (request, reply) => {
       const { state, code, error } = request.query;
       const stateHash = hashState(state);
-      const pending = await db.oAuthState.findUnique({ where: { stateHash } });
+      const pending = await data.installs.find(stateHash);
       if (!pending) throw new ApiError(400, 'invalid_state', 'unknown state: start the install again');
       if (pending.usedAt)
         throw new ApiError(400, 'state_used', 'this install already came back once: start it again');
@@ -163,13 +145,10 @@ export const oauthCallbackRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = asy
       if (!code && !error)
         throw validationError([{ field: 'querystring.code', message: 'a code or an error is required' }]);
       // Claim the state; of two callbacks racing with it, only one gets here.
-      const claimed = await db.oAuthState.updateMany({
-        where: { stateHash, usedAt: null, expiresAt: { gt: now } },
-        data: { usedAt: now },
-      });
-      if (claimed.count === 0)
+      if (!(await data.installs.claim(stateHash, now)))
         throw new ApiError(400, 'state_used', 'this install already came back once: start it again');
-      const connection = await db.connection.findUnique({ where: { id: pending.connectionId } });
+      // The state authenticates the callback, for its own tenant's connection only.
+      const connection = await data.connections.find(pending.tenantId, pending.connectionId);
       if (!connection) throw new ApiError(400, 'invalid_state', 'the connection of this install is gone');
 
       if (error) {

@@ -1,0 +1,115 @@
+// Connections as the API reads and writes them. Reads are scoped to the caller's tenant: another
+// tenant's connection is exactly as absent as one that does not exist.
+import { Prisma, type AuditEvent, type Connection, type Db } from '../../platform/db';
+import type { SecretStore } from '../../platform/secret-store';
+import type { ConnectionStatus } from '../../domain/connection';
+import { ApiError } from '../errors';
+import { after, decodeCursor, encodeCursor } from './page-cursor';
+import { inScope, type TenantScope } from './tenant-scope';
+
+export interface NewConnection {
+  id: string;
+  tenantId: string;
+  vendor: string;
+  instanceUrl: string;
+  displayName: string | null;
+  settings: Record<string, unknown>;
+  sealedCredentials: ReturnType<SecretStore['sealCredentials']>;
+  /** The Idempotency-Key it was created with, and the fingerprint of the request body. */
+  idempotency?: { key: string; requestHash: string };
+}
+
+export interface ConnectionFilter {
+  vendor?: string;
+  status?: ConnectionStatus;
+  limit: number;
+  /** nextCursor of the previous page. */
+  cursor?: string;
+}
+
+/** How many audit events one read returns at most. */
+const AUDIT_EVENTS_PER_READ = 1000;
+
+export function connectionData(db: Db) {
+  const find = (scope: TenantScope, id: string): Promise<Connection | null> =>
+    db.connection.findFirst({ where: { id, ...inScope(scope) } });
+
+  return {
+    find,
+
+    /** The connection, or 404. */
+    async get(scope: TenantScope, id: string): Promise<Connection> {
+      const connection = await find(scope, id);
+      if (!connection) throw new ApiError(404, 'not_found', `no connection ${id}`);
+      return connection;
+    },
+
+    /** Newest first; each page continues strictly after the previous page's last row. */
+    async list(scope: TenantScope, { vendor, status, limit, cursor }: ConnectionFilter) {
+      const position = cursor === undefined ? null : decodeCursor(cursor, scope);
+      const rows = await db.connection.findMany({
+        where: {
+          ...inScope(scope),
+          ...(vendor ? { vendor } : {}),
+          ...(status ? { status } : {}),
+          ...(position ? after(position) : {}),
+        },
+        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+        take: limit + 1,
+      });
+      const items = rows.slice(0, limit);
+      const last = items[items.length - 1];
+      return { items, nextCursor: rows.length > limit && last ? encodeCursor(scope, last) : null };
+    },
+
+    /** The audit trail of a connection already loaded through `get`, oldest first. */
+    events(connection: Connection): Promise<AuditEvent[]> {
+      return db.auditEvent.findMany({
+        where: { connectionId: connection.id, tenantId: connection.tenantId },
+        orderBy: { id: 'asc' },
+        take: AUDIT_EVENTS_PER_READ,
+      });
+    },
+
+    /**
+     * Store a new connection with its sealed credentials, its Idempotency-Key and the audit event of the
+     * link request. Null when a concurrent request with the same Idempotency-Key stored its connection
+     * first.
+     */
+    async create(link: NewConnection): Promise<Connection | null> {
+      const { id, tenantId, idempotency } = link;
+      try {
+        return await db.$transaction(async (tx) => {
+          const created = await tx.connection.create({
+            data: {
+              id,
+              tenantId,
+              vendor: link.vendor,
+              instanceUrl: link.instanceUrl,
+              displayName: link.displayName,
+              settings: link.settings as Prisma.InputJsonObject,
+              secrets: { create: [link.sealedCredentials] },
+            },
+          });
+          if (idempotency) {
+            await tx.idempotencyKey.create({ data: { tenantId, ...idempotency, connectionId: id } });
+          }
+          await tx.auditEvent.create({
+            data: { connectionId: id, tenantId, type: 'link_requested', actor: 'api', toStatus: 'linking' },
+          });
+          return created;
+        });
+      } catch (err) {
+        if (idempotency && err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') {
+          return null;
+        }
+        throw err;
+      }
+    },
+
+    /** What an Idempotency-Key of the tenant was first used for, if it was. */
+    idempotencyKey(tenantId: string, key: string) {
+      return db.idempotencyKey.findUnique({ where: { tenantId_key: { tenantId, key } } });
+    },
+  };
+}
