@@ -20,6 +20,7 @@ import type { UrlPolicy } from '../vendor-kit/url-policy';
 import type { MaintenancePolicy } from '../domain/policy';
 import { requireApiKey } from './auth';
 import { createTenantData } from './tenant-data';
+import { acceptEmptyJsonBody } from './empty-json-body';
 import { registerMetrics } from './metrics';
 import { ApiError, errorHandler, notFoundHandler } from './errors';
 import { connectionRoutes } from './routes/connections';
@@ -96,6 +97,7 @@ export async function buildApp(deps: AppDeps) {
   await app.register(
     async (v1) => {
       requireApiKey(v1, deps.db);
+      acceptEmptyJsonBody(v1);
       await v1.register(rateLimit, {
         max: deps.rateLimitPerMinute ?? 600,
         timeWindow: 60_000,

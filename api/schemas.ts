@@ -5,6 +5,7 @@ import { AUTH_KINDS } from '../vendor-kit/definition';
 import { CONNECTION_STATUSES, ROTATION_REJECTION_REASONS, VENDOR_REVOCATIONS } from '../domain/connection';
 
 export const ConnectionStatusSchema = z.enum(CONNECTION_STATUSES);
+const VendorIdSchema = z.enum(vendors.map((v) => v.id) as [string, ...string[]]);
 
 export const ErrorSchema = z
   .object({
@@ -59,7 +60,7 @@ export const VendorParamsSchema = z.object({ vendor: z.string().max(64) });
 
 export const ListQuerySchema = z
   .object({
-    vendor: z.string().max(64).optional(),
+    vendor: VendorIdSchema.optional(),
     status: ConnectionStatusSchema.optional(),
     limit: z.coerce.number().int().min(1).max(200).default(50),
     cursor: z

@@ -54,6 +54,17 @@ describe('bad input gets a 400 naming the field', () => {
     expect(res.json().error).toBeDefined();
   });
 
+  test('a link with content-type: application/json and no body', async () => {
+    const res = await stack.app.inject({
+      method: 'POST',
+      url: '/v1/connections',
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error).toBe('validation_failed');
+    expect(res.json().issues.map((i: any) => i.field)).toEqual(['body']);
+  });
+
   test('a body over the size limit', async () => {
     const res = await inject('POST', '/v1/connections', { ...valid(), displayName: 'x'.repeat(70_000) });
     expect(res.statusCode).toBe(413);
@@ -73,8 +84,16 @@ describe('bad input gets a 400 naming the field', () => {
   });
 
   test.each([
+    ['vendor=%zz', 'querystring.vendor'],
+    ['vendor=nope', 'querystring.vendor'],
+    ['vendor=INVGATE', 'querystring.vendor'],
+    ['status=%zz', 'querystring.status'],
+    ['status=active&status=paused', 'querystring.status'],
+    ['limit=0', 'querystring.limit'],
+    ['limit=many', 'querystring.limit'],
     ['cursor=%zz', 'querystring.cursor'],
     [`cursor=${randomUUID()}`, 'querystring.cursor'],
+    ['sort=id', 'querystring.sort'],
   ])('list query %s answers 400 naming %s', async (query, field) => {
     const res = await inject('GET', `/v1/connections?${query}`);
     expect(res.statusCode).toBe(400);
@@ -210,6 +229,27 @@ describe('list pagination: a cursor on (createdAt, id) inside the tenant and the
     expect(narrowed.statusCode).toBe(200);
     expect(narrowed.json().items.map((c: any) => c.id)).toEqual(newestFirst.slice(2, 4));
   });
+});
+
+test('body-less commands accept content-type: application/json without a body', async () => {
+  const { id } = await stack.link(valid());
+  await stack.waitForStatus(id, 'active');
+  const send = (method: 'POST' | 'DELETE', path: string, payload?: string) =>
+    stack.app.inject({ method, url: `/v1/connections/${id}${path}`, payload, headers: { 'content-type': 'application/json' } });
+  for (const command of ['refresh', 'pause', 'resume']) {
+    const res = await send('POST', `/${command}`);
+    expect({ command, status: res.statusCode, body: res.json() }).toMatchObject({ command, status: 202 });
+  }
+  // A JSON body, when one is sent, must still be JSON.
+  const malformed = await send('POST', '/refresh', '{"now":');
+  expect(malformed.statusCode).toBe(400);
+  // Not an install vendor: the route's own answer, not a complaint about the missing body.
+  const install = await send('POST', '/install');
+  expect(install.statusCode).toBe(409);
+  expect(install.json().error).toBe('conflict');
+  const revoke = await send('DELETE', '');
+  expect(revoke.statusCode).toBe(202);
+  await stack.waitForStatus(id, 'revoked');
 });
 
 test('connectors describe what to click, what to paste and each permission with its purpose', async () => {

@@ -36,6 +36,7 @@ const PATHS = [
   '/v1/connections/:id/pause',
   '/v1/connections/:id/resume',
   '/v1/connections/:id/credentials',
+  '/v1/connections/:id/install',
   '/v1/connectors',
   '/v1/connectors/:id',
   '/v1/:id',
@@ -71,7 +72,8 @@ function validBody() {
   };
 }
 function body(): { payload?: string; contentType?: string } {
-  switch (int(8)) {
+  switch (int(9)) {
+    case 8: return { contentType: pick(['application/json', 'application/json; charset=utf-8']) };
     case 7: return { payload: JSON.stringify(validBody()), contentType: 'application/json' };
     case 0: return {};
     case 1: return { payload: '{"vendor":', contentType: 'application/json' };
