@@ -18,7 +18,7 @@ import type { EncryptionCodec } from '../platform/payload-codec';
 import type { SecretStore } from '../platform/secret-store';
 import type { UrlPolicy } from '../vendor-kit/url-policy';
 import type { MaintenancePolicy } from '../domain/policy';
-import { requireApiKey } from './auth';
+import { API_KEY_SECURITY_SCHEME, requireApiKey } from './auth';
 import { createTenantData } from './tenant-data';
 import { acceptEmptyJsonBody } from './empty-json-body';
 import { registerMetrics } from './metrics';
@@ -82,6 +82,7 @@ export async function buildApp(deps: AppDeps) {
         version: '0.1.0',
         description: 'Link SaaS vendor accounts and keep their tokens alive for identity provisioning.',
       },
+      components: { securitySchemes: API_KEY_SECURITY_SCHEME },
     },
     transform: jsonSchemaTransform,
   });

@@ -13,7 +13,20 @@ declare module 'fastify' {
 
 const TENANT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
+/** The OpenAPI document's components.securitySchemes: what /docs sends as the key. */
+export const API_KEY_SECURITY_SCHEME = {
+  apiKey: {
+    type: 'http' as const,
+    scheme: 'bearer',
+    description: 'An API key (tk_…): `npm run api-keys -- create --tenant <id>`, or `--admin`',
+  },
+};
+
+/** Every route registered after this in `app`'s scope needs an API key, and its OpenAPI entry says so. */
 export function requireApiKey(app: FastifyInstance, db: Db): void {
+  app.addHook('onRoute', (route) => {
+    route.schema = { ...route.schema, security: [{ apiKey: [] }] };
+  });
   app.decorateRequest('auth', null as unknown as ApiKeyAuth);
   app.addHook('onRequest', async (request) => {
     const header = request.headers.authorization;

@@ -278,3 +278,17 @@ test('health, readiness, OpenAPI and docs', async () => {
   );
   expect((await inject('GET', '/docs/')).statusCode).toBe(200);
 });
+
+test('OpenAPI declares the bearer scheme on every route that needs a key, and only there', async () => {
+  const openapi = (await inject('GET', '/openapi.json')).json();
+  expect(openapi.components.securitySchemes).toEqual({
+    apiKey: expect.objectContaining({ type: 'http', scheme: 'bearer' }),
+  });
+  const operations = Object.entries(openapi.paths as Record<string, Record<string, any>>).flatMap(
+    ([path, methods]) => Object.entries(methods).map(([method, op]) => ({ path, method, security: op.security })),
+  );
+  const keyed = operations.filter((op) => op.path.startsWith('/v1/') && op.path !== '/v1/oauth/callback');
+  expect(keyed.length).toBeGreaterThan(10);
+  for (const op of keyed) expect(op).toEqual({ ...op, security: [{ apiKey: [] }] });
+  for (const op of operations.filter((o) => !keyed.includes(o))) expect(op.security).toBeUndefined();
+});
