@@ -17,6 +17,7 @@ import type { Db } from '../platform/db';
 import type { EncryptionCodec } from '../platform/payload-codec';
 import type { SecretStore } from '../platform/secret-store';
 import type { UrlPolicy } from '../vendor-kit/url-policy';
+import { DEFAULT_QUOTAS, type Quotas } from '../platform/config';
 import type { MaintenancePolicy } from '../domain/policy';
 import { API_KEY_SECURITY_SCHEME, requireApiKey } from './auth';
 import { createTenantData } from './tenant-data';
@@ -40,6 +41,8 @@ export interface AppDeps {
   policy: Partial<MaintenancePolicy>;
   /** Requests per minute per API key on /v1 (default 600). */
   rateLimitPerMinute?: number;
+  /** Per-tenant quotas (TETHER_QUOTA_*); unset ones keep their defaults. */
+  quotas?: Partial<Quotas>;
   /** Where customers' browsers reach this API (TETHER_PUBLIC_URL): OAuth installs need it for their redirect URI. */
   publicUrl?: string;
   /** Overrides of fixed vendor URLs (Slack's), the same as the worker's. */
@@ -94,7 +97,7 @@ export async function buildApp(deps: AppDeps) {
   registerMetrics(app, deps.db);
   await app.register(healthRoutes, { deps });
   if (deps.codec) await app.register(codecRoutes, { db: deps.db, ...deps.codec });
-  const data = createTenantData(deps.db);
+  const data = createTenantData(deps.db, { ...DEFAULT_QUOTAS, ...deps.quotas });
   await app.register(
     async (v1) => {
       requireApiKey(v1, deps.db);

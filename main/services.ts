@@ -151,6 +151,7 @@ export async function startApi(
     urlPolicy: { allowInsecureLoopback: config.vendorHttp.allowInsecureLoopback },
     policy: config.policy,
     rateLimitPerMinute: config.rateLimitPerMinute,
+    quotas: config.quotas,
     publicUrl: config.publicUrl,
     vendorEndpoints: config.vendorEndpoints,
     logger,

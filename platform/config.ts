@@ -9,6 +9,28 @@ const bool = z
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 const int = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
+/**
+ * Per-tenant quotas: what creating past one answers (409 quota_exceeded) names `noun` and `variable`.
+ * A quota is added here and enforced where its rows are created (api/tenant-data/quota.ts).
+ */
+export const QUOTAS = {
+  connections: {
+    variable: 'TETHER_QUOTA_CONNECTIONS',
+    default: 10_000,
+    noun: 'connections (revoked ones do not count)',
+  },
+} as const;
+export type QuotaName = keyof typeof QUOTAS;
+export type Quotas = Record<QuotaName, number>;
+type QuotaVariable = (typeof QUOTAS)[QuotaName]['variable'];
+
+export const DEFAULT_QUOTAS = Object.fromEntries(
+  Object.entries(QUOTAS).map(([name, quota]) => [name, quota.default]),
+) as Quotas;
+const quotaVariables = Object.fromEntries(
+  Object.values(QUOTAS).map((quota) => [quota.variable, int(quota.default)]),
+) as Record<QuotaVariable, ReturnType<typeof int>>;
+
 const EnvSchema = z.object({
   DATABASE_URL: z.string().optional(),
   TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
@@ -41,6 +63,7 @@ const EnvSchema = z.object({
   TETHER_SLACK_API_BASE_URL: z.url().optional(),
   TETHER_SLACK_SCIM_BASE_URL: z.url().optional(),
   TETHER_SLACK_AUTHORIZE_URL: z.url().optional(),
+  ...quotaVariables,
 });
 
 export type Config = ReturnType<typeof loadConfig>;
@@ -83,6 +106,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     publicUrl: e.TETHER_PUBLIC_URL?.replace(/\/+$/, ''),
     workerMetricsAddress: e.TETHER_WORKER_METRICS_ADDRESS,
     rateLimitPerMinute: e.TETHER_RATE_LIMIT_PER_MINUTE,
+    quotas: Object.fromEntries(
+      Object.entries(QUOTAS).map(([name, quota]) => [name, e[quota.variable]]),
+    ) as Quotas,
     codec: {
       origins: e.TETHER_CODEC_CORS_ORIGINS.split(',')
         .map((o) => o.trim())

@@ -1,10 +1,12 @@
 // Connections as the API reads and writes them. Reads are scoped to the caller's tenant: another
 // tenant's connection is exactly as absent as one that does not exist.
 import { Prisma, type AuditEvent, type Connection, type Db } from '../../platform/db';
+import type { Quotas } from '../../platform/config';
 import type { SecretStore } from '../../platform/secret-store';
 import type { ConnectionStatus } from '../../domain/connection';
 import { ApiError } from '../errors';
 import { after, decodeCursor, encodeCursor } from './page-cursor';
+import { enforceQuota } from './quota';
 import { inScope, type TenantScope } from './tenant-scope';
 
 export interface NewConnection {
@@ -30,7 +32,7 @@ export interface ConnectionFilter {
 /** How many audit events one read returns at most. */
 const AUDIT_EVENTS_PER_READ = 1000;
 
-export function connectionData(db: Db) {
+export function connectionData(db: Db, quotas: Quotas) {
   const find = (scope: TenantScope, id: string): Promise<Connection | null> =>
     db.connection.findFirst({ where: { id, ...inScope(scope) } });
 
@@ -73,13 +75,16 @@ export function connectionData(db: Db) {
 
     /**
      * Store a new connection with its sealed credentials, its Idempotency-Key and the audit event of the
-     * link request. Null when a concurrent request with the same Idempotency-Key stored its connection
-     * first.
+     * link request, within the tenant's connection quota. Null when a concurrent request with the same
+     * Idempotency-Key stored its connection first.
      */
     async create(link: NewConnection): Promise<Connection | null> {
       const { id, tenantId, idempotency } = link;
       try {
         return await db.$transaction(async (tx) => {
+          await enforceQuota(tx, 'connections', quotas.connections, tenantId, () =>
+            tx.connection.count({ where: { tenantId, status: { not: 'revoked' } } }),
+          );
           const created = await tx.connection.create({
             data: {
               id,

@@ -1,13 +1,14 @@
 // The API's one way to PostgreSQL: routes read and write through these, never through Prisma, so every
 // read is scoped to the caller's tenant in one place.
 import type { Db } from '../../platform/db';
+import type { Quotas } from '../../platform/config';
 import { connectionData } from './connections';
 import { installData } from './installs';
 
 export type { TenantScope } from './tenant-scope';
 
-export function createTenantData(db: Db) {
-  return { connections: connectionData(db), installs: installData(db) };
+export function createTenantData(db: Db, quotas: Quotas) {
+  return { connections: connectionData(db, quotas), installs: installData(db) };
 }
 
 export type TenantData = ReturnType<typeof createTenantData>;

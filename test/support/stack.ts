@@ -19,6 +19,7 @@ import { startSimulators, type RunningSimulators } from '../../simulators/server
 import { createWorker } from '../../worker/create-worker';
 import type { ConnectionStatus } from '../../domain/connection';
 import type { MaintenancePolicy } from '../../domain/policy';
+import type { Quotas } from '../../platform/config';
 import { createTestDatabase } from './database';
 
 /** Fast timings so failure paths finish in seconds; the logic is the production one. */
@@ -74,6 +75,7 @@ export interface StackOptions {
   /** Default: the bundle jest's globalSetup built. */
   workflowBundlePath?: string;
   rateLimitPerMinute?: number;
+  quotas?: Partial<Quotas>;
   /** Capture API and worker logs (debug level) here, for leak tests. */
   logLines?: string[];
   /** Serve the worker's Prometheus metrics (Temporal SDK + ours) on this host:port. */
@@ -161,6 +163,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       publicUrl: TEST_PUBLIC_URL,
       vendorEndpoints: endpoints,
       rateLimitPerMinute: options.rateLimitPerMinute,
+      quotas: options.quotas,
       logger: logLines
         ? createLogger('debug', 'api', { write: (line: string) => logLines.push(line) })
         : undefined,
