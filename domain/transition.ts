@@ -2,10 +2,38 @@
 // (connection row + one audit event), webhooks announce and search attributes mirror.
 import type { ConnectionStatus, MissingScope } from './connection';
 
+/** What happened, as the audit trail names it (its `type`) and webhooks read it. */
+export const CONNECTION_EVENTS = [
+  /** The first token was obtained and verified. */
+  'linked',
+  /** A check succeeded after failures, refusals, or a state only a human could leave. */
+  'recovered',
+  /** The connection left `paused`: re-established and verified (or the failure that came instead). */
+  'resumed',
+  'refresh_succeeded',
+  'probe_succeeded',
+  /** A new OAuth install on a connection that was already linked. */
+  'install_succeeded',
+  'scopes_missing',
+  'credentials_rejected',
+  'invalid_configuration',
+  'vendor_unavailable',
+  'credentials_rotated',
+  'rotation_rejected',
+  'install_failed',
+  'install_denied',
+  'paused',
+  'credential_expiring',
+  'credential_expired',
+  'revoke_requested',
+  'revoked',
+] as const;
+export type ConnectionEvent = (typeof CONNECTION_EVENTS)[number];
+
 /** A change to persist (connection row + one audit event) and mirror into search attributes. */
 export interface Transition {
   seq: number;
-  event: string;
+  event: ConnectionEvent;
   from: ConnectionStatus;
   to: ConnectionStatus;
   /** Machine-readable reason for the status; undefined keeps the stored one. */
@@ -20,6 +48,7 @@ export interface Transition {
     lastCheckAt?: number;
     lastSuccessAt?: number;
     nextCheckAt: number | null;
+    /** Checks failed since the last success: outages and refusals alike. */
     consecutiveFailures: number;
   };
   detail: Record<string, unknown>;

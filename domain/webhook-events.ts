@@ -1,5 +1,5 @@
 // Which transitions customers hear about: the ones where a human may need to act, or can stop worrying.
-import type { Transition } from './transition';
+import type { ConnectionEvent, Transition } from './transition';
 
 export const WEBHOOK_EVENT_TYPES = [
   'connection.linked',
@@ -13,11 +13,16 @@ export const WEBHOOK_EVENT_TYPES = [
 ] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 
+/** Events announced whatever the statuses on either side. */
+const ANNOUNCED: Partial<Record<ConnectionEvent, WebhookEventType>> = {
+  linked: 'connection.linked',
+  recovered: 'connection.recovered',
+};
+
 export function webhookEventFor(t: Transition): WebhookEventType | null {
-  if (t.event === 'linked') return 'connection.linked';
-  if (t.event === 'recovered' || (t.from === 'degraded' && (t.to === 'active' || t.to === 'expiring'))) {
-    return 'connection.recovered';
-  }
+  const announced = ANNOUNCED[t.event];
+  if (announced) return announced;
+  if (t.from === 'degraded' && (t.to === 'active' || t.to === 'expiring')) return 'connection.recovered';
   if (t.from === t.to) return null;
   switch (t.to) {
     case 'insufficient_scopes':

@@ -1,4 +1,5 @@
 // The lifecycle's commands and timers on the real stack, through the API, with InvGate's simulator.
+import pg from 'pg';
 import { startStack, type Stack } from './support/stack';
 
 let stack: Stack;
@@ -33,16 +34,91 @@ test('refreshes a short-lived token before it expires, again and again', async (
   expect(Date.parse(refreshes[0].createdAt)).toBeLessThan(firstExpiry);
 });
 
-test('refresh now grants a new token; concurrent requests coalesce', async () => {
+test('refresh now grants a new token; refreshes that arrive before its token request join it', async () => {
   const client = 'demo-slow-400.coalesce';
   const { id } = await stack.link(invgate(client));
   await stack.waitForStatus(id, 'active', 20_000);
   const before = tokenRequests(client);
   const answers = await Promise.all([post(`/v1/connections/${id}/refresh`), post(`/v1/connections/${id}/refresh`), post(`/v1/connections/${id}/refresh`)]);
   expect(answers.map((a) => a.statusCode)).toEqual([202, 202, 202]);
-  expect(answers.filter((a) => a.json().coalesced)).toHaveLength(2);
-  await waitUntil(async () => (await stack.events(id)).some((e: any) => e.type === 'refresh_succeeded'));
-  expect(tokenRequests(client) - before).toBe(1);
+  // The first starts a token request; one arriving while that request runs queues one more, and any
+  // arriving while that one still waits joins it: never more token requests than refreshes not joined.
+  const queued = answers.filter((a) => !a.json().coalesced).length;
+  expect(queued).toBeLessThan(3);
+  await waitUntil(async () => (await stack.events(id)).filter((e: any) => e.type === 'refresh_succeeded').length >= queued);
+  expect(tokenRequests(client) - before).toBe(queued);
+});
+
+describe('a command is never lost', () => {
+  // tokenObtainedAt is taken just before the token request is sent (activities/index.ts).
+  const obtainedAt = async (id: string) =>
+    (await stack.db.connection.findUniqueOrThrow({ where: { id } })).tokenObtainedAt!.getTime();
+
+  test('a refresh accepted at any moment of a running refresh is followed by a token request that starts after it', async () => {
+    const client = 'demo-all-scopes.every-moment';
+    const { id } = await stack.link(invgate(client));
+    await stack.waitForStatus(id, 'active');
+    // The step's token request takes 300 ms at the vendor, and its recording waits 300 ms more on a row
+    // lock: a step spends a third of its time after its vendor call, where refreshes were dropped.
+    stack.sim.control.addFault({ vendor: 'invgate', match: client, fault: { kind: 'delay', ms: 300 }, scope: 'token' });
+    const lock = new pg.Client({ connectionString: stack.databaseUrl });
+    await lock.connect();
+    try {
+      for (const offsetMs of [0, 100, 200, 300, 350, 400, 450, 500, 550, 600, 700, 900]) {
+        await lock.query('BEGIN');
+        await lock.query('SELECT id FROM "Connection" WHERE id = $1 FOR NO KEY UPDATE', [id]);
+        const requests = tokenRequests(client);
+        const released = (async () => {
+          await waitUntil(async () => tokenRequests(client) > requests);
+          await new Promise((r) => setTimeout(r, 300));
+          await lock.query('COMMIT');
+        })();
+        const firstSentAt = Date.now();
+        expect((await post(`/v1/connections/${id}/refresh`)).statusCode).toBe(202);
+        await new Promise((r) => setTimeout(r, offsetMs));
+        const sentAt = Date.now();
+        expect((await post(`/v1/connections/${id}/refresh`)).statusCode).toBe(202);
+        await released;
+        try {
+          await waitUntil(async () => (await obtainedAt(id)) > sentAt, 10_000);
+        } catch {
+          throw new Error(`the refresh sent ${offsetMs} ms into a running refresh was dropped: no token request after it`);
+        }
+        expect(await obtainedAt(id)).toBeGreaterThan(firstSentAt);
+      }
+    } finally {
+      await lock.query('ROLLBACK').catch(() => undefined);
+      await lock.end();
+    }
+  });
+
+  test('refusals count toward needs_reauth in consecutiveFailures; a dead token shows no expiry', async () => {
+    // Refusals far apart, so each one is observed: only the commands below make the connection try again.
+    const local = await startStack({ policy: { rejectionLimit: 3, failureBackoffBaseMs: 600_000, failureBackoffCapMs: 600_000 } });
+    try {
+      const client = 'demo-all-scopes.refusals';
+      const { id } = await local.link({ vendor: 'invgate', instanceUrl: local.instanceUrl('invgate'), credentials: { clientId: client, clientSecret: 'demo-secret' } });
+      const linked = await local.waitForStatus(id, 'active');
+      expect(linked).toMatchObject({ consecutiveFailures: 0, tokenExpiresAt: expect.any(String) });
+      local.sim.control.addFault({
+        vendor: 'invgate',
+        match: client,
+        fault: { kind: 'status', status: 401, body: { error: 'invalid_client', error_description: 'client deleted' } },
+        scope: 'token',
+      });
+      const refused = async (count: number) => {
+        expect((await local.app.inject({ method: 'POST', url: `/v1/connections/${id}/refresh` })).statusCode).toBe(202);
+        await waitUntil(async () => (await local.events(id)).filter((e: any) => e.type === 'credentials_rejected').length >= count);
+        return local.getConnection(id);
+      };
+      expect(await refused(1)).toMatchObject({ status: 'degraded', statusReason: 'credentials_rejected', consecutiveFailures: 1 });
+      expect(await refused(2)).toMatchObject({ status: 'degraded', consecutiveFailures: 2 });
+      // The limit: a human must act, and the token tether holds is no longer one to use.
+      expect(await refused(3)).toMatchObject({ status: 'needs_reauth', consecutiveFailures: 3, tokenExpiresAt: null });
+    } finally {
+      await local.close();
+    }
+  });
 });
 
 test('rotation: rejected credentials leave everything as it was; accepted ones replace the old', async () => {

@@ -1,68 +1,27 @@
 // One workflow per connection (id `connection:<connectionId>`): link → verify → maintain → revoke.
 // Message handlers only queue commands; one loop runs them and the timers in order, so the state
-// machine (connection-machine.ts) never sees two steps at once.
+// machine (connection-machine.ts) never sees two steps at once. What a step's outcome means is the
+// machine's business; this file only calls activities and records what the machine decided.
 import {
-  ActivityFailure,
-  ApplicationFailure,
   allHandlersFinished,
   condition,
   continueAsNew,
   patched,
-  proxyActivities,
   setHandler,
-  startChild,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { ConnectionActivities } from '../activities';
-import { ConnectionMachine, type Step, type StepFailure, type StepOutcome } from './connection-machine';
-import { type Transition } from '../domain/transition';
-import {
-  completeInstallUpdate,
-  ensureFreshTokenUpdate,
-  pauseUpdate,
-  refreshNowUpdate,
-  resumeUpdate,
-  revokeUpdate,
-  rotateCredentialsUpdate,
-  statusQuery,
-} from './messages';
+import { store, vendor } from './activity-proxies';
+import { ConnectionMachine, type Command, type Step } from './connection-machine';
+import * as messages from './messages';
+import { REFRESH_JOINS_ONLY_UNSTARTED } from './patches';
+import { persistTransition } from './persist-transition';
 import { STATUS, TENANT, VENDOR } from './search-attributes';
-import { webhookDelivery } from './webhook-delivery';
+import { obtainAndVerify, probed, verified } from './token-step';
 import { DEFAULT_POLICY } from '../domain/policy';
-import { FailureType, PERMANENT_FAILURES } from '../domain/failures';
-import { type ConnectionLifecycleInput, type ConnectionLifecycleResult } from './types';
-import { type RotationOutcome, type ScopeVerification, type TokenInfo } from '../domain/connection';
-
-/**
- * Workflow versioning (patched()): since this change the token activity also verifies the scopes, one
- * activity per link or refresh instead of obtainToken + verifyScopes. Histories recorded before it replay
- * the two-activity path.
- */
-const VERIFY_WITH_TOKEN = 'verify-scopes-with-the-new-token';
-
-// Calls to the vendor: a few quick retries inside the activity for blips; longer outages are the
-// machine's business (degraded + backoff), so a command such as revoke never waits behind them.
-// Every activity heartbeats while it runs (worker/heartbeat.ts): a crashed worker's attempt is retried
-// after heartbeatTimeout rather than after the whole start-to-close timeout.
-const vendor = proxyActivities<ConnectionActivities>({
-  startToCloseTimeout: '45s',
-  heartbeatTimeout: '10s',
-  retry: {
-    initialInterval: '1s',
-    backoffCoefficient: 2,
-    maximumInterval: '20s',
-    maximumAttempts: 4,
-    nonRetryableErrorTypes: PERMANENT_FAILURES,
-  },
-});
-
-// Bookkeeping in our own database must eventually succeed: never drop a transition.
-const store = proxyActivities<ConnectionActivities>({
-  startToCloseTimeout: '20s',
-  heartbeatTimeout: '10s',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' },
-});
+import type { RotationOutcome } from '../domain/connection';
+import type { Transition } from '../domain/transition';
+import type { ConnectionLifecycleInput, ConnectionLifecycleResult } from './types';
 
 export async function connectionLifecycle(
   input: ConnectionLifecycleInput,
@@ -71,48 +30,47 @@ export async function connectionLifecycle(
   const policy = { ...DEFAULT_POLICY, ...input.policy };
   const machine = new ConnectionMachine(policy, Math.random, input.carriedState, {
     awaitInstall: input.awaitInstall,
+    joinsRunningRefresh: () => !patched(REFRESH_JOINS_ONLY_UNSTARTED),
   });
   let vendorRevocation: ConnectionLifecycleResult['vendorRevocation'];
+  const record = (t: Transition | null) =>
+    persistTransition({ connectionId, tenantId, webhookRetry: policy.webhookRetry }, t);
 
-  const refuseIf =
-    (kind: Parameters<ConnectionMachine['refuse']>[0]) =>
+  // Validators reject a command the state forbids; the caller gets the reason (a 409 from the API).
+  const validator =
+    (kind: Command['kind']) =>
     (..._args: unknown[]) => {
       const why = machine.refuse(kind);
       if (why) throw new Error(why);
     };
-
-  setHandler(statusQuery, () => machine.view(connectionId, input.vendor));
-  setHandler(
-    refreshNowUpdate,
-    () => ({ status: machine.status, coalesced: machine.enqueue({ kind: 'refresh' }).coalesced }),
-    { validator: refuseIf('refresh') },
-  );
-  setHandler(pauseUpdate, () => ({ status: machine.status, ...machine.enqueue({ kind: 'pause' }) }), {
-    validator: refuseIf('pause'),
+  const accept = (command: Parameters<ConnectionMachine['enqueue']>[0]) => ({
+    status: machine.status,
+    coalesced: machine.enqueue(command).coalesced,
   });
-  setHandler(resumeUpdate, () => ({ status: machine.status, ...machine.enqueue({ kind: 'resume' }) }), {
-    validator: refuseIf('resume'),
-  });
-  setHandler(revokeUpdate, () => ({ status: machine.status, ...machine.enqueue({ kind: 'revoke' }) }), {
-    validator: refuseIf('revoke'),
+  setHandler(messages.statusQuery, () => machine.view(connectionId, input.vendor));
+  const commands = [
+    [messages.refreshNowUpdate, 'refresh'],
+    [messages.pauseUpdate, 'pause'],
+    [messages.resumeUpdate, 'resume'],
+    [messages.revokeUpdate, 'revoke'],
+  ] as const;
+  for (const [update, kind] of commands)
+    setHandler(update, () => accept({ kind }), { validator: validator(kind) });
+  setHandler(messages.completeInstallUpdate, (result) => accept({ kind: 'install', result }), {
+    validator: validator('install'),
   });
   setHandler(
-    completeInstallUpdate,
-    (result) => ({ status: machine.status, ...machine.enqueue({ kind: 'install', result }) }),
-    { validator: refuseIf('install') },
-  );
-  setHandler(
-    rotateCredentialsUpdate,
+    messages.rotateCredentialsUpdate,
     async ({ rotationId }) => {
       const { ticket } = machine.enqueue({ kind: 'rotate', rotationId });
       let outcome: RotationOutcome | undefined;
       await condition(() => (outcome = machine.takeRotationOutcome(ticket)) !== undefined);
       return outcome!;
     },
-    { validator: refuseIf('rotate') },
+    { validator: validator('rotate') },
   );
   setHandler(
-    ensureFreshTokenUpdate,
+    messages.ensureFreshTokenUpdate,
     async ({ minValidityMs }) => {
       const expiresAt = machine.snapshot().tokenExpiresAt;
       if (expiresAt !== null && expiresAt - Date.now() < minValidityMs) {
@@ -121,23 +79,8 @@ export async function connectionLifecycle(
       }
       return { status: machine.status, tokenExpiresAt: machine.snapshot().tokenExpiresAt };
     },
-    { validator: refuseIf('refresh') },
+    { validator: validator('refresh') },
   );
-
-  const record = async (transition: Transition | null) => {
-    if (!transition) return;
-    const recorded = await store.recordTransition({ connectionId, tenantId, transition });
-    upsertSearchAttributes([{ key: STATUS, value: transition.to }]);
-    // Each delivery is its own workflow, abandoned by this one: it outlives revocation and
-    // continueAsNew, and its retries never hold up the connection's own steps.
-    for (const deliveryId of recorded?.deliveries ?? []) {
-      await startChild(webhookDelivery, {
-        workflowId: `webhook:${deliveryId}`,
-        args: [{ deliveryId, retry: policy.webhookRetry }],
-        parentClosePolicy: 'ABANDON',
-      });
-    }
-  };
 
   upsertSearchAttributes([
     { key: VENDOR, value: input.vendor },
@@ -145,13 +88,12 @@ export async function connectionLifecycle(
     { key: STATUS, value: machine.status },
   ]);
 
-  let steps = 0;
   for (;;) {
     const step = machine.nextStep(Date.now());
     if (step.kind === 'done') break;
     if (step.kind === 'wait') {
       // History stays bounded: hand the state to a fresh run between steps, never mid-command.
-      if (workflowInfo().continueAsNewSuggested || steps >= policy.maxStepsPerRun) {
+      if (workflowInfo().continueAsNewSuggested || machine.runIsFull()) {
         await condition(allHandlersFinished);
         if (!machine.hasQueuedCommands()) {
           return continueAsNew<typeof connectionLifecycle>({ ...input, carriedState: machine.snapshot() });
@@ -164,179 +106,55 @@ export async function connectionLifecycle(
     }
     await runStep(step);
     machine.finish();
-    steps += 1;
   }
   await condition(allHandlersFinished);
   return { connectionId, status: machine.status, vendorRevocation };
 
-  async function runStep(step: Step): Promise<void> {
+  async function runStep(step: Exclude<Step, { kind: 'wait' | 'done' }>): Promise<void> {
     switch (step.kind) {
       case 'establish':
       case 'refresh': {
-        const outcome = await obtainAndVerify('live', step.kind === 'establish' ? 'full' : 'claims');
-        await record(machine.onVendorStep(step, outcome, Date.now()));
-        return;
+        const live = { connectionId, slot: 'live' } as const;
+        const outcome = await obtainAndVerify(live, step.kind === 'establish' ? 'full' : 'claims');
+        return record(machine.onVendorStep(step, outcome, Date.now()));
       }
       case 'install': {
         const { result } = step;
-        if ('denied' in result) {
-          await record(machine.onInstallDenied(result.denied, Date.now()));
-          return;
-        }
-        const outcome = await verified(
-          () => vendor.completeInstall({ connectionId, installId: result.installId }),
-          'live',
-          'full',
-        );
-        await record(machine.onInstall(step, outcome, Date.now()));
-        return;
+        if ('denied' in result) return record(machine.onInstallDenied(result.denied));
+        const install = () => vendor.completeInstall({ connectionId, installId: result.installId });
+        const outcome = await verified(install, { connectionId, slot: 'live' }, 'full');
+        return record(machine.onInstall(step, outcome, Date.now()));
       }
       case 'probe': {
-        let outcome: StepOutcome = { kind: 'ok' };
-        try {
-          await vendor.probeHealth({ connectionId });
-        } catch (err) {
-          outcome = classify(err);
-        }
-        await record(machine.onVendorStep(step, outcome, Date.now()));
-        return;
+        return record(machine.onVendorStep(step, await probed(connectionId), Date.now()));
       }
       case 'rotate': {
-        const { outcome, token } = await rotate(step.rotationId);
-        await record(machine.onRotation(step, outcome, token, Date.now()));
+        const of = { connectionId, rotationId: step.rotationId };
+        const candidate = await obtainAndVerify({ ...of, slot: 'candidate' }, 'full');
+        const promoted = candidate.kind === 'ok' && (await store.promoteCandidate(of));
+        if (!promoted) await store.discardCandidate(of);
+        const { transition, outcome } = machine.onRotation(candidate, promoted, Date.now());
+        await record(transition);
         // Answer the caller only now, so what it reads next already shows the rotation.
         machine.settleRotation(step.ticket, outcome);
         return;
       }
       case 'pause':
-        await record(machine.onPause(Date.now()));
-        return;
-      case 'resume':
-        if (machine.onResume()) await runStep({ kind: 'establish' });
-        return;
+        return record(machine.onPause());
       case 'warn_expiry':
-        await record(machine.onWarnExpiry(Date.now()));
-        return;
+        return record(machine.onWarnExpiry(Date.now()));
       case 'credential_expired':
-        await record(machine.onCredentialExpired(Date.now()));
-        return;
+        return record(machine.onCredentialExpired());
       case 'revoke': {
-        await record(machine.onRevokeStarted(Date.now()));
+        await record(machine.onRevokeStarted());
         // A vendor that will not answer must not keep secrets alive: record the failure and wipe.
         vendorRevocation = await vendor.revokeAtVendor({ connectionId }).then(
           (r) => r.outcome,
           () => 'failed' as const,
         );
         await store.wipeSecrets({ connectionId });
-        await record(machine.onRevoked(vendorRevocation, Date.now()));
-        return;
+        return record(machine.onRevoked(vendorRevocation));
       }
     }
   }
-
-  /** A candidate is pinned to its rotation: credentials a newer rotation staged meanwhile are not tried. */
-  function obtainAndVerify(
-    slot: 'live' | 'candidate',
-    mode: 'full' | 'claims',
-    rotationId?: string,
-  ): Promise<StepOutcome> {
-    const of = rotationId === undefined ? { connectionId, slot } : { connectionId, slot, rotationId };
-    const verify = patched(VERIFY_WITH_TOKEN) ? { verify: mode } : {};
-    return verified(() => vendor.obtainToken({ ...of, ...verify }), slot, mode, rotationId);
-  }
-
-  /** Get a token (grant, refresh or install), then check its scopes unless the token activity already did. */
-  async function verified(
-    obtain: () => Promise<TokenInfo & { verification?: ScopeVerification }>,
-    slot: 'live' | 'candidate',
-    mode: 'full' | 'claims',
-    rotationId?: string,
-  ): Promise<StepOutcome> {
-    let token: TokenInfo | undefined;
-    try {
-      const { verification: checked, ...obtained } = await obtain();
-      token = obtained;
-      const verification =
-        checked ??
-        (await vendor.verifyScopes({
-          connectionId,
-          slot,
-          ...(rotationId === undefined ? {} : { rotationId }),
-          mode,
-          grantedScopes: token.grantedScopes,
-        }));
-      return verification.missing.length > 0
-        ? { kind: 'insufficient_scopes', token, verification }
-        : { kind: 'ok', token, verification };
-    } catch (err) {
-      const failure = classify(err);
-      // The token just obtained expired before its scopes could be checked (a slow or restarted worker
-      // between the two activities): that says nothing about the credentials. Try again with a new one.
-      if (failure.kind === 'rejected' && token?.expiresAt != null && Date.now() >= token.expiresAt) {
-        return {
-          kind: 'unavailable',
-          message: `the new token expired before its scopes were verified: ${failure.message}`,
-        };
-      }
-      return failure;
-    }
-  }
-
-  async function rotate(rotationId: string): Promise<{ outcome: RotationOutcome; token: TokenInfo | null }> {
-    const result = await obtainAndVerify('candidate', 'full', rotationId);
-    if (result.kind === 'ok' && (await store.promoteCandidate({ connectionId, rotationId }))) {
-      return {
-        outcome: { outcome: 'accepted', grantedScopes: result.verification?.granted ?? [] },
-        token: result.token ?? null,
-      };
-    }
-    await store.discardCandidate({ connectionId, rotationId });
-    const rejected = (
-      reason: Extract<RotationOutcome, { outcome: 'rejected' }>['reason'],
-      message: string,
-    ) => ({
-      outcome: {
-        outcome: 'rejected' as const,
-        reason,
-        message,
-        missingScopes: result.kind === 'insufficient_scopes' ? result.verification.missing : [],
-      },
-      token: null,
-    });
-    switch (result.kind) {
-      case 'ok':
-        return rejected('superseded', 'a newer rotation replaced these credentials');
-      case 'insufficient_scopes':
-        return rejected('insufficient_scopes', 'the new credentials lack required scopes');
-      case 'rejected':
-        return rejected(result.superseded ? 'superseded' : 'invalid_credentials', result.message);
-      case 'unavailable':
-        return rejected('vendor_unavailable', result.message);
-    }
-  }
-}
-
-/** Turn an activity failure into the machine's vocabulary. */
-function classify(err: unknown): StepFailure {
-  const cause = err instanceof ActivityFailure ? err.cause : err;
-  if (cause instanceof ApplicationFailure) {
-    switch (cause.type) {
-      case FailureType.InvalidCredentials:
-      case FailureType.TokenRejected:
-        return { kind: 'rejected', reason: 'credentials_rejected', message: cause.message };
-      case FailureType.InvalidConfiguration:
-        return { kind: 'rejected', reason: 'invalid_configuration', message: cause.message };
-      case FailureType.RotationSuperseded:
-        return { kind: 'rejected', reason: 'credentials_rejected', message: cause.message, superseded: true };
-      case FailureType.ReauthRequired:
-        return { kind: 'rejected', reason: 'credentials_rejected', message: cause.message, final: true };
-      case FailureType.RateLimited: {
-        const details = cause.details?.[0] as { retryAfterMs?: number } | undefined;
-        return { kind: 'unavailable', message: cause.message, retryAfterMs: details?.retryAfterMs };
-      }
-    }
-    return { kind: 'unavailable', message: cause.message };
-  }
-  // Timeouts and other failures: treat as the vendor being unreachable.
-  return { kind: 'unavailable', message: (cause as Error | undefined)?.message ?? 'activity failed' };
 }

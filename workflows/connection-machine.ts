@@ -2,17 +2,18 @@
 // The workflow asks it what to do next (`nextStep`), performs that step with activities, and feeds
 // the outcome back (`on*`), which returns the transition to persist. Commands from the API queue
 // here and run one at a time, so two refreshes never race and a rotation is never lost.
-import type { Transition } from '../domain/transition';
+import type { ConnectionEvent, Transition } from '../domain/transition';
 import type {
   ConnectionStatus,
   ConnectionView,
   InstallResult,
   MachineSnapshot,
   RotationOutcome,
-  ScopeVerification,
   TokenInfo,
 } from '../domain/connection';
 import type { MaintenancePolicy } from '../domain/policy';
+import { backoff, expiryWarningAt, nextHealthyCheck } from './schedule';
+import { rotationOutcome, type StepOutcome } from './step-outcome';
 
 export type Command =
   | { kind: 'refresh'; ticket: number }
@@ -23,43 +24,59 @@ export type Command =
   | { kind: 'install'; ticket: number; result: InstallResult };
 
 export type Step =
-  /** Obtain a token and verify every required scope with probes: link, retry after a human acted. */
-  | { kind: 'establish' }
+  /**
+   * Obtain a token and verify every required scope with probes: link, retry after a human acted, or
+   * resume (`after: 'resume'`: the token may have expired and permissions changed while paused).
+   */
+  | { kind: 'establish'; after?: 'resume' }
   /** Obtain a fresh token and compare granted with required scopes. */
   | { kind: 'refresh' }
   /** Cheap check of a token that never expires. */
   | { kind: 'probe' }
   | { kind: 'rotate'; ticket: number; rotationId: string }
-  | { kind: 'pause'; ticket: number }
-  | { kind: 'resume'; ticket: number }
-  | { kind: 'revoke'; ticket: number }
+  | { kind: 'pause' }
+  | { kind: 'revoke' }
   /** Redeem an OAuth install's code and verify like a link, or record that the install was denied. */
-  | { kind: 'install'; ticket: number; result: InstallResult }
+  | { kind: 'install'; result: InstallResult }
   | { kind: 'warn_expiry' }
   | { kind: 'credential_expired' }
   | { kind: 'wait'; untilMs: number | null }
   | { kind: 'done' };
 
-/** Failure of a vendor step as the workflow classified it. */
-export type StepFailure =
-  | {
-      kind: 'rejected';
-      reason: 'credentials_rejected' | 'invalid_configuration';
-      message: string;
-      superseded?: boolean;
-      /** Retrying cannot help (a refused refresh token): a human must act now, not after the rejection limit. */
-      final?: boolean;
-    }
-  | { kind: 'unavailable'; message: string; retryAfterMs?: number };
+/** Steps whose outcome is a vendor's answer about the live credentials. */
+export type VendorStep = Extract<Step, { kind: 'establish' | 'refresh' | 'probe' | 'install' }>;
 
-export type StepOutcome =
-  | { kind: 'ok'; token?: TokenInfo; verification?: ScopeVerification }
-  | { kind: 'insufficient_scopes'; token?: TokenInfo; verification: ScopeVerification }
-  | StepFailure;
+export interface MachineOptions {
+  awaitInstall?: boolean;
+  /**
+   * How a refresh joined other work in histories recorded before the workflow's
+   * REFRESH_JOINS_ONLY_UNSTARTED patch: with a running refresh or establish (even after its vendor call),
+   * never with a queued resume. Asked only where the two rules differ; absent, today's rule applies.
+   */
+  joinsRunningRefresh?: () => boolean;
+}
+
+type Change = {
+  to: ConnectionStatus;
+  event: ConnectionEvent;
+  /** Default: the current status. */
+  from?: ConnectionStatus;
+  /** Omitted: the stored reason and message stay. */
+  reason?: string | null;
+  message?: string | null;
+  patch?: Partial<Transition['patch']>;
+  detail?: Record<string, unknown>;
+};
 
 const USABLE: ConnectionStatus[] = ['active', 'expiring', 'degraded'];
 /** States where only a human can help: no timers run, commands still do. */
 const WAITING_FOR_HUMAN: ConnectionStatus[] = ['insufficient_scopes', 'invalid_credentials', 'needs_reauth'];
+/** The token held is not one to use: the stored row shows none (the machine keeps its own for its timers). */
+const TOKEN_DEAD: ConnectionStatus[] = ['invalid_credentials', 'needs_reauth'];
+/** A status that needs no explanation: the stored reason and message are cleared. */
+const CLEARED = { reason: null, message: null };
+/** A status whose reason is the event that led to it. */
+const because = (event: ConnectionEvent) => ({ event, reason: event, message: null });
 
 export class ConnectionMachine {
   private state: MachineSnapshot;
@@ -67,14 +84,17 @@ export class ConnectionMachine {
   private nextTicket = 1;
   private rotationOutcomes = new Map<number, RotationOutcome>();
   private running: Step | null = null;
+  private steps = 0;
+  private readonly joinsRunningRefresh: () => boolean;
 
   constructor(
     private readonly policy: MaintenancePolicy,
     private readonly random: () => number,
     carried?: MachineSnapshot,
-    options: { awaitInstall?: boolean } = {},
+    options: MachineOptions = {},
   ) {
     const awaitInstall = options.awaitInstall === true;
+    this.joinsRunningRefresh = options.joinsRunningRefresh ?? (() => false);
     this.state = carried ?? {
       status: 'linking',
       statusBeforePause: null,
@@ -114,8 +134,12 @@ export class ConnectionMachine {
     return this.queue.length > 0;
   }
 
-  isIdle(): boolean {
-    return this.queue.length === 0 && this.running === null;
+  /**
+   * This run took its share of steps (maxStepsPerRun) and should continue as new. Every command taken
+   * counts, a resume with nothing to do too: it was a step of its own when older histories were recorded.
+   */
+  runIsFull(): boolean {
+    return this.steps >= this.policy.maxStepsPerRun;
   }
 
   // ---- commands (called from update handlers) -------------------------------------------------
@@ -131,12 +155,17 @@ export class ConnectionMachine {
     if (this.state.awaitingInstall && kind !== 'install' && kind !== 'revoke') {
       return 'connection waits for its OAuth install';
     }
-    const paused = s === 'paused' || this.lastQueued('pause', 'resume') === 'pause';
+    const paused = s === 'paused' || this.lastQueued(this.queue.length, 'pause', 'resume') === 'pause';
     if ((kind === 'refresh' || kind === 'install') && paused) return 'connection is paused: resume it first';
     return null;
   }
 
-  /** Queue a command; returns its ticket and whether it joined an equal one already queued/running. */
+  /**
+   * Queue a command; returns its ticket and whether it joined an equal one. A refresh joins only work whose
+   * token request has not started (a queued refresh, or a queued resume that will re-establish), so every
+   * accepted refresh is followed by a token request sent after it. A running step has already called the
+   * vendor (the workflow calls it as soon as the step begins): a refresh arriving then queues one more.
+   */
   enqueue(
     command:
       | { kind: 'refresh' }
@@ -145,11 +174,8 @@ export class ConnectionMachine {
       | { kind: Command['kind'] },
   ): { ticket: number; coalesced: boolean } {
     if (command.kind === 'refresh') {
-      const queued = this.queue.find((c) => c.kind === 'refresh');
-      if (queued) return { ticket: queued.ticket, coalesced: true };
-      if (this.running?.kind === 'refresh' || this.running?.kind === 'establish') {
-        return { ticket: 0, coalesced: true };
-      }
+      const joined = this.joinableByRefresh();
+      if (joined) return { ticket: joined.ticket, coalesced: true };
     }
     if (
       command.kind === 'revoke' &&
@@ -160,6 +186,24 @@ export class ConnectionMachine {
     const ticket = this.nextTicket++;
     this.queue.push({ ...command, ticket } as Command);
     return { ticket, coalesced: false };
+  }
+
+  /** What a new refresh joins, if anything (see enqueue). */
+  private joinableByRefresh(): { ticket: number } | undefined {
+    const refresh = this.queue.find((c) => c.kind === 'refresh');
+    if (refresh) return refresh;
+    const reestablishing = this.queue.find(
+      (c, i) => c.kind === 'resume' && this.lastQueued(i, 'pause', 'resume') === 'pause',
+    );
+    // The old rule, for histories recorded under it: join a running refresh or establish (a resume was a
+    // step of its own then, not joined), never a queued resume.
+    const running = this.running;
+    const joinedBefore =
+      running?.kind === 'refresh' || (running?.kind === 'establish' && running.after === undefined);
+    if ((reestablishing || joinedBefore) && this.joinsRunningRefresh()) {
+      return joinedBefore ? { ticket: 0 } : undefined;
+    }
+    return reestablishing;
   }
 
   /** Publish a rotation's outcome to its waiting update, once its transition is persisted. */
@@ -189,10 +233,16 @@ export class ConnectionMachine {
   nextStep(now: number): Step {
     if (this.state.status === 'revoked') return { kind: 'done' };
     const command = this.queue.shift();
-    if (command) return this.begin(this.stepForCommand(command));
+    if (command) {
+      this.steps += 1;
+      const step = this.stepForCommand(command);
+      // A resume of a connection that is not paused has nothing to do.
+      return step ? this.begin(step) : this.nextStep(now);
+    }
 
     const due = this.state.nextCheckAt;
     if (due === null || now < due) return { kind: 'wait', untilMs: due };
+    this.steps += 1;
     return this.begin(this.stepForTimer(now));
   }
 
@@ -206,18 +256,28 @@ export class ConnectionMachine {
     this.running = null;
   }
 
-  private stepForCommand(command: Command): Step {
+  private stepForCommand(command: Command): Step | null {
     switch (command.kind) {
       case 'refresh':
         return WAITING_FOR_HUMAN.includes(this.status) || this.status === 'linking'
           ? { kind: 'establish' }
           : { kind: 'refresh' };
+      case 'resume': {
+        const s = this.state;
+        if (s.status !== 'paused') return null;
+        // The status held before the pause comes back for the establish to work from, but only its
+        // outcome is recorded, as one transition from `paused`: nobody sees `active` before it is verified.
+        s.status = s.statusBeforePause ?? 'active';
+        s.statusBeforePause = null;
+        return { kind: 'establish', after: 'resume' };
+      }
       case 'rotate':
         return { kind: 'rotate', ticket: command.ticket, rotationId: command.rotationId };
       case 'install':
-        return { kind: 'install', ticket: command.ticket, result: command.result };
-      default:
-        return { kind: command.kind, ticket: command.ticket };
+        return { kind: 'install', result: command.result };
+      case 'pause':
+      case 'revoke':
+        return { kind: command.kind };
     }
   }
 
@@ -225,95 +285,73 @@ export class ConnectionMachine {
     const s = this.state;
     if (s.status === 'linking') return { kind: 'establish' };
     if (s.credentialExpiresAt !== null && now >= s.credentialExpiresAt) return { kind: 'credential_expired' };
-    if (s.credentialExpiresAt !== null && !s.expiryWarned && now >= this.warnAt()) {
-      return { kind: 'warn_expiry' };
-    }
+    const warnAt = expiryWarningAt(s, this.policy);
+    if (s.credentialExpiresAt !== null && !s.expiryWarned && now >= warnAt) return { kind: 'warn_expiry' };
     return s.tokenExpiresAt === null ? { kind: 'probe' } : { kind: 'refresh' };
-  }
-
-  private warnAt(): number {
-    return (this.state.credentialExpiresAt ?? Infinity) - this.policy.expiryWarningMs;
-  }
-
-  /** Next time a timer must fire for a healthy connection. */
-  private nextHealthyCheck(now: number): number {
-    const s = this.state;
-    let next: number;
-    if (s.tokenExpiresAt !== null) {
-      const lifetime = Math.max(0, s.tokenExpiresAt - (s.tokenObtainedAt ?? now));
-      const lead = Math.min(lifetime * this.policy.refreshLeadFraction, this.policy.maxRefreshLeadMs);
-      // Jitter spreads a fleet's refreshes so tokens issued together are not refreshed together.
-      next = s.tokenExpiresAt - lead - this.random() * lead * 0.5;
-    } else {
-      next = now + this.policy.healthCheckIntervalMs * (0.9 + this.random() * 0.2);
-    }
-    if (s.credentialExpiresAt !== null) {
-      next = Math.min(next, s.expiryWarned ? s.credentialExpiresAt : this.warnAt());
-    }
-    return Math.max(next, now);
-  }
-
-  /** Exponential backoff with full jitter over the upper half, capped; Retry-After wins if longer. */
-  private backoff(failures: number, retryAfterMs = 0): number {
-    const exp = this.policy.failureBackoffBaseMs * 2 ** Math.min(failures - 1, 30);
-    const capped = Math.min(exp, this.policy.failureBackoffCapMs);
-    return Math.max(capped / 2 + this.random() * (capped / 2), retryAfterMs);
   }
 
   // ---- outcomes --------------------------------------------------------------------------------
 
-  /** Outcome of establish / refresh / probe. */
-  onVendorStep(step: Step, outcome: StepOutcome, now: number): Transition {
+  /** Outcome of establish / refresh / probe / install. */
+  onVendorStep(step: VendorStep, outcome: StepOutcome, now: number): Transition {
     const s = this.state;
     const phase =
       (step.kind === 'establish' || step.kind === 'install') && s.status === 'linking' ? 'link' : step.kind;
+    // Whatever the re-establish after a resume finds is reported as leaving `paused`.
+    const resumed = step.kind === 'establish' && step.after === 'resume';
+    const origin = resumed ? { from: 'paused' as const, detail: { resumed: true } } : {};
 
     if (outcome.kind === 'ok') {
-      if (outcome.token) this.adoptToken(outcome.token);
       const recovering =
         s.failures > 0 || s.rejections > 0 || s.status === 'degraded' || WAITING_FOR_HUMAN.includes(s.status);
-      s.failures = 0;
-      s.rejections = 0;
-      s.lastCheckAt = now;
+      this.succeeded(outcome.token, now);
       const to = this.healthyStatus(now);
-      s.nextCheckAt = this.nextHealthyCheck(now);
-      const event =
+      s.nextCheckAt = nextHealthyCheck(s, this.policy, this.random, now);
+      // An establish outside link and resume runs only from a state a human had to leave: a recovery.
+      const event: ConnectionEvent =
         phase === 'link'
           ? 'linked'
-          : recovering && s.status !== 'linking'
-            ? 'recovered'
-            : `${phase}_succeeded`;
-      return this.transition(to, event, null, null, now, {
-        ...this.tokenPatch(),
-        ...(outcome.verification ? { grantedScopes: outcome.verification.granted, missingScopes: [] } : {}),
-        lastCheckAt: now,
-        lastSuccessAt: now,
+          : resumed
+            ? 'resumed'
+            : recovering || step.kind === 'establish'
+              ? 'recovered'
+              : `${step.kind}_succeeded`;
+      return this.transition({
+        ...origin,
+        to,
+        event,
+        ...CLEARED,
+        patch: {
+          ...this.tokenPatch(),
+          ...(outcome.verification ? { grantedScopes: outcome.verification.granted, missingScopes: [] } : {}),
+          lastCheckAt: now,
+          lastSuccessAt: now,
+        },
       });
     }
 
     if (outcome.kind === 'insufficient_scopes') {
-      if (outcome.token) this.adoptToken(outcome.token);
-      s.failures = 0;
-      s.rejections = 0;
-      s.lastCheckAt = now;
+      this.succeeded(outcome.token, now);
       s.nextCheckAt = null;
       const names = outcome.verification.missing.map((m) => m.scope).join(', ');
-      return this.transition(
-        'insufficient_scopes',
-        'scopes_missing',
-        'insufficient_scopes',
-        `missing: ${names}`,
-        now,
-        {
+      return this.transition({
+        ...origin,
+        to: 'insufficient_scopes',
+        event: 'scopes_missing',
+        reason: 'insufficient_scopes',
+        message: `missing: ${names}`,
+        patch: {
           ...this.tokenPatch(),
           grantedScopes: outcome.verification.granted,
           missingScopes: outcome.verification.missing,
           lastCheckAt: now,
         },
-      );
+      });
     }
 
     s.lastCheckAt = now;
+    const failed = { ...origin, reason: outcome.kind === 'rejected' ? outcome.reason : 'vendor_unavailable' };
+    const said = { message: outcome.message, patch: { lastCheckAt: now } };
     if (outcome.kind === 'rejected') {
       s.rejections += 1;
       // At link, or when a human already had to act, one rejection is enough: nothing ever worked.
@@ -324,76 +362,56 @@ export class ConnectionMachine {
         s.rejections >= this.policy.rejectionLimit;
       if (final) {
         s.nextCheckAt = null;
-        const to: ConnectionStatus =
+        const to =
           s.status === 'linking' || s.status === 'invalid_credentials'
             ? 'invalid_credentials'
             : 'needs_reauth';
-        return this.transition(to, outcome.reason, outcome.reason, outcome.message, now, {
-          lastCheckAt: now,
-        });
+        return this.transition({ ...failed, ...said, to, event: outcome.reason });
       }
-      s.nextCheckAt = now + this.backoff(s.rejections);
-      return this.transition('degraded', outcome.reason, outcome.reason, outcome.message, now, {
-        lastCheckAt: now,
-      });
+      s.nextCheckAt = now + backoff(this.policy, this.random, s.rejections);
+      return this.transition({ ...failed, ...said, to: 'degraded', event: outcome.reason });
     }
 
     // unavailable: the vendor (or the network) failed even after the activity's own retries.
     s.failures += 1;
-    s.nextCheckAt = now + this.backoff(s.failures, outcome.retryAfterMs);
-    const to: ConnectionStatus =
-      s.status === 'linking' || WAITING_FOR_HUMAN.includes(s.status) ? s.status : 'degraded';
-    return this.transition(to, 'vendor_unavailable', 'vendor_unavailable', outcome.message, now, {
-      lastCheckAt: now,
-    });
+    s.nextCheckAt = now + backoff(this.policy, this.random, s.failures, outcome.retryAfterMs);
+    const to = s.status === 'linking' || WAITING_FOR_HUMAN.includes(s.status) ? s.status : 'degraded';
+    return this.transition({ ...failed, ...said, to, event: 'vendor_unavailable' });
   }
 
-  /** Outcome of a rotation whose candidate was verified (accepted) or not. */
+  /**
+   * Outcome of a rotation: how its candidate verified and whether it was promoted to live. Returns the
+   * transition to persist and the outcome to settle for the caller once it is persisted.
+   */
   onRotation(
-    step: Extract<Step, { kind: 'rotate' }>,
-    result: RotationOutcome,
-    token: TokenInfo | null,
+    verified: StepOutcome,
+    promoted: boolean,
     now: number,
-  ): Transition | null {
-    if (result.outcome === 'rejected') {
+  ): { transition: Transition; outcome: RotationOutcome } {
+    const outcome = rotationOutcome(verified, promoted);
+    if (outcome.outcome === 'rejected') {
       // Everything stays as it was; the audit trail still records the attempt.
-      return this.transition(
-        this.status,
-        'rotation_rejected',
-        undefined,
-        undefined,
-        now,
-        {},
-        {
-          rejection: result.reason,
-          missingScopes: result.missingScopes,
-        },
-      );
+      const detail = { rejection: outcome.reason, missingScopes: outcome.missingScopes };
+      return {
+        outcome,
+        transition: this.transition({ to: this.status, event: 'rotation_rejected', detail }),
+      };
     }
     const s = this.state;
-    if (token) this.adoptToken(token);
-    s.failures = 0;
-    s.rejections = 0;
-    s.lastCheckAt = now;
+    this.succeeded(verified.kind === 'ok' ? verified.token : undefined, now);
     s.expiryWarned = false;
+    const granted = { grantedScopes: outcome.grantedScopes, missingScopes: [] };
+    const patch = { ...this.tokenPatch(), ...granted, lastCheckAt: now, lastSuccessAt: now };
+    const rotated = { event: 'credentials_rotated' as const, patch };
     if (s.status === 'paused') {
       s.statusBeforePause = 'active';
-      return this.transition('paused', 'credentials_rotated', 'paused', null, now, {
-        ...this.tokenPatch(),
-        grantedScopes: result.grantedScopes,
-        missingScopes: [],
-        lastCheckAt: now,
-        lastSuccessAt: now,
-      });
+      return {
+        outcome,
+        transition: this.transition({ to: 'paused', ...rotated, reason: 'paused', message: null }),
+      };
     }
-    s.nextCheckAt = this.nextHealthyCheck(now);
-    return this.transition(this.healthyStatus(now), 'credentials_rotated', null, null, now, {
-      ...this.tokenPatch(),
-      grantedScopes: result.grantedScopes,
-      missingScopes: [],
-      lastCheckAt: now,
-      lastSuccessAt: now,
-    });
+    s.nextCheckAt = nextHealthyCheck(s, this.policy, this.random, now);
+    return { outcome, transition: this.transition({ to: this.healthyStatus(now), ...rotated, ...CLEARED }) };
   }
 
   /**
@@ -410,106 +428,96 @@ export class ConnectionMachine {
     // A newer install, queued behind this one, holds the code now: this one did nothing.
     if (outcome.kind === 'rejected' && outcome.superseded) return null;
     const reason = outcome.kind === 'rejected' ? outcome.reason : 'vendor_unavailable';
-    if (isUsable(s.status)) {
-      return this.transition(
-        s.status,
-        'install_failed',
-        undefined,
-        undefined,
-        now,
-        {},
-        { reason, message: outcome.message },
-      );
+    if (USABLE.includes(s.status)) {
+      const detail = { reason, message: outcome.message };
+      return this.transition({ to: s.status, event: 'install_failed', detail });
     }
     const to = s.status === 'linking' && outcome.kind === 'rejected' ? 'invalid_credentials' : s.status;
     if (to !== 'linking') s.awaitingInstall = false;
     s.lastCheckAt = now;
-    return this.transition(to, 'install_failed', reason, outcome.message, now, { lastCheckAt: now });
+    return this.transition({
+      to,
+      event: 'install_failed',
+      reason,
+      message: outcome.message,
+      patch: { lastCheckAt: now },
+    });
   }
 
   /** The customer (or the vendor) refused the install at the consent page: nothing changes but the record. */
-  onInstallDenied(error: string, now: number): Transition {
+  onInstallDenied(error: string): Transition {
     const s = this.state;
-    if (isUsable(s.status))
-      return this.transition(s.status, 'install_denied', undefined, undefined, now, {}, { error });
-    const message = `the install was not approved at the vendor (${error}): start it again`;
-    return this.transition(s.status, 'install_denied', 'install_denied', message, now, {}, { error });
+    if (USABLE.includes(s.status))
+      return this.transition({ to: s.status, event: 'install_denied', detail: { error } });
+    return this.transition({
+      to: s.status,
+      event: 'install_denied',
+      reason: 'install_denied',
+      message: `the install was not approved at the vendor (${error}): start it again`,
+      detail: { error },
+    });
   }
 
-  onPause(now: number): Transition | null {
+  onPause(): Transition | null {
     const s = this.state;
     if (s.status === 'paused') return null;
     s.statusBeforePause = s.status;
     s.nextCheckAt = null;
-    return this.transition('paused', 'paused', 'paused', null, now, {});
-  }
-
-  /**
-   * Resume re-establishes at once (the token may have expired and permissions changed while paused).
-   * The status held before the pause comes back now, but only the establish step's outcome is
-   * recorded, as one transition from `paused`: nobody sees `active` before it is verified.
-   */
-  onResume(): boolean {
-    const s = this.state;
-    if (s.status !== 'paused') return false;
-    s.status = s.statusBeforePause ?? 'active';
-    s.statusBeforePause = null;
-    this.resuming = true;
-    return true;
+    return this.transition({ to: 'paused', ...because('paused') });
   }
 
   onWarnExpiry(now: number): Transition {
     this.state.expiryWarned = true;
-    this.state.nextCheckAt = this.nextHealthyCheck(now);
-    return this.transition('expiring', 'credential_expiring', 'credential_expiring', null, now, {
-      credentialExpiresAt: this.state.credentialExpiresAt,
-    });
+    this.state.nextCheckAt = nextHealthyCheck(this.state, this.policy, this.random, now);
+    const patch = { credentialExpiresAt: this.state.credentialExpiresAt };
+    return this.transition({ to: 'expiring', ...because('credential_expiring'), patch });
   }
 
-  onCredentialExpired(now: number): Transition {
+  onCredentialExpired(): Transition {
     this.state.nextCheckAt = null;
-    return this.transition('needs_reauth', 'credential_expired', 'credential_expired', null, now, {});
+    return this.transition({ to: 'needs_reauth', ...because('credential_expired') });
   }
 
-  onRevokeStarted(now: number): Transition {
+  onRevokeStarted(): Transition {
     this.state.nextCheckAt = null;
-    return this.transition('revoking', 'revoke_requested', 'revoke_requested', null, now, {});
+    return this.transition({ to: 'revoking', ...because('revoke_requested') });
   }
 
-  onRevoked(vendorRevocation: string, now: number): Transition {
+  onRevoked(vendorRevocation: string): Transition {
     this.state.tokenExpiresAt = null;
     this.state.tokenObtainedAt = null;
-    return this.transition(
-      'revoked',
-      'revoked',
-      null,
-      null,
-      now,
-      { tokenExpiresAt: null, tokenObtainedAt: null },
-      {
-        vendorRevocation,
-      },
-    );
+    const patch = { tokenExpiresAt: null, tokenObtainedAt: null };
+    return this.transition({
+      to: 'revoked',
+      event: 'revoked',
+      ...CLEARED,
+      patch,
+      detail: { vendorRevocation },
+    });
   }
 
   // ---- helpers ---------------------------------------------------------------------------------
 
-  /** Set between onResume and the establish step's transition, which it then reports. */
-  private resuming = false;
-
   private healthyStatus(now: number): ConnectionStatus {
     const s = this.state;
-    if (s.credentialExpiresAt !== null && now >= this.warnAt()) {
+    if (s.credentialExpiresAt !== null && now >= expiryWarningAt(s, this.policy)) {
       s.expiryWarned = true;
       return 'expiring';
     }
     return 'active';
   }
 
-  private adoptToken(token: TokenInfo): void {
-    this.state.tokenObtainedAt = token.obtainedAt;
-    this.state.tokenExpiresAt = token.expiresAt;
-    this.state.credentialExpiresAt = token.credentialExpiresAt;
+  /** The vendor answered well: adopt the token it gave, if any, and forget earlier failures. */
+  private succeeded(token: TokenInfo | undefined, now: number): void {
+    const s = this.state;
+    if (token) {
+      s.tokenObtainedAt = token.obtainedAt;
+      s.tokenExpiresAt = token.expiresAt;
+      s.credentialExpiresAt = token.credentialExpiresAt;
+    }
+    s.failures = 0;
+    s.rejections = 0;
+    s.lastCheckAt = now;
   }
 
   private tokenPatch() {
@@ -520,30 +528,24 @@ export class ConnectionMachine {
     };
   }
 
-  private lastQueued(...kinds: Command['kind'][]): Command['kind'] | null {
-    for (let i = this.queue.length - 1; i >= 0; i--) {
+  /** The last of `kinds` among the first `end` queued commands. */
+  private lastQueued(end: number, ...kinds: Command['kind'][]): Command['kind'] | null {
+    for (let i = end - 1; i >= 0; i--) {
       const kind = this.queue[i]!.kind;
       if (kinds.includes(kind)) return kind;
     }
     return null;
   }
 
-  private transition(
-    to: ConnectionStatus,
-    event: string,
-    reason: string | null | undefined,
-    message: string | null | undefined,
-    _now: number,
-    patch: Partial<Transition['patch']>,
-    detail: Record<string, unknown> = {},
-  ): Transition {
-    let from = this.state.status;
-    if (this.resuming) {
-      this.resuming = false;
-      from = 'paused';
-      detail = { ...detail, resumed: true };
-      if (event === 'recovered' || event === 'establish_succeeded') event = 'resumed';
-    }
+  private transition({
+    to,
+    event,
+    from = this.state.status,
+    reason,
+    message,
+    patch = {},
+    detail = {},
+  }: Change): Transition {
     this.state.status = to;
     this.state.eventSeq += 1;
     return {
@@ -553,12 +555,13 @@ export class ConnectionMachine {
       to,
       reason,
       message,
-      patch: { ...patch, nextCheckAt: this.state.nextCheckAt, consecutiveFailures: this.state.failures },
+      patch: {
+        ...patch,
+        ...(TOKEN_DEAD.includes(to) ? { tokenObtainedAt: null, tokenExpiresAt: null } : {}),
+        nextCheckAt: this.state.nextCheckAt,
+        consecutiveFailures: this.state.failures + this.state.rejections,
+      },
       detail,
     };
   }
-}
-
-export function isUsable(status: ConnectionStatus): boolean {
-  return USABLE.includes(status);
 }
