@@ -1,6 +1,8 @@
 // Records the history of each lifecycle path into test/fixtures/histories, for the replay test:
 // a change to the workflow that would break running workflows then fails CI.
-// Run after a deliberate, versioned workflow change: `npm run histories:record`.
+// Run after a deliberate, versioned workflow change: `npm run histories:record -- <scenario>...` records
+// the scenarios named (all without names). Histories recorded by older workflow code stay beside the new
+// ones (the replay test runs both), so re-record only the paths the change added.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -9,6 +11,7 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import { startTemporalDevServer } from '../dev/temporal-dev-server';
 import { startStack, type Stack } from '../test/support/stack';
 import { SEARCH_ATTRIBUTE_TYPES } from '../workflows/search-attributes';
+import type { ConnectionView } from '../domain/connection';
 
 const OUT = path.join(__dirname, '..', 'test', 'fixtures', 'histories');
 
@@ -99,6 +102,47 @@ const scenarios: Record<string, Scenario> = {
     return id;
   },
 
+  // Refreshes arriving while other work runs: during a refresh's token request, while a resume waits
+  // behind a rotation, and during a resume's re-establish. Token requests are slowed so each lands inside.
+  async 'invgate-refresh-races'(stack) {
+    const live = 'demo-all-scopes.races';
+    const next = 'demo-all-scopes.races2';
+    const slow = (client: string) =>
+      stack.sim.control.addFault({
+        vendor: 'invgate',
+        match: client,
+        fault: { kind: 'delay', ms: 800 },
+        scope: 'token',
+      });
+    const { id } = await stack.link(invgate(stack, live));
+    await stack.waitForStatus(id, 'active');
+    slow(live);
+    await call(stack, 'POST', `/v1/connections/${id}/refresh`);
+    await waitForStep(stack, id, 'refresh');
+    await call(stack, 'POST', `/v1/connections/${id}/refresh`);
+    await waitIdle(stack, id);
+
+    slow(next);
+    const rotation = call(stack, 'PUT', `/v1/connections/${id}/credentials`, {
+      credentials: { clientId: next, clientSecret: 'demo-secret' },
+    });
+    await waitForStep(stack, id, 'rotate');
+    for (const command of ['pause', 'resume', 'refresh']) {
+      await call(stack, 'POST', `/v1/connections/${id}/${command}`);
+    }
+    await rotation;
+    await waitIdle(stack, id);
+
+    await call(stack, 'POST', `/v1/connections/${id}/pause`);
+    await stack.waitForStatus(id, 'paused');
+    await call(stack, 'POST', `/v1/connections/${id}/resume`);
+    await waitForStep(stack, id, 'establish', 'resume');
+    await call(stack, 'POST', `/v1/connections/${id}/refresh`);
+    await waitIdle(stack, id);
+    await revoke(stack, id);
+    return id;
+  },
+
   // OAuth install (Slack Enterprise Grid): waits for the install, redeems the code, rotates tokens.
   async 'slack-install-rotation'(stack) {
     const { id } = await stack.link({
@@ -130,7 +174,36 @@ async function waitForEvent(stack: Stack, id: string, type: string, count = 1) {
   throw new Error(`${id}: no ${count}× ${type}`);
 }
 
+async function status(stack: Stack, id: string) {
+  return stack.client.workflow.getHandle(`connection:${id}`).query<ConnectionView>('status');
+}
+
+/** Until the workflow runs one of these steps (a resume's re-establish was a `resume` step before). */
+async function waitForStep(stack: Stack, id: string, ...steps: string[]) {
+  const busy = async () => steps.includes((await status(stack, id)).busyWith ?? '');
+  await until(busy, `${id}: never busy with ${steps.join(' or ')}`);
+}
+
+async function waitIdle(stack: Stack, id: string) {
+  await until(async () => {
+    const view = await status(stack, id);
+    return view.busyWith === null && view.pendingCommands.length === 0;
+  }, `${id}: never idle`);
+}
+
+async function until(check: () => Promise<boolean>, failure: string) {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(failure);
+}
+
 async function main() {
+  const names = process.argv.slice(2);
+  const unknown = names.filter((name) => !(name in scenarios));
+  if (unknown.length > 0) throw new Error(`no such scenario: ${unknown.join(', ')}`);
   const server = await startTemporalDevServer({
     headless: true,
     searchAttributes: { ...SEARCH_ATTRIBUTE_TYPES },
@@ -144,6 +217,7 @@ async function main() {
   mkdirSync(OUT, { recursive: true });
   try {
     for (const [name, scenario] of Object.entries(scenarios)) {
+      if (names.length > 0 && !names.includes(name)) continue;
       const id = await scenario(stack);
       const handle = stack.client.workflow.getHandle(`connection:${id}`);
       await handle.result();

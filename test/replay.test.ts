@@ -1,6 +1,8 @@
 // Recorded histories of every lifecycle path replay against today's workflow code: a change that
-// would break running workflows (non-determinism) fails here. Re-record with `npm run histories:record`
-// only for a deliberate change shipped with workflow versioning (patched()).
+// would break running workflows (non-determinism) fails here. Record the paths a deliberate change
+// adds, shipped with workflow versioning (patched()), with `npm run histories:record -- <scenario>`;
+// histories older code recorded stay (`…-old-rule`: the same scenario before a patch) so they still
+// replay.
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
@@ -19,6 +21,8 @@ test('every lifecycle path has a recorded history', () => {
     'invgate-degraded-then-reauth',
     'invgate-missing-scopes',
     'invgate-refresh-cycles',
+    'invgate-refresh-races',
+    'invgate-refresh-races-old-rule',
     'promapp-probes-and-expiry',
     'slack-install-rotation',
   ]);
