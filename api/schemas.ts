@@ -89,12 +89,17 @@ export const ConnectionSchema = z
     statusMessage: z.string().nullable(),
     missingScopes: z.array(MissingScopeSchema),
     grantedScopes: z.array(z.string()),
-    tokenExpiresAt: iso,
+    tokenExpiresAt: iso.describe(
+      'expiry of the token in use; null when none is held or it is not one to use (needs_reauth, invalid_credentials, revoked)',
+    ),
     credentialExpiresAt: iso,
     lastCheckedAt: iso,
     lastSuccessAt: iso,
     nextCheckAt: iso,
-    consecutiveFailures: z.number().int(),
+    consecutiveFailures: z
+      .number()
+      .int()
+      .describe('checks failed since the last success, outages and refusals alike'),
     vendorRevocation: z.enum(VENDOR_REVOCATIONS).nullable(),
     revokeInstructions: z.string().nullable().describe('what to do at the vendor when it has no revoke API'),
     revokedAt: iso,
@@ -112,7 +117,11 @@ export const ConnectionListSchema = z.object({
 export const CommandAcceptedSchema = z.object({
   id: z.uuid(),
   status: ConnectionStatusSchema,
-  coalesced: z.boolean().describe('joined an equal command already queued or running'),
+  coalesced: z
+    .boolean()
+    .describe(
+      'joined an equal command that had not started (for a refresh: whose token request was not sent yet)',
+    ),
 });
 
 export const RotationResultSchema = z.object({

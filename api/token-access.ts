@@ -1,7 +1,7 @@
 // How provisioning work (SCIM create/deactivate user, ...) gets a token it can use right now.
 // The token is read from the encrypted store, never from Temporal; if it would expire within
-// `minValidityMs`, the connection's workflow refreshes it first (coalesced with any refresh
-// already running), so two callers never race a refresh.
+// `minValidityMs`, the connection's workflow refreshes it first (joining a refresh that waits in its
+// queue), so two callers never race a refresh.
 import type { Client } from '@temporalio/client';
 import { getVendor } from '../catalog';
 import { connectionWorkflowId } from '../workflows/ids';

@@ -194,7 +194,7 @@ export const connectionRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; data: Tena
     );
   command(
     'refresh',
-    'Refresh (or re-check) now; joins a refresh already queued or running',
+    'Refresh (or re-check) now; joins a refresh that has not called the vendor yet',
     refreshNowUpdate,
   );
   command('pause', 'Stop refreshing and checking until resumed', pauseUpdate);
