@@ -1,11 +1,15 @@
-// The state machine on its own: no Temporal, no I/O, a fixed clock and a fixed "random".
+// The state machine and the rules beside it on their own: no Temporal server, no I/O, a fixed clock
+// and a fixed "random".
 import {
   ConnectionMachine,
   type MachineOptions,
   type Step,
   type VendorStep,
 } from '../workflows/connection-machine';
+import { ActivityFailure, ApplicationFailure, RetryState } from '@temporalio/common';
+import { classifyFailure } from '../workflows/classify-failure';
 import { failedOutcome, verifiedOutcome, type StepOutcome } from '../workflows/step-outcome';
+import { FailureType } from '../domain/failures';
 import { DEFAULT_POLICY, type MaintenancePolicy } from '../domain/policy';
 import { type ScopeVerification, type TokenInfo } from '../domain/connection';
 
@@ -567,5 +571,40 @@ describe('linked by an OAuth install', () => {
     );
     expect(t.to).toBe('needs_reauth');
     expect(m.refuse('install')).toBeNull();
+  });
+});
+
+describe('activity failures in the machine vocabulary', () => {
+  const failed = (type: FailureType, details?: unknown[]) =>
+    new ActivityFailure(
+      'failed',
+      'obtainToken',
+      '1',
+      RetryState.NON_RETRYABLE_FAILURE,
+      undefined,
+      ApplicationFailure.create({ type, message: `${type}!`, details }),
+    );
+
+  test.each([
+    [FailureType.InvalidCredentials, { kind: 'rejected', reason: 'credentials_rejected' }],
+    [FailureType.TokenRejected, { kind: 'rejected', reason: 'credentials_rejected' }],
+    [FailureType.InvalidConfiguration, { kind: 'rejected', reason: 'invalid_configuration' }],
+    [FailureType.RotationSuperseded, { kind: 'rejected', superseded: true }],
+    [FailureType.ReauthRequired, { kind: 'rejected', final: true }],
+    [FailureType.VendorUnavailable, { kind: 'unavailable' }],
+  ] as const)('%s', (type, expected) => {
+    expect(classifyFailure(failed(type))).toMatchObject({ ...expected, message: `${type}!` });
+  });
+
+  test('a long Retry-After travels with the outage; anything else is an outage too', () => {
+    expect(classifyFailure(failed(FailureType.RateLimited, [{ retryAfterMs: 90_000 }]))).toEqual({
+      kind: 'unavailable',
+      message: 'RateLimited!',
+      retryAfterMs: 90_000,
+    });
+    expect(classifyFailure(new Error('start-to-close timeout'))).toEqual({
+      kind: 'unavailable',
+      message: 'start-to-close timeout',
+    });
   });
 });
