@@ -1,11 +1,12 @@
-// Process wiring shared by main/worker.ts, main/api.ts and dev/start.ts: the dependencies both
-// halves need (database, secret store, Temporal payload codec, vendor HTTP), the worker and the API
-// started from config, and an ordered shutdown on SIGINT/SIGTERM.
+// Process wiring shared by main/worker.ts, main/api.ts and dev/start.ts, and by the tests and the
+// benchmark, so they run the service as production wires it: the dependencies both halves need
+// (database, secret store, Temporal payload codec, vendor HTTP), the worker and the API started from
+// config, and an ordered shutdown on SIGINT/SIGTERM.
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { buildApp } from '../api/app';
-import { createWorker } from '../worker/create-worker';
+import { createWorker, type WorkerTuning } from '../worker/create-worker';
 import type { Config } from '../platform/config';
 import { createPrismaClient, type Db } from '../platform/db';
 import { loadKeyring } from '../platform/encryption';
@@ -80,7 +81,18 @@ export interface RunningWorker {
   stop(): Promise<void>;
 }
 
-export async function startWorker(config: Config, services: Services): Promise<RunningWorker> {
+export interface WorkerOptions {
+  /** Workflow code bundled beforehand (tests and the benchmark bundle once per run); default: bundled at start. */
+  workflowBundle?: { code: string };
+  /** Concurrency and workflow cache; default: the SDK's. */
+  tuning?: WorkerTuning;
+}
+
+export async function startWorker(
+  config: Config,
+  services: Services,
+  options: WorkerOptions = {},
+): Promise<RunningWorker> {
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   let worker: Worker;
   try {
@@ -93,6 +105,8 @@ export async function startWorker(config: Config, services: Services): Promise<R
       http: services.http,
       endpoints: config.vendorEndpoints,
       codec: services.codec,
+      workflowBundle: options.workflowBundle,
+      tuning: options.tuning,
     });
   } catch (err) {
     await connection.close().catch(() => undefined);
@@ -136,14 +150,15 @@ export interface ApiOptions {
   uiCodec?: { origins: string[]; token: string };
 }
 
-export async function startApi(
+/** The API, built but not listening (tests drive it with inject()); without a logger it logs nothing. */
+export function createApi(
   config: Config,
   services: Services,
   temporal: Client,
-  logger: Logger,
+  logger?: Logger,
   options: ApiOptions = {},
 ) {
-  const app = await buildApp({
+  return buildApp({
     db: services.db,
     temporal,
     secrets: services.secrets,
@@ -162,6 +177,18 @@ export async function startApi(
       uiToken: options.uiCodec?.token ?? config.codec.uiToken,
     },
   });
+}
+
+export type Api = Awaited<ReturnType<typeof createApi>>;
+
+export async function startApi(
+  config: Config,
+  services: Services,
+  temporal: Client,
+  logger: Logger,
+  options: ApiOptions = {},
+): Promise<Api> {
+  const app = await createApi(config, services, temporal, logger, options);
   await app.listen({ host: config.http.host, port: config.http.port });
   return app;
 }

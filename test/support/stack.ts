@@ -1,26 +1,30 @@
-// The whole service on real parts for one test suite: a fresh PostgreSQL database, the shared
-// Temporal dev server, an in-process worker on its own task queue, the API (driven with inject)
-// and the vendor simulators on loopback.
-import { randomBytes, randomUUID } from 'node:crypto';
+// The whole service on real parts for one test suite, wired as production wires it (main/services.ts):
+// a fresh PostgreSQL database, the shared Temporal dev server, an in-process worker on its own task
+// queue, the API (driven with inject) and the vendor simulators on loopback.
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import type { Client } from '@temporalio/client';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { InjectOptions } from 'fastify';
-import { buildApp } from '../../api/app';
-import { slackEndpointsAt } from '../../catalog/slack';
+import {
+  connectTemporalClient,
+  createApi,
+  createServices,
+  startWorker,
+  type Api,
+} from '../../main/services';
 import { createApiKey } from '../../platform/api-keys';
-import { createPrismaClient, type Db } from '../../platform/db';
+import { loadConfig, type Quotas } from '../../platform/config';
+import type { Db } from '../../platform/db';
 import { createLogger } from '../../platform/logger';
-import { EncryptionCodec, encryptedDataConverter } from '../../platform/payload-codec';
-import { createSecretBox } from '../../platform/secret-box';
-import { createSecretStore, type SecretStore } from '../../platform/secret-store';
-import { createVendorHttp } from '../../vendor-kit/vendor-http';
+import { EncryptionCodec } from '../../platform/payload-codec';
+import type { SecretStore } from '../../platform/secret-store';
 import { startSimulators, type RunningSimulators } from '../../simulators/server';
-import { createWorker } from '../../worker/create-worker';
 import type { ConnectionStatus } from '../../domain/connection';
 import type { MaintenancePolicy } from '../../domain/policy';
-import type { Quotas } from '../../platform/config';
 import { createTestDatabase } from './database';
+import { serviceEnvironment } from './environment';
+import { eventually } from './eventually';
 
 /** Fast timings so failure paths finish in seconds; the logic is the production one. */
 export const TEST_POLICY: Partial<MaintenancePolicy> = {
@@ -39,9 +43,9 @@ export interface Stack {
   secrets: SecretStore;
   client: Client;
   /** The API, authenticated as tenant `test-tenant` by default. */
-  app: Awaited<ReturnType<typeof buildApp>>;
+  app: Api;
   /** The API without default credentials. */
-  rawApp: Awaited<ReturnType<typeof buildApp>>;
+  rawApp: Api;
   tenantKey: string;
   adminKey: string;
   /** The suite's own database, for tests that inspect raw rows. */
@@ -62,10 +66,11 @@ export interface Stack {
 let runtimeInstalled = false;
 
 /**
- * A fixed payload key, so histories recorded by scripts/record-histories.ts replay in the tests.
- * Test-only: production keys come from TETHER_ENCRYPTION_KEYS.
+ * A fixed key (payloads and secrets at rest), so histories recorded by scripts/record-histories.ts
+ * replay in the tests. Test-only: production keys come from TETHER_ENCRYPTION_KEYS.
  */
-export const testCodec = () => new EncryptionCodec(new Map([['fixtures', Buffer.alloc(32, 7)]]), 'fixtures');
+const FIXTURE_KEY = Buffer.alloc(32, 7);
+export const testCodec = () => new EncryptionCodec(new Map([['fixtures', FIXTURE_KEY]]), 'fixtures');
 export const TEST_UI_CODEC_TOKEN = 'test-ui-codec-token';
 
 export interface StackOptions {
@@ -115,61 +120,40 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   try {
     const database = await createTestDatabase();
     cleanups.push(() => database.drop());
-    const db = createPrismaClient(database.url);
-    cleanups.push(() => db.$disconnect());
-    const box = createSecretBox(new Map([['test', randomBytes(32)]]), 'test');
-    const codec = testCodec();
-    const secrets = createSecretStore(db, box);
     const sim = await startSimulators();
     cleanups.push(() => sim.close());
-    // Slack's fixed addresses point at its simulator, by configuration as in the demo.
-    const endpoints = slackEndpointsAt(`${sim.baseUrl}/slack`);
-    const http = createVendorHttp({
-      timeoutMs: 5_000,
-      maxResponseBytes: 1_048_576,
-      allowInsecureLoopback: true,
-    });
-    cleanups.push(() => http.close());
     const taskQueue = `test-${randomUUID()}`;
+    const config = loadConfig(
+      serviceEnvironment({
+        databaseUrl: database.url,
+        temporalAddress: address,
+        taskQueue,
+        encryptionKeys: `fixtures:${FIXTURE_KEY.toString('base64')}`,
+        simulatorsUrl: sim.baseUrl,
+        publicUrl: TEST_PUBLIC_URL,
+        rateLimitPerMinute: options.rateLimitPerMinute,
+      }),
+    );
+    // Webhook retries and steps per run have no variable: the whole policy is set here.
+    config.policy = { ...TEST_POLICY, ...options.policy };
+    config.quotas = { ...config.quotas, ...options.quotas };
+    const logger = logLines
+      ? createLogger('debug', 'api', { write: (line: string) => logLines.push(line) })
+      : undefined;
 
-    const nativeConnection = await NativeConnection.connect({ address });
-    cleanups.push(() => nativeConnection.close());
-    const worker: Worker = await createWorker({
-      connection: nativeConnection,
-      namespace: 'default',
-      taskQueue,
-      db,
-      secrets,
-      http,
-      endpoints,
-      codec,
+    const services = createServices(config, { logger: logger ?? createLogger('silent', 'test') });
+    cleanups.push(() => services.close());
+    const worker = await startWorker(config, services, {
       workflowBundle: { code: readFileSync(bundlePath, 'utf8') },
     });
-    const running = worker.run();
-    cleanups.push(async () => {
-      worker.shutdown();
-      await running;
-    });
-    const clientConnection = await Connection.connect({ address });
-    cleanups.push(() => clientConnection.close());
-    const client = new Client({ connection: clientConnection, dataConverter: encryptedDataConverter(codec) });
-    const app = await buildApp({
-      db,
-      temporal: client,
-      secrets,
-      taskQueue,
-      urlPolicy: { allowInsecureLoopback: true },
-      policy: { ...TEST_POLICY, ...options.policy },
-      publicUrl: TEST_PUBLIC_URL,
-      vendorEndpoints: endpoints,
-      rateLimitPerMinute: options.rateLimitPerMinute,
-      quotas: options.quotas,
-      logger: logLines
-        ? createLogger('debug', 'api', { write: (line: string) => logLines.push(line) })
-        : undefined,
-      codec: { codec, allowedOrigins: ['http://127.0.0.1:8233'], uiToken: TEST_UI_CODEC_TOKEN },
+    cleanups.push(() => worker.stop());
+    const temporal = await connectTemporalClient(config, services);
+    cleanups.push(() => temporal.close());
+    const app = await createApi(config, services, temporal.client, logger, {
+      uiCodec: { origins: ['http://127.0.0.1:8233'], token: TEST_UI_CODEC_TOKEN },
     });
     cleanups.push(() => app.close());
+    const { db, secrets } = services;
     const tenantKey = (await createApiKey(db, { name: 'tests', tenantId: 'test-tenant' })).key;
     const adminKey = (await createApiKey(db, { name: 'tests-admin', role: 'admin' })).key;
     // Tests call the API as tenant `test-tenant` unless they pass their own Authorization header.
@@ -182,7 +166,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     return stackApi({
       db,
       secrets,
-      client,
+      client: temporal.client,
       app: api,
       rawApp: app,
       tenantKey,
@@ -230,16 +214,13 @@ function stackApi(
       return { id: json.id, status: res.statusCode, body: json };
     },
     getConnection,
-    async waitForStatus(id, status, timeoutMs = 30_000) {
-      const wanted = Array.isArray(status) ? status : [status];
-      const deadline = Date.now() + timeoutMs;
-      let last: any;
-      while (Date.now() < deadline) {
-        last = await getConnection(id);
-        if (wanted.includes(last.status)) return last;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      throw new Error(`connection ${id} never reached ${wanted.join('|')}; last: ${JSON.stringify(last)}`);
+    waitForStatus(id, status, timeoutMs = 30_000) {
+      const wanted: string[] = Array.isArray(status) ? status : [status];
+      return eventually(
+        () => getConnection(id),
+        (connection) => wanted.includes(connection.status),
+        { what: `connection ${id} ${wanted.join('|')}`, timeoutMs },
+      );
     },
     async events(id) {
       const res = await app.inject({ method: 'GET', url: `/v1/connections/${id}/events` });
