@@ -13,6 +13,7 @@ import { reencryptSecrets } from '../platform/reencrypt';
 import { createSecretBox } from '../platform/secret-box';
 import { createSecretStore } from '../platform/secret-store';
 import { createTestDatabase } from './support/database';
+import { eventually } from './support/eventually';
 import { startStack, testCodec, TEST_UI_CODEC_TOKEN, type Stack } from './support/stack';
 
 const logLines: string[] = [];
@@ -47,8 +48,10 @@ test('no secret appears in Temporal history, logs, API answers or database rows'
   await stack.waitForStatus(id, 'active');
   known.add((await stack.secrets.readAccessToken(id))!);
   await call('POST', `/v1/connections/${id}/refresh`);
-  await waitFor(
-    async () => (await stack.events(id)).filter((e: any) => e.type === 'refresh_succeeded').length >= 2,
+  await eventually(
+    async () => (await stack.events(id)).filter((e: any) => e.type === 'refresh_succeeded').length,
+    (refreshes) => refreshes >= 2,
+    { what: 'two refreshes' },
   );
   known.add((await stack.secrets.readAccessToken(id))!);
   await call('PUT', `/v1/connections/${id}/credentials`, {
@@ -279,13 +282,4 @@ async function dumpDatabase(): Promise<string> {
   } finally {
     await client.end();
   }
-}
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs = 20_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('condition not met in time');
 }

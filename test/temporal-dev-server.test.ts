@@ -9,6 +9,7 @@ import {
   startTemporalDevServer,
   type TemporalDevServer,
 } from '../dev/temporal-dev-server';
+import { eventually } from './support/eventually';
 
 const NAMESPACE = 'tether-test';
 const TASK_QUEUE = 'tether-test-no-worker'; // nobody polls it: the workflow just stays RUNNING
@@ -83,11 +84,11 @@ describe('startTemporalDevServer', () => {
 
     // Visibility (the search attribute index) is persisted too; it is written asynchronously, so poll.
     const query = `TetherTestKey = "${workflowId}"`;
-    let count = 0;
-    for (let i = 0; i < 50 && count === 0; i++) {
-      ({ count } = await client.workflow.count(query));
-      if (count === 0) await new Promise((r) => setTimeout(r, 200));
-    }
+    const { count } = await eventually(
+      () => client.workflow.count(query),
+      (answer) => answer.count > 0,
+      { what: 'the workflow in visibility', timeoutMs: 10_000, intervalMs: 200 },
+    );
     expect(count).toBe(1);
   });
 });

@@ -1,6 +1,7 @@
 // Provisioning always gets a valid token: one about to expire is refreshed first, through the
 // workflow, and the token handed out works against the vendor.
 import { ConnectionUnusableError, getValidAccessToken } from '../api/token-access';
+import { eventually } from './support/eventually';
 import { startStack, type Stack } from './support/stack';
 
 let stack: Stack;
@@ -61,12 +62,11 @@ test('operators can filter connections by typed search attributes', async () => 
   });
   await stack.waitForStatus(id, 'insufficient_scopes');
   const query = `TetherStatus = "insufficient_scopes" AND TetherVendor = "invgate" AND TetherTenant = "test-tenant"`;
-  const deadline = Date.now() + 15_000;
-  let ids: string[] = [];
-  while (Date.now() < deadline && !ids.includes(`connection:${id}`)) {
-    ids = [];
+  // Visibility is updated asynchronously.
+  const listed = async () => {
+    const ids: string[] = [];
     for await (const w of stack.client.workflow.list({ query })) ids.push(w.workflowId);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  expect(ids).toContain(`connection:${id}`);
+    return ids;
+  };
+  await eventually(listed, (ids) => ids.includes(`connection:${id}`), { what: 'listed by the query' });
 });

@@ -4,6 +4,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { createApiKey } from '../platform/api-keys';
+import { eventually } from './support/eventually';
 import { startStack, type Stack } from './support/stack';
 
 interface Received {
@@ -57,18 +58,18 @@ const link = (clientId: string) =>
     instanceUrl: stack.instanceUrl('invgate'),
     credentials: { clientId, clientSecret: 'demo-secret' },
   });
-async function eventsAt(path: string, predicate: (e: any) => boolean, count = 1, timeoutMs = 20_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const matching = received
-      .filter((r) => r.path === path)
-      .map((r) => ({ ...JSON.parse(r.body), _raw: r }))
-      .filter(predicate);
-    if (matching.length >= count) return matching;
-    if (Date.now() > deadline) throw new Error(`only ${matching.length} matching events at ${path}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const eventsAt = (path: string, predicate: (e: any) => boolean, count = 1, timeoutMs = 20_000) =>
+  eventually(
+    () =>
+      received
+        .filter((r) => r.path === path)
+        .map((r) => ({ ...JSON.parse(r.body), _raw: r }))
+        .filter(predicate),
+    (matching) => matching.length >= count,
+    { what: `${count} matching events at ${path}`, timeoutMs },
+  );
+const deliveries = (endpointId: string) => async () =>
+  (await stack.app.inject({ method: 'GET', url: `/v1/webhooks/${endpointId}/deliveries` })).json().items;
 
 test('events are signed, carry the connection and are verifiable with the Standard Webhooks library', async () => {
   const { secret } = await register('/all');
@@ -114,13 +115,12 @@ test('a failing endpoint gets the same event again until it accepts it (at least
   expect(new Set(attempts.map((a) => a.id)).size).toBe(1);
   const webhooks = (await stack.app.inject({ method: 'GET', url: '/v1/webhooks' })).json().items;
   const flaky = webhooks.find((w: any) => w.url.endsWith('/flaky'));
-  await waitFor(async () => {
-    const deliveries = (
-      await stack.app.inject({ method: 'GET', url: `/v1/webhooks/${flaky.id}/deliveries` })
-    ).json().items;
-    const d = deliveries.find((x: any) => x.id === attempts[0].id);
-    return d?.status === 'delivered' && d.attempts === 3;
-  });
+  await eventually(
+    deliveries(flaky.id),
+    (items) =>
+      items.some((d: any) => d.id === attempts[0].id && d.status === 'delivered' && d.attempts === 3),
+    { what: 'delivered on the third attempt' },
+  );
 });
 
 test('degraded, recovered, needs_reauth and revoked are told; filters and tenants are respected', async () => {
@@ -180,14 +180,12 @@ test('an endpoint that never accepts is marked failed after the retries, and the
   const { id: endpointId } = await register('/dead', ['connection.linked']);
   failures.set('/dead', 1_000);
   await link('demo-all-scopes.dead');
-  await waitFor(async () => {
-    const deliveries = (
-      await stack.app.inject({ method: 'GET', url: `/v1/webhooks/${endpointId}/deliveries` })
-    ).json().items;
-    return deliveries.some(
-      (d: any) => d.status === 'failed' && d.attempts === 4 && d.lastError === 'HTTP 500',
-    );
-  }, 30_000);
+  await eventually(
+    deliveries(endpointId),
+    (items) =>
+      items.some((d: any) => d.status === 'failed' && d.attempts === 4 && d.lastError === 'HTTP 500'),
+    { what: 'failed after four attempts', timeoutMs: 30_000 },
+  );
 });
 
 test('webhook URLs must pass the outbound policy', async () => {
@@ -205,12 +203,3 @@ test('webhook URLs must pass the outbound policy', async () => {
   });
   expect(bad.statusCode).toBe(400);
 });
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs = 20_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 150));
-  }
-  throw new Error('condition not met in time');
-}
