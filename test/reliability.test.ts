@@ -3,27 +3,23 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import type { Client } from '@temporalio/client';
 import { DefaultLogger } from '@temporalio/worker';
 import { createActivities } from '../activities';
-import { buildApp } from '../api/app';
-import { Prisma, createPrismaClient, isDatabaseUnavailable } from '../platform/db';
-import { createSecretStore } from '../platform/secret-store';
-import { createSecretBox } from '../platform/secret-box';
+import { createApi, createServices } from '../main/services';
+import { loadConfig } from '../platform/config';
+import { Prisma, isDatabaseUnavailable } from '../platform/db';
+import { createLogger } from '../platform/logger';
 import { freePort } from '../dev/temporal-dev-server';
-import { createVendorHttp } from '../vendor-kit/vendor-http';
 import { FailureType } from '../domain/failures';
 import { startStack, type Stack } from './support/stack';
 
 describe('PostgreSQL unreachable', () => {
   test('the API answers 503 database_unavailable with Retry-After, never 500', async () => {
     // Nothing listens there: every query fails to connect, as while PostgreSQL restarts.
-    const db = createPrismaClient(`postgresql://tether@127.0.0.1:${await freePort()}/tether`);
-    const app = await buildApp({
-      db,
-      temporal: {} as Client,
-      secrets: createSecretStore(db, createSecretBox(new Map([['k', Buffer.alloc(32, 1)]]), 'k')),
-      taskQueue: 'unused',
-      urlPolicy: { allowInsecureLoopback: true },
-      policy: {},
+    const config = loadConfig({
+      DATABASE_URL: `postgresql://tether@127.0.0.1:${await freePort()}/tether`,
+      TETHER_ENCRYPTION_KEYS: `k:${Buffer.alloc(32, 1).toString('base64')}`,
     });
+    const services = createServices(config, { logger: createLogger('silent', 'test') });
+    const app = await createApi(config, services, {} as Client);
     try {
       const key = `tk_${'a'.repeat(12)}_${'b'.repeat(43)}`;
       for (const [method, url] of [
@@ -40,7 +36,7 @@ describe('PostgreSQL unreachable', () => {
       }
     } finally {
       await app.close();
-      await db.$disconnect();
+      await services.close();
     }
   });
 
@@ -92,13 +88,10 @@ describe('PostgreSQL unreachable', () => {
 
 describe('a rotation is pinned to its own staged credentials', () => {
   let stack: Stack;
-  let http: ReturnType<typeof createVendorHttp>;
   beforeAll(async () => {
     stack = await startStack();
-    http = createVendorHttp({ timeoutMs: 5_000, maxResponseBytes: 1_048_576, allowInsecureLoopback: true });
   });
   afterAll(async () => {
-    await http?.close();
     await stack?.close();
   });
 
@@ -109,7 +102,7 @@ describe('a rotation is pinned to its own staged credentials', () => {
       credentials: { clientId: 'demo-all-scopes.pinned', clientSecret: 'demo-secret' },
     });
     await stack.waitForStatus(id, 'active');
-    const activities = createActivities({ db: stack.db, secrets: stack.secrets, http });
+    const activities = createActivities({ db: stack.db, secrets: stack.secrets, http: stack.http });
     const env = new MockActivityEnvironment(undefined, { logger: new DefaultLogger('ERROR') });
     const run = <A, R>(fn: (input: A) => Promise<R>, input: A) => env.run(fn, input) as Promise<R>;
     const candidate = (rotationId: string) => ({ connectionId: id, slot: 'candidate' as const, rotationId });

@@ -4,17 +4,24 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { DefaultLogger, Runtime, NativeConnection } from '@temporalio/worker';
-import { buildApp } from '../api/app';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { createApiKey } from '../platform/api-keys';
-import { loadConfig } from '../platform/config';
+import { loadConfig, type Config } from '../platform/config';
 import { createLogger } from '../platform/logger';
-import { connectTemporalClient, createServices, type Services, type TemporalClient } from '../main/services';
+import {
+  connectTemporalClient,
+  createApi,
+  createServices,
+  startWorker,
+  type Services,
+  type TemporalClient,
+} from '../main/services';
 import { freePort } from '../dev/temporal-dev-server';
 import { startSimulators, type RunningSimulators } from '../simulators/server';
-import { createWorker } from '../worker/create-worker';
 import { connectionWorkflowId } from '../workflows/ids';
 import { createTestDatabase, type TestDatabase } from './support/database';
+import { serviceEnvironment } from './support/environment';
+import { eventually } from './support/eventually';
 import { TEST_POLICY } from './support/stack';
 
 const REPO = path.resolve(__dirname, '..');
@@ -24,6 +31,7 @@ const GRACE_MS = 15_000;
 let database: TestDatabase;
 let sim: RunningSimulators;
 let env: Record<string, string>;
+let config: Config;
 let services: Services;
 let temporal: TemporalClient;
 const children: RunningChild[] = [];
@@ -33,19 +41,19 @@ beforeAll(async () => {
   database = await createTestDatabase();
   sim = await startSimulators();
   env = {
-    DATABASE_URL: database.url,
-    TEMPORAL_ADDRESS: process.env.TEST_TEMPORAL_ADDRESS!,
-    TETHER_TASK_QUEUE: `shutdown-${randomUUID()}`,
-    TETHER_ENCRYPTION_KEYS: `shutdown:${randomBytes(32).toString('base64')}`,
-    TETHER_ALLOW_INSECURE_LOOPBACK: 'true',
-    TETHER_HEALTH_CHECK_INTERVAL_MS: String(TEST_POLICY.healthCheckIntervalMs),
-    TETHER_FAILURE_BACKOFF_BASE_MS: String(TEST_POLICY.failureBackoffBaseMs),
-    TETHER_FAILURE_BACKOFF_CAP_MS: String(TEST_POLICY.failureBackoffCapMs),
+    ...serviceEnvironment({
+      databaseUrl: database.url,
+      temporalAddress: process.env.TEST_TEMPORAL_ADDRESS!,
+      taskQueue: `shutdown-${randomUUID()}`,
+      encryptionKeys: `shutdown:${randomBytes(32).toString('base64')}`,
+      simulatorsUrl: sim.baseUrl,
+      policy: TEST_POLICY,
+    }),
     HOST: '127.0.0.1',
     LOG_LEVEL: 'debug',
   };
   // This test's view of the same service: same database, keys and task queue as the children.
-  const config = loadConfig(env);
+  config = loadConfig(env);
   services = createServices(config, { logger: createLogger('silent', 'test') });
   temporal = await connectTemporalClient(config, services);
 });
@@ -140,15 +148,12 @@ async function terminate(
   return { ...result, tookMs: Date.now() - started };
 }
 
-async function waitForStatus(id: string, status: string, timeoutMs = 60_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const row = await services.db.connection.findUniqueOrThrow({ where: { id } });
-    if (row.status === status) return row;
-    if (Date.now() > deadline) throw new Error(`connection ${id} stayed ${row.status}, never ${status}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+const waitForStatus = (id: string, status: string, timeoutMs = 60_000) =>
+  eventually(
+    () => services.db.connection.findUniqueOrThrow({ where: { id } }),
+    (row) => row.status === status,
+    { what: `connection ${id} ${status}`, timeoutMs, intervalMs: 200 },
+  );
 
 const link = (vendor: 'invgate' | 'ninjaone', clientId: string) => ({
   vendor,
@@ -157,14 +162,7 @@ const link = (vendor: 'invgate' | 'ninjaone', clientId: string) => ({
 });
 
 test('worker: SIGTERM mid-activity lets the activity finish, exits 0, and a new worker carries on', async () => {
-  const app = await buildApp({
-    db: services.db,
-    temporal: temporal.client,
-    secrets: services.secrets,
-    taskQueue: env.TETHER_TASK_QUEUE!,
-    urlPolicy: { allowInsecureLoopback: true },
-    policy: TEST_POLICY,
-  });
+  const app = await createApi(config, services, temporal.client);
   try {
     const { key } = await createApiKey(services.db, { name: 'shutdown', tenantId: 'shutdown' });
     const first = startProcess('main/worker.ts');
@@ -214,18 +212,9 @@ test('worker: SIGTERM mid-activity lets the activity finish, exits 0, and a new 
 
 test('API: SIGTERM stops taking requests, lets the one in flight finish, exits 0', async () => {
   // The workflows run on an in-process worker here; the API under test is the child process.
-  const connection = await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS! });
-  const worker = await createWorker({
-    connection,
-    namespace: 'default',
-    taskQueue: env.TETHER_TASK_QUEUE!,
-    db: services.db,
-    secrets: services.secrets,
-    http: services.http,
-    codec: services.codec,
+  const worker = await startWorker(config, services, {
     workflowBundle: { code: readFileSync(process.env.TEST_WORKFLOW_BUNDLE!, 'utf8') },
   });
-  const running = worker.run();
   try {
     const port = await freePort();
     const api = startProcess('main/api.ts', { PORT: String(port), LOG_LEVEL: 'info' });
@@ -269,8 +258,6 @@ test('API: SIGTERM stops taking requests, lets the one in flight finish, exits 0
       clientSecret: 'demo-secret',
     });
   } finally {
-    worker.shutdown();
-    await running;
-    await connection.close();
+    await worker.stop();
   }
 });

@@ -40,7 +40,9 @@ export function serviceEnvironment(parts: ServiceEnvironmentParts): Record<strin
     TETHER_SLACK_SCIM_BASE_URL: slack['slack.scim']!,
     TETHER_SLACK_AUTHORIZE_URL: slack['slack.authorize']!,
     ...Object.fromEntries(
-      Object.entries(optional).flatMap(([name, value]) => (value === undefined ? [] : [[name, String(value)]])),
+      Object.entries(optional).flatMap(([name, value]) =>
+        value === undefined ? [] : [[name, String(value)]],
+      ),
     ),
   };
 }

@@ -6,19 +6,14 @@ import { readFileSync } from 'node:fs';
 import type { Client } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { InjectOptions } from 'fastify';
-import {
-  connectTemporalClient,
-  createApi,
-  createServices,
-  startWorker,
-  type Api,
-} from '../../main/services';
+import { connectTemporalClient, createApi, createServices, startWorker, type Api } from '../../main/services';
 import { createApiKey } from '../../platform/api-keys';
 import { loadConfig, type Quotas } from '../../platform/config';
 import type { Db } from '../../platform/db';
 import { createLogger } from '../../platform/logger';
 import { EncryptionCodec } from '../../platform/payload-codec';
 import type { SecretStore } from '../../platform/secret-store';
+import type { VendorHttp } from '../../vendor-kit/vendor-http';
 import { startSimulators, type RunningSimulators } from '../../simulators/server';
 import type { ConnectionStatus } from '../../domain/connection';
 import type { MaintenancePolicy } from '../../domain/policy';
@@ -41,6 +36,8 @@ export const TEST_PUBLIC_URL = 'https://tether.test';
 export interface Stack {
   db: Db;
   secrets: SecretStore;
+  /** The vendor HTTP client the worker uses, for tests that call the vendor toolkit directly. */
+  http: VendorHttp;
   client: Client;
   /** The API, authenticated as tenant `test-tenant` by default. */
   app: Api;
@@ -153,7 +150,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       uiCodec: { origins: ['http://127.0.0.1:8233'], token: TEST_UI_CODEC_TOKEN },
     });
     cleanups.push(() => app.close());
-    const { db, secrets } = services;
+    const { db, secrets, http } = services;
     const tenantKey = (await createApiKey(db, { name: 'tests', tenantId: 'test-tenant' })).key;
     const adminKey = (await createApiKey(db, { name: 'tests-admin', role: 'admin' })).key;
     // Tests call the API as tenant `test-tenant` unless they pass their own Authorization header.
@@ -166,6 +163,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     return stackApi({
       db,
       secrets,
+      http,
       client: temporal.client,
       app: api,
       rawApp: app,
@@ -187,6 +185,7 @@ function stackApi(
     Stack,
     | 'db'
     | 'secrets'
+    | 'http'
     | 'client'
     | 'app'
     | 'rawApp'
