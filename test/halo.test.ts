@@ -1,41 +1,34 @@
-// HaloITSM end to end on the real stack: discovery at /api/authinfo, client credentials with explicit
-// scopes (form body or HTTP Basic), the granted `scope` string checked by probes, Halo's error shapes,
-// and no revocation API.
+// HaloITSM's quirks on the real stack: discovery at /api/authinfo, client credentials with explicit
+// scopes (form body or HTTP Basic), optional asset access, a 401 that means a missing permission, and
+// Halo's error shapes. What Halo shares with every vendor is in test/vendor-contract.test.ts.
 import { verifyScopes } from '../vendor-kit/scope-verification';
 import { grantClientCredentials } from '../vendor-kit/token-grant';
 import { halo } from '../catalog/halo';
 import type { OAuthClientCredentialsAuth, VendorContext } from '../vendor-kit/definition';
-import { createVendorHttp, type VendorRequest } from '../vendor-kit/vendor-http';
+import type { VendorRequest } from '../vendor-kit/vendor-http';
 import { startStack, type Stack } from './support/stack';
 
 let stack: Stack;
-const http = createVendorHttp({ timeoutMs: 5_000, maxResponseBytes: 1_048_576, allowInsecureLoopback: true });
 beforeAll(async () => {
   stack = await startStack();
 });
 afterAll(async () => {
-  await http.close();
   await stack?.close();
 });
 
-const ALL_SCOPES = ['edit:tickets', 'read:assets', 'read:tickets'];
-
-const link = (clientId: string, extra: { clientSecret?: string; settings?: Record<string, unknown> } = {}) =>
+const link = (clientId: string, settings?: Record<string, unknown>) =>
   stack.link({
     vendor: 'halo',
     instanceUrl: stack.instanceUrl('halo'),
-    credentials: { clientId, clientSecret: extra.clientSecret ?? 'demo-secret' },
-    ...(extra.settings ? { settings: extra.settings } : {}),
+    credentials: { clientId, clientSecret: 'demo-secret' },
+    ...(settings ? { settings } : {}),
   });
 
 const stats = (clientId: string) => stack.sim.control.stats('halo', clientId);
 
-test('links with every scope in five requests: authinfo, token, three probes', async () => {
+test('links in five requests: authinfo, token, three probes', async () => {
   const res = await link('demo-all-scopes.link');
-  expect(res.status).toBe(202);
-  const connection = await stack.waitForStatus(res.id, 'active');
-  expect(connection.grantedScopes).toEqual(ALL_SCOPES);
-  expect(connection.missingScopes).toEqual([]);
+  await stack.waitForStatus(res.id, 'active');
   const calls = stats('demo-all-scopes.link');
   expect(calls.tokenRequests).toBe(1);
   expect(calls.apiRequests).toBe(3);
@@ -43,43 +36,25 @@ test('links with every scope in five requests: authinfo, token, three probes', a
   expect(stack.sim.control.stats('halo').byEndpoint['GET /api/authinfo']).toBeGreaterThanOrEqual(1);
 });
 
-test('names the missing asset permission with its purpose', async () => {
-  const res = await link('demo-missing-scopes');
-  const connection = await stack.waitForStatus(res.id, 'insufficient_scopes');
-  expect(connection.missingScopes).toEqual([
-    { scope: 'read:assets', purpose: "read assets, to attach a user's devices to their requests" },
-  ]);
-  expect(connection.grantedScopes).toEqual(['edit:tickets', 'read:tickets']);
-});
-
 test('assets left out in settings are neither requested nor required nor probed', async () => {
-  const res = await link('demo-missing-scopes.no-assets', {
-    settings: { scopes: ['read:tickets', 'edit:tickets'] },
-  });
+  const res = await link('demo-missing-scopes.no-assets', { scopes: ['read:tickets', 'edit:tickets'] });
   const connection = await stack.waitForStatus(res.id, 'active');
   expect(connection.grantedScopes).toEqual(['edit:tickets', 'read:tickets']);
   expect(stats('demo-missing-scopes.no-assets').byEndpoint['GET /api/asset']).toBeUndefined();
 });
 
 test('the tickets scopes cannot be left out', async () => {
-  const res = await link('demo-all-scopes', { settings: { scopes: ['read:assets'] } });
+  const res = await link('demo-all-scopes', { scopes: ['read:assets'] });
   expect(res.status).toBe(400);
   expect(res.body.message).toMatch(
     /settings\.scopes.*required scopes cannot be left out: read:tickets, edit:tickets/,
   );
 });
 
-test('a wrong secret is invalid_credentials after one token request', async () => {
-  const res = await link('demo-all-scopes.wrong', { clientSecret: 'wrong-secret' });
-  const connection = await stack.waitForStatus(res.id, 'invalid_credentials');
-  expect(connection.statusMessage).toMatch(/invalid_client/);
-  expect(stats('demo-all-scopes.wrong').tokenRequests).toBe(1);
-});
-
 test('HTTP Basic client authentication, chosen in settings', async () => {
-  const res = await link('demo-all-scopes.basic', { settings: { clientAuth: 'basic' } });
+  const res = await link('demo-all-scopes.basic', { clientAuth: 'basic' });
   const connection = await stack.waitForStatus(res.id, 'active');
-  expect(connection.grantedScopes).toEqual(ALL_SCOPES);
+  expect(connection.grantedScopes).toEqual(['edit:tickets', 'read:assets', 'read:tickets']);
 
   // The same grant, watched on the wire: credentials in the Authorization header, none in the form.
   const sent: VendorRequest[] = [];
@@ -89,7 +64,7 @@ test('HTTP Basic client authentication, chosen in settings', async () => {
     http: {
       send: (req) => {
         sent.push(req);
-        return http.send(req);
+        return stack.http.send(req);
       },
     },
   };
@@ -129,7 +104,7 @@ test('a token granted no scope never links, and is not mistaken for bad credenti
 test("Halo's 401 for a permission the token lacks reads as missing once /api/agent/me accepted the token", async () => {
   // A token requested without scope: Halo authenticates it but answers 401 on tickets and assets.
   const instanceUrl = stack.instanceUrl('halo');
-  const res = await http.send({
+  const res = await stack.http.send({
     method: 'POST',
     url: `${instanceUrl}/auth/token`,
     form: {
@@ -139,7 +114,13 @@ test("Halo's 401 for a permission the token lacks reads as missing once /api/age
     },
   });
   const { access_token: token } = JSON.parse(res.text) as { access_token: string };
-  const verification = await verifyScopes(halo, { instanceUrl, settings: {}, http }, token, null, 'full');
+  const verification = await verifyScopes(
+    halo,
+    { instanceUrl, settings: {}, http: stack.http },
+    token,
+    null,
+    'full',
+  );
   expect(verification.probes).toEqual([
     { probe: 'agent-me', ok: true },
     { probe: 'tickets', ok: false },
@@ -189,42 +170,6 @@ test('an error in {ClassName, Message} shape is shown in words', async () => {
   expect(connection.statusMessage).toMatch(
     /refused the token request: HTTP 400: Unknown tenant \(HaloTenantException\)/,
   );
-});
-
-test('re-grants a short-lived token before it expires', async () => {
-  const res = await link('demo-ttl-3.refresh');
-  const first = await stack.waitForStatus(res.id, 'active');
-  const firstExpiry = Date.parse(first.tokenExpiresAt);
-  let current = first;
-  while (Date.parse(current.tokenExpiresAt) <= firstExpiry) {
-    expect(Date.now()).toBeLessThan(firstExpiry + 5_000);
-    await new Promise((r) => setTimeout(r, 100));
-    current = await stack.getConnection(res.id);
-  }
-  expect(current.status).toBe('active');
-  const refreshed = (await stack.events(res.id)).find(
-    (e: { type: string }) => e.type === 'refresh_succeeded',
-  );
-  expect(Date.parse(refreshed.createdAt)).toBeLessThan(firstExpiry);
-  expect(stats('demo-ttl-3.refresh').tokenRequests).toBeGreaterThanOrEqual(2);
-});
-
-test('revoking wipes the secrets and says Halo cannot revoke the token itself', async () => {
-  const res = await link('demo-all-scopes.revoke');
-  await stack.waitForStatus(res.id, 'active');
-  const revoke = await stack.app.inject({ method: 'DELETE', url: `/v1/connections/${res.id}` });
-  expect(revoke.statusCode).toBe(202);
-  const connection = await stack.waitForStatus(res.id, 'revoked');
-  expect(connection.vendorRevocation).toBe('unsupported');
-  expect(connection.revokeInstructions).toMatch(/View Applications/);
-  expect(await stack.secrets.readCredentials(res.id)).toBeNull();
-});
-
-test('waits out a 429 with Retry-After and links', async () => {
-  const res = await link('demo-rate-limited');
-  const connection = await stack.waitForStatus(res.id, 'active');
-  expect(connection.grantedScopes).toEqual(ALL_SCOPES);
-  expect(stats('demo-rate-limited').byStatus['429']).toBe(2);
 });
 
 test('the connector tells the customer what to click, paste and grant', async () => {
