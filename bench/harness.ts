@@ -1,21 +1,22 @@
 // Everything one benchmark run needs, started in order and stopped in reverse: a Temporal CLI dev
 // server, a fresh PostgreSQL database (test/support/database.ts) with the bench's measurement hooks,
 // the vendor simulators, the API listening on a loopback port (real HTTP), and the worker in a child
-// process (bench/worker-process.ts) so its memory is measured alone.
+// process (bench/worker-process.ts) so its memory is measured alone. API and worker are wired as in
+// production (main/services.ts), configured by the same environment variables.
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { buildApp } from '../api/app';
-import { slackEndpointsAt } from '../catalog/slack';
+import { connectTemporalClient, createApi, createServices, type Api } from '../main/services';
 import { createApiKey } from '../platform/api-keys';
-import { createPrismaClient, type Db } from '../platform/db';
-import { EncryptionCodec, encryptedDataConverter } from '../platform/payload-codec';
-import { createSecretBox } from '../platform/secret-box';
-import { createSecretStore, type SecretStore } from '../platform/secret-store';
+import { loadConfig } from '../platform/config';
+import type { Db } from '../platform/db';
+import { createLogger } from '../platform/logger';
+import type { EncryptionCodec } from '../platform/payload-codec';
+import type { SecretStore } from '../platform/secret-store';
 import {
   ensureTemporalCli,
   startTemporalDevServer,
@@ -23,6 +24,7 @@ import {
 } from '../dev/temporal-dev-server';
 import { startSimulators, type RunningSimulators } from '../simulators/server';
 import { createTestDatabase } from '../test/support/database';
+import { serviceEnvironment } from '../test/support/environment';
 import type { WorkerTuning } from '../worker/create-worker';
 import type { MaintenancePolicy } from '../domain/policy';
 import { SEARCH_ATTRIBUTE_TYPES } from '../workflows/search-attributes';
@@ -33,8 +35,6 @@ import type { MemorySample, ToParent, WorkerSettings } from './protocol';
 export const TENANT = 'bench';
 /** The API's per-key limit is lifted: the benchmark measures the service, not the limiter. */
 const RATE_LIMIT_PER_MINUTE = 1_000_000_000;
-
-export type Api = Awaited<ReturnType<typeof buildApp>>;
 
 export interface WorkerHandle {
   pid: number;
@@ -105,43 +105,38 @@ export async function startHarness(log: (line: string) => void): Promise<Harness
     const database = await createTestDatabase();
     cleanups.push(() => database.drop());
     await installInstrumentation(database.url);
-    const db = createPrismaClient(database.url);
-    cleanups.push(() => db.$disconnect());
     const listener = new StatusListener(database.url);
     await listener.start();
     cleanups.push(() => listener.stop());
 
-    // Throw-away keys for this run's database and payloads.
-    const secretKey = randomBytes(32);
-    const codecKey = randomBytes(32);
-    const secrets = createSecretStore(db, createSecretBox(new Map([['bench', secretKey]]), 'bench'));
-    const codec = new EncryptionCodec(new Map([['bench', codecKey]]), 'bench');
-
     const sim = await startSimulators();
     cleanups.push(() => sim.close());
-    const endpoints = slackEndpointsAt(`${sim.baseUrl}/slack`);
-
-    const connection = await Connection.connect({ address: server.address });
-    cleanups.push(() => connection.close());
-    const client = new Client({ connection, dataConverter: encryptedDataConverter(codec) });
     const taskQueue = `bench-${randomUUID()}`;
     const bareTaskQueue = `bench-bare-${randomUUID()}`;
+    // The service's configuration, shared with the worker process; a throw-away key for this run.
+    const serviceEnv = serviceEnvironment({
+      databaseUrl: database.url,
+      temporalAddress: server.address,
+      taskQueue,
+      encryptionKeys: `bench:${randomBytes(32).toString('base64')}`,
+      simulatorsUrl: sim.baseUrl,
+      rateLimitPerMinute: RATE_LIMIT_PER_MINUTE,
+    });
+    const config = loadConfig(serviceEnv);
+    const services = createServices(config, { logger: createLogger('error', 'bench') });
+    cleanups.push(() => services.close());
+    const { db, secrets, codec } = services;
+    const temporal = await connectTemporalClient(config, services);
+    cleanups.push(() => temporal.close());
+    const client = temporal.client;
 
+    // Without a logger, as the API's request log is not what is measured.
     const apiWithPolicy = async (policy: Partial<MaintenancePolicy>) => {
-      const app = await buildApp({
-        db,
-        temporal: client,
-        secrets,
-        taskQueue,
-        urlPolicy: { allowInsecureLoopback: true },
-        policy,
-        vendorEndpoints: endpoints,
-        rateLimitPerMinute: RATE_LIMIT_PER_MINUTE,
-      });
+      const app = await createApi({ ...config, policy }, services, client);
       cleanups.push(() => app.close());
       return app;
     };
-    const api = await apiWithPolicy({});
+    const api = await apiWithPolicy(config.policy);
     await api.listen({ host: '127.0.0.1', port: 0 });
     const address = api.server.address();
     const apiUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
@@ -168,13 +163,8 @@ export async function startHarness(log: (line: string) => void): Promise<Harness
           stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
           env: {
             ...process.env,
-            BENCH_DATABASE_URL: database.url,
-            BENCH_TEMPORAL_ADDRESS: server.address,
-            BENCH_TASK_QUEUE: taskQueue,
+            ...serviceEnv,
             BENCH_BUNDLE: bundlePath,
-            BENCH_SLACK_BASE_URL: `${sim.baseUrl}/slack`,
-            BENCH_SECRET_KEY: secretKey.toString('hex'),
-            BENCH_CODEC_KEY: codecKey.toString('hex'),
             BENCH_TUNING: JSON.stringify(options.tuning ?? {}),
             ...(options.dbPool ? { BENCH_DB_POOL: String(options.dbPool) } : {}),
             ...(options.withBare

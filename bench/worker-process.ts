@@ -1,18 +1,16 @@
 // The benchmark's worker: a child process of bench/run.ts, so its memory is the worker's alone (the
-// API, the simulators and the load drivers live in the parent). It runs the real worker
-// (worker/create-worker.ts) on the tether task queue and, when asked, the bare worker (bench/bare-*)
-// on its own queue, and reports process memory to the parent once per BENCH_SAMPLE_MS.
+// API, the simulators and the load drivers live in the parent). It runs the real worker, wired as
+// main/worker.ts wires it (main/services.ts), on the tether task queue and, when asked, the bare worker
+// (bench/bare-*) on its own queue, and reports process memory to the parent once per BENCH_SAMPLE_MS.
 // Configuration comes in environment variables (keys too: never on the command line, never logged).
 import { readFileSync } from 'node:fs';
 import v8 from 'node:v8';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import { createPrismaClient } from '../platform/db';
-import { EncryptionCodec, encryptedDataConverter } from '../platform/payload-codec';
-import { createSecretBox } from '../platform/secret-box';
-import { createSecretStore } from '../platform/secret-store';
-import { createVendorHttp } from '../vendor-kit/vendor-http';
-import { slackEndpointsAt } from '../catalog/slack';
-import { createWorker, type WorkerTuning } from '../worker/create-worker';
+import { createServices, startWorker } from '../main/services';
+import { loadConfig } from '../platform/config';
+import { createLogger } from '../platform/logger';
+import { encryptedDataConverter } from '../platform/payload-codec';
+import type { WorkerTuning } from '../worker/create-worker';
 import { bareActivities } from './bare-activities';
 import type { ToParent, ToWorker, WorkerSettings } from './protocol';
 
@@ -27,48 +25,36 @@ async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   const tuning = JSON.parse(process.env.BENCH_TUNING ?? '{}') as WorkerTuning;
   const poolSize = Number(process.env.BENCH_DB_POOL) || undefined;
-  const db = createPrismaClient(env('BENCH_DATABASE_URL'), { maxConnections: poolSize });
-  const keys = new Map([['bench', Buffer.from(env('BENCH_SECRET_KEY'), 'hex')]]);
-  const codec = new EncryptionCodec(
-    new Map([['bench', Buffer.from(env('BENCH_CODEC_KEY'), 'hex')]]),
-    'bench',
-  );
-  const http = createVendorHttp({
-    timeoutMs: 5_000,
-    maxResponseBytes: 1_048_576,
-    allowInsecureLoopback: true,
+  // The service's own variables (DATABASE_URL, TEMPORAL_ADDRESS, TETHER_*), read as main/worker.ts reads them.
+  const config = loadConfig(process.env);
+  const services = createServices(config, {
+    logger: createLogger('error', 'bench-worker'),
+    maxConnections: poolSize,
   });
-  const connection = await NativeConnection.connect({ address: env('BENCH_TEMPORAL_ADDRESS') });
-
-  const worker = await createWorker({
-    connection,
-    namespace: 'default',
-    taskQueue: env('BENCH_TASK_QUEUE'),
-    db,
-    secrets: createSecretStore(db, createSecretBox(keys, 'bench')),
-    http,
-    endpoints: slackEndpointsAt(env('BENCH_SLACK_BASE_URL')),
-    codec,
+  const tether = await startWorker(config, services, {
     workflowBundle: { code: readFileSync(env('BENCH_BUNDLE'), 'utf8') },
     tuning,
   });
-  const workers: Worker[] = [worker];
+  const running: Promise<void>[] = [tether.done];
+  let bare: { worker: Worker; connection: NativeConnection } | undefined;
   if (process.env.BENCH_BARE_BUNDLE) {
-    workers.push(
-      await Worker.create({
+    const connection = await NativeConnection.connect({ address: config.temporal.address });
+    bare = {
+      connection,
+      worker: await Worker.create({
         connection,
-        namespace: 'default',
+        namespace: config.temporal.namespace,
         taskQueue: env('BENCH_BARE_TASK_QUEUE'),
-        dataConverter: encryptedDataConverter(codec),
+        dataConverter: encryptedDataConverter(services.codec),
         workflowBundle: { code: readFileSync(process.env.BENCH_BARE_BUNDLE, 'utf8') },
         activities: bareActivities,
         ...tuning,
       }),
-    );
+    };
+    running.push(bare.worker.run());
   }
-  const running = workers.map((w) => w.run());
 
-  const o = worker.options;
+  const o = tether.worker.options;
   const slots = (s: unknown) => (s as { type?: string; numSlots?: number } | undefined)?.numSlots ?? null;
   const settings: WorkerSettings = {
     maxCachedWorkflows: o.maxCachedWorkflows,
@@ -105,11 +91,11 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     clearInterval(timer);
-    for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+    if (bare?.worker.getState() === 'RUNNING') bare.worker.shutdown();
+    await tether.stop();
     await Promise.allSettled(running);
-    await connection.close().catch(() => undefined);
-    await http.close().catch(() => undefined);
-    await db.$disconnect().catch(() => undefined);
+    await bare?.connection.close().catch(() => undefined);
+    await services.close().catch(() => undefined);
     send({ type: 'stopped' });
     process.exit(0);
   };
