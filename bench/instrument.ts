@@ -7,6 +7,7 @@
 // The triggers add two small INSERTs to each transition's transaction; both runs compared in the
 // report carry them alike.
 import pg from 'pg';
+import { runStatement } from '../test/support/database';
 
 const SQL = `
 CREATE TABLE bench_connection_log (
@@ -48,15 +49,7 @@ CREATE TRIGGER bench_log_audit AFTER INSERT ON "AuditEvent"
   FOR EACH ROW EXECUTE FUNCTION bench_log_audit();
 `;
 
-export async function installInstrumentation(databaseUrl: string): Promise<void> {
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
-    await client.query(SQL);
-  } finally {
-    await client.end();
-  }
-}
+export const installInstrumentation = (databaseUrl: string) => runStatement(databaseUrl, SQL);
 
 /** Status changes as PostgreSQL commits them, timestamped on arrival (performance.now()). */
 export class StatusListener {

@@ -7,6 +7,7 @@ import { halo } from '../catalog/halo';
 import type { OAuthClientCredentialsAuth, VendorContext } from '../vendor-kit/definition';
 import type { VendorRequest } from '../vendor-kit/vendor-http';
 import { startStack, type Stack } from './support/stack';
+import { demoLink } from './support/vendor-fixtures';
 
 let stack: Stack;
 beforeAll(async () => {
@@ -17,12 +18,7 @@ afterAll(async () => {
 });
 
 const link = (clientId: string, settings?: Record<string, unknown>) =>
-  stack.link({
-    vendor: 'halo',
-    instanceUrl: stack.instanceUrl('halo'),
-    credentials: { clientId, clientSecret: 'demo-secret' },
-    ...(settings ? { settings } : {}),
-  });
+  stack.link(demoLink(stack, 'halo', clientId, settings));
 
 const stats = (clientId: string) => stack.sim.control.stats('halo', clientId);
 

@@ -3,6 +3,7 @@
 // tokens re-granted, RFC 7009 revocation among them) is in test/vendor-contract.test.ts.
 import { ninjaone } from '../catalog/ninjaone';
 import { startStack, type Stack } from './support/stack';
+import { demoLink } from './support/vendor-fixtures';
 
 let stack: Stack;
 beforeAll(async () => {
@@ -13,12 +14,7 @@ afterAll(async () => {
 });
 
 const link = (clientId: string, settings?: Record<string, unknown>) =>
-  stack.link({
-    vendor: 'ninjaone',
-    instanceUrl: stack.instanceUrl('ninjaone'),
-    credentials: { clientId, clientSecret: 'demo-secret' },
-    ...(settings ? { settings } : {}),
-  });
+  stack.link(demoLink(stack, 'ninjaone', clientId, settings));
 
 const stats = (clientId: string) => stack.sim.control.stats('ninjaone', clientId);
 

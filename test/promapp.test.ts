@@ -2,6 +2,7 @@
 // (and the customer may give), and rotation to a new token. What Promapp shares with every vendor is in
 // test/vendor-contract.test.ts.
 import { startStack, type Stack } from './support/stack';
+import { demoLink } from './support/vendor-fixtures';
 
 let stack: Stack;
 beforeAll(async () => {
@@ -12,12 +13,8 @@ afterAll(async () => {
 });
 
 const DAY = 86_400_000;
-const promapp = (token: string, settings?: Record<string, unknown>) => ({
-  vendor: 'promapp',
-  instanceUrl: stack.instanceUrl('promapp'),
-  credentials: { token },
-  ...(settings ? { settings } : {}),
-});
+const promapp = (token: string, settings?: Record<string, unknown>) =>
+  demoLink(stack, 'promapp', token, settings);
 
 test("a linked token's one-year expiry is tracked", async () => {
   const { id } = await stack.link(promapp('demo-all-scopes.link'));

@@ -10,6 +10,7 @@ import { createLogger } from '../platform/logger';
 import { freePort } from '../dev/temporal-dev-server';
 import { FailureType } from '../domain/failures';
 import { startStack, type Stack } from './support/stack';
+import { demoLink } from './support/vendor-fixtures';
 
 describe('PostgreSQL unreachable', () => {
   test('the API answers 503 database_unavailable with Retry-After, never 500', async () => {
@@ -96,11 +97,7 @@ describe('a rotation is pinned to its own staged credentials', () => {
   });
 
   test('credentials a newer rotation staged meanwhile end the older one as superseded, not as rejected', async () => {
-    const { id } = await stack.link({
-      vendor: 'invgate',
-      instanceUrl: stack.instanceUrl('invgate'),
-      credentials: { clientId: 'demo-all-scopes.pinned', clientSecret: 'demo-secret' },
-    });
+    const { id } = await stack.link(demoLink(stack, 'invgate', 'demo-all-scopes.pinned'));
     await stack.waitForStatus(id, 'active');
     const activities = createActivities({ db: stack.db, secrets: stack.secrets, http: stack.http });
     const env = new MockActivityEnvironment(undefined, { logger: new DefaultLogger('ERROR') });

@@ -562,6 +562,13 @@ describe('Slack', () => {
   }
 
   const access = (fields: Record<string, string>) => postForm(slack('/api/oauth.v2.access'), fields);
+  const refresh = (clientId: string, refreshToken: string | undefined) =>
+    access({
+      client_id: clientId,
+      client_secret: SECRET,
+      grant_type: 'refresh_token',
+      refresh_token: refreshToken ?? '',
+    });
 
   async function install(clientId: string) {
     const code = (await authorize(clientId)).searchParams.get('code') as string;
@@ -650,18 +657,13 @@ describe('Slack', () => {
       expires_in: 1,
       refresh_token: expect.stringMatching(/^xoxe-1-/),
     });
-    const refresh = (refreshToken: string | undefined) =>
-      access({
-        client_id: 'demo-rotating-1',
-        client_secret: SECRET,
-        grant_type: 'refresh_token',
-        refresh_token: refreshToken ?? '',
-      });
 
-    const rotated = (await (await refresh(installed.authed_user.refresh_token)).json()) as SlackOAuthAnswer;
+    const rotated = (await (
+      await refresh('demo-rotating-1', installed.authed_user.refresh_token)
+    ).json()) as SlackOAuthAnswer;
     expect(rotated).toMatchObject({ ok: true, token_type: 'user', expires_in: 1, scope: 'admin,users:read' });
     expect(rotated.refresh_token).not.toBe(installed.authed_user.refresh_token);
-    expect(await (await refresh(installed.authed_user.refresh_token)).json()).toEqual({
+    expect(await (await refresh('demo-rotating-1', installed.authed_user.refresh_token)).json()).toEqual({
       ok: false,
       error: 'invalid_refresh_token',
     });
@@ -671,7 +673,9 @@ describe('Slack', () => {
       ok: false,
       error: 'token_expired',
     });
-    const again = (await (await refresh(rotated.refresh_token)).json()) as SlackOAuthAnswer;
+    const again = (await (
+      await refresh('demo-rotating-1', rotated.refresh_token)
+    ).json()) as SlackOAuthAnswer;
     expect(await (await authTest(again.access_token)).json()).toMatchObject({ ok: true });
   });
 
@@ -684,12 +688,7 @@ describe('Slack', () => {
     expect(await (await authTest(token)).json()).toMatchObject({ ok: true });
     expect(await (await revoke(false)).json()).toEqual({ ok: true, revoked: true });
     expect(await (await authTest(token)).json()).toEqual({ ok: false, error: 'token_revoked' });
-    const refreshed = await access({
-      client_id: 'demo-rotating',
-      client_secret: SECRET,
-      grant_type: 'refresh_token',
-      refresh_token: installed.authed_user.refresh_token ?? '',
-    });
+    const refreshed = await refresh('demo-rotating', installed.authed_user.refresh_token);
     expect(await refreshed.json()).toEqual({ ok: false, error: 'invalid_refresh_token' });
   });
 
@@ -700,12 +699,7 @@ describe('Slack', () => {
       ok: false,
       error: 'token_revoked',
     });
-    const refreshed = await access({
-      client_id: 'demo-rotating',
-      client_secret: SECRET,
-      grant_type: 'refresh_token',
-      refresh_token: installed.authed_user.refresh_token ?? '',
-    });
+    const refreshed = await refresh('demo-rotating', installed.authed_user.refresh_token);
     expect(await refreshed.json()).toEqual({ ok: false, error: 'invalid_refresh_token' });
     const again = await install('demo-rotating');
     expect(await (await authTest(again.authed_user.access_token)).json()).toMatchObject({ ok: true });

@@ -36,9 +36,6 @@ async function snapshot(id: string) {
   };
 }
 
-const eventTypes = async (id: string): Promise<string[]> =>
-  (await stack.events(id)).map((e: { type: string }) => e.type);
-
 describe('pasted user token (slack)', () => {
   test("links at Slack's fixed address once auth.test and SCIM prove the admin scope", async () => {
     const token = 'xoxp-demo-all-scopes.link';
@@ -172,7 +169,7 @@ describe('OAuth install (slack-grid)', () => {
     );
     expect(connection.status).toBe('linking');
     expect(connection.statusMessage).toMatch(/access_denied/);
-    expect(await eventTypes(id)).toEqual(['link_requested', 'install_started', 'install_denied']);
+    expect(await stack.eventTypes(id)).toEqual(['link_requested', 'install_started', 'install_denied']);
     expect(await stack.secrets.readAccessToken(id)).toBeNull();
     // It can still be installed.
     expect(
@@ -194,7 +191,7 @@ describe('OAuth install (slack-grid)', () => {
       async () => {
         const current = (await stack.secrets.readRefreshToken(id))!;
         if (current !== refreshTokens.at(-1)) refreshTokens.push(current);
-        return (await eventTypes(id)).filter((t) => t === 'refresh_succeeded').length;
+        return (await stack.eventTypes(id)).filter((t) => t === 'refresh_succeeded').length;
       },
       (renewals) => renewals >= 2,
       { what: 'two renewals' },
@@ -230,7 +227,7 @@ describe('OAuth install (slack-grid)', () => {
 
     expect((await install(stack, id)).res.statusCode).toBe(202);
     await stack.waitForStatus(id, 'active');
-    expect(await eventTypes(id)).toContain('recovered');
+    expect(await stack.eventTypes(id)).toContain('recovered');
   });
 
   test('revoke ends the install at Slack: access and refresh token both dead', async () => {

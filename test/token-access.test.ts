@@ -3,6 +3,7 @@
 import { ConnectionUnusableError, getValidAccessToken } from '../api/token-access';
 import { eventually } from './support/eventually';
 import { startStack, type Stack } from './support/stack';
+import { demoLink } from './support/vendor-fixtures';
 
 let stack: Stack;
 beforeAll(async () => {
@@ -14,11 +15,7 @@ afterAll(async () => {
 
 test('a token expiring sooner than needed is refreshed before it is handed out', async () => {
   const client = 'demo-ttl-20.provisioning';
-  const { id } = await stack.link({
-    vendor: 'invgate',
-    instanceUrl: stack.instanceUrl('invgate'),
-    credentials: { clientId: client, clientSecret: 'demo-secret' },
-  });
+  const { id } = await stack.link(demoLink(stack, 'invgate', client));
   const linked = await stack.waitForStatus(id, 'active');
   const deps = { db: stack.db, secrets: stack.secrets, temporal: stack.client };
 
@@ -40,11 +37,7 @@ test('a token expiring sooner than needed is refreshed before it is handed out',
 });
 
 test('static tokens are handed out as they are; unusable connections refuse', async () => {
-  const { id } = await stack.link({
-    vendor: 'promapp',
-    instanceUrl: stack.instanceUrl('promapp'),
-    credentials: { token: 'demo-all-scopes.provisioning' },
-  });
+  const { id } = await stack.link(demoLink(stack, 'promapp', 'demo-all-scopes.provisioning'));
   await stack.waitForStatus(id, 'active');
   const deps = { db: stack.db, secrets: stack.secrets, temporal: stack.client };
   expect((await getValidAccessToken(deps, id)).accessToken).toBe('demo-all-scopes.provisioning');
@@ -55,11 +48,7 @@ test('static tokens are handed out as they are; unusable connections refuse', as
 });
 
 test('operators can filter connections by typed search attributes', async () => {
-  const { id } = await stack.link({
-    vendor: 'invgate',
-    instanceUrl: stack.instanceUrl('invgate'),
-    credentials: { clientId: 'demo-missing-scopes', clientSecret: 'demo-secret' },
-  });
+  const { id } = await stack.link(demoLink(stack, 'invgate', 'demo-missing-scopes'));
   await stack.waitForStatus(id, 'insufficient_scopes');
   const query = `TetherStatus = "insufficient_scopes" AND TetherVendor = "invgate" AND TetherTenant = "test-tenant"`;
   // Visibility is updated asynchronously.

@@ -5,7 +5,7 @@
 import { vendors, type VendorDefinition } from '../catalog';
 import { eventually } from './support/eventually';
 import { startStack, type Stack } from './support/stack';
-import { VENDOR_FIXTURES, type VendorFixture } from './support/vendor-fixtures';
+import { linkRequest, VENDOR_FIXTURES, type VendorFixture } from './support/vendor-fixtures';
 
 let stack: Stack;
 beforeAll(async () => {
@@ -31,16 +31,10 @@ describe.each(table)('%s', (id, vendor: VendorDefinition, fixture: VendorFixture
   const caller = (credentials: Record<string, string>) => (credentials.clientId ?? credentials.token)!;
   const calls = (credentials: Record<string, string>) =>
     stack.sim.control.stats(fixture.simulator, caller(credentials));
-  const eventTypes = async (connectionId: string) =>
-    (await stack.events(connectionId)).map((e: { type: string }) => e.type);
 
   /** POST /v1/connections (202, linking), then the vendor's install round trip if it has one. */
   async function link(credentials: Record<string, string>) {
-    const res = await stack.link({
-      vendor: id,
-      ...(fixture.instanceUrl ? { instanceUrl: stack.instanceUrl(id) } : {}),
-      credentials,
-    });
+    const res = await stack.link(linkRequest(stack, id, credentials));
     expect(res.status).toBe(202);
     expect(res.body.status).toBe('linking');
     await fixture.install?.(stack, res.id);
@@ -55,7 +49,7 @@ describe.each(table)('%s', (id, vendor: VendorDefinition, fixture: VendorFixture
     expect(connection.missingScopes).toEqual([]);
     if (fixture.probe) expect(connection.tokenExpiresAt).toBeNull();
     else expect(Date.parse(connection.tokenExpiresAt)).toBeGreaterThan(Date.now());
-    expect(await eventTypes(res.id)).toEqual([
+    expect(await stack.eventTypes(res.id)).toEqual([
       'link_requested',
       ...(fixture.install ? ['install_started'] : []),
       'linked',
@@ -114,11 +108,9 @@ describe.each(table)('%s', (id, vendor: VendorDefinition, fixture: VendorFixture
       const afterLink = calls(credentials).apiRequests;
       // The test policy probes every 3 s (production: 6 h).
       await eventually(
-        () => eventTypes(res.id),
+        () => stack.eventTypes(res.id),
         (types) => types.includes('probe_succeeded'),
-        {
-          what: 'a health probe',
-        },
+        { what: 'a health probe' },
       );
       expect(calls(credentials).apiRequests).toBeGreaterThan(afterLink);
 

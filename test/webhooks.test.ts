@@ -6,6 +6,7 @@ import { Webhook } from 'standardwebhooks';
 import { createApiKey } from '../platform/api-keys';
 import { eventually } from './support/eventually';
 import { startStack, type Stack } from './support/stack';
+import { demoLink } from './support/vendor-fixtures';
 
 interface Received {
   headers: IncomingHttpHeaders;
@@ -52,12 +53,7 @@ async function register(path: string, eventTypes?: string[], key = stack.tenantK
   expect(res.statusCode).toBe(201);
   return res.json() as { id: string; secret: string };
 }
-const link = (clientId: string) =>
-  stack.link({
-    vendor: 'invgate',
-    instanceUrl: stack.instanceUrl('invgate'),
-    credentials: { clientId, clientSecret: 'demo-secret' },
-  });
+const link = (clientId: string) => stack.link(demoLink(stack, 'invgate', clientId));
 const eventsAt = (path: string, predicate: (e: any) => boolean, count = 1, timeoutMs = 20_000) =>
   eventually(
     () =>

@@ -11,8 +11,9 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-async function runAdminStatement(adminUrl: string, sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: adminUrl });
+/** One statement (or several, `;`-separated) on its own connection. */
+export async function runStatement(databaseUrl: string, sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
     await client.query(sql);
@@ -28,9 +29,9 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
 
-  await runAdminStatement(adminUrl, `CREATE DATABASE "${name}"`);
+  await runStatement(adminUrl, `CREATE DATABASE "${name}"`);
   // FORCE closes whatever connections a test left open (a client not disconnected, a crashed pool).
-  const drop = () => runAdminStatement(adminUrl, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  const drop = () => runStatement(adminUrl, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
   try {
     await migrateDatabase(url.toString());
   } catch (error) {

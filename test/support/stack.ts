@@ -57,6 +57,8 @@ export interface Stack {
   waitForStatus(id: string, status: ConnectionStatus | ConnectionStatus[], timeoutMs?: number): Promise<any>;
   getConnection(id: string): Promise<any>;
   events(id: string): Promise<any[]>;
+  /** The connection's audit trail, event types only. */
+  eventTypes(id: string): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -198,6 +200,10 @@ function stackApi(
   >,
 ): Stack {
   const { app, sim } = parts;
+  const events = async (id: string) => {
+    const res = await app.inject({ method: 'GET', url: `/v1/connections/${id}/events` });
+    return res.json().items;
+  };
   const getConnection = async (id: string) => {
     const res = await app.inject({ method: 'GET', url: `/v1/connections/${id}` });
     return res.json();
@@ -221,9 +227,7 @@ function stackApi(
         { what: `connection ${id} ${wanted.join('|')}`, timeoutMs },
       );
     },
-    async events(id) {
-      const res = await app.inject({ method: 'GET', url: `/v1/connections/${id}/events` });
-      return res.json().items;
-    },
+    events,
+    eventTypes: async (id) => (await events(id)).map((e: { type: string }) => e.type),
   };
 }

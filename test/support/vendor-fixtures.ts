@@ -50,6 +50,38 @@ const slackTokenWorks = async (stack: Stack, token: string) =>
   (await slackWebApi(stack, 'auth.test', {}, token)).ok === true;
 const slackRevocation = { endpoint: 'POST /api/auth.revoke', tokenWorks: slackTokenWorks };
 
+/** The link request for a catalog vendor's simulator (its instance URL, unless the vendor's is fixed). */
+export function linkRequest(
+  stack: Stack,
+  vendor: string,
+  credentials: Credentials,
+  settings?: Record<string, unknown>,
+) {
+  return {
+    vendor,
+    ...(fixtureOf(vendor).instanceUrl ? { instanceUrl: stack.instanceUrl(vendor) } : {}),
+    credentials,
+    ...(settings ? { settings } : {}),
+  };
+}
+
+/**
+ * The same with the simulator's credentials for a demo scenario, e.g. `demo-ttl-3.mine` (after the dot:
+ * the caller's own name, for its own counters and faults).
+ */
+export const demoLink = (
+  stack: Stack,
+  vendor: string,
+  scenario: string,
+  settings?: Record<string, unknown>,
+) => linkRequest(stack, vendor, fixtureOf(vendor).credentials(scenario), settings);
+
+function fixtureOf(vendor: string): VendorFixture {
+  const fixture = VENDOR_FIXTURES[vendor];
+  if (!fixture) throw new Error(`no fixture for vendor ${vendor}`);
+  return fixture;
+}
+
 export const VENDOR_FIXTURES: Record<string, VendorFixture> = {
   invgate: {
     simulator: 'invgate',
