@@ -33,8 +33,9 @@ import { installInstrumentation, StatusListener } from './instrument';
 import type { MemorySample, ToParent, WorkerSettings } from './protocol';
 
 export const TENANT = 'bench';
-/** The API's per-key limit is lifted: the benchmark measures the service, not the limiter. */
+/** The API's per-key limit and the tenant's quota are lifted: the benchmark measures the service, not its limits. */
 const RATE_LIMIT_PER_MINUTE = 1_000_000_000;
+const CONNECTIONS_QUOTA = 1_000_000_000;
 
 export interface WorkerHandle {
   pid: number;
@@ -121,6 +122,7 @@ export async function startHarness(log: (line: string) => void): Promise<Harness
       encryptionKeys: `bench:${randomBytes(32).toString('base64')}`,
       simulatorsUrl: sim.baseUrl,
       rateLimitPerMinute: RATE_LIMIT_PER_MINUTE,
+      quotas: { connections: CONNECTIONS_QUOTA },
     });
     const config = loadConfig(serviceEnv);
     const services = createServices(config, { logger: createLogger('error', 'bench') });

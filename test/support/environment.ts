@@ -3,6 +3,7 @@
 // queue and keys, with vendors on the loopback simulators.
 import { slackEndpointsAt } from '../../catalog/slack';
 import type { MaintenancePolicy } from '../../domain/policy';
+import { QUOTAS, type QuotaName, type Quotas } from '../../platform/config';
 
 export interface ServiceEnvironmentParts {
   databaseUrl: string;
@@ -16,6 +17,7 @@ export interface ServiceEnvironmentParts {
   policy?: Partial<MaintenancePolicy>;
   publicUrl?: string;
   rateLimitPerMinute?: number;
+  quotas?: Partial<Quotas>;
 }
 
 export function serviceEnvironment(parts: ServiceEnvironmentParts): Record<string, string> {
@@ -27,6 +29,9 @@ export function serviceEnvironment(parts: ServiceEnvironmentParts): Record<strin
     TETHER_REJECTION_LIMIT: parts.policy?.rejectionLimit,
     TETHER_PUBLIC_URL: parts.publicUrl,
     TETHER_RATE_LIMIT_PER_MINUTE: parts.rateLimitPerMinute,
+    ...Object.fromEntries(
+      Object.entries(parts.quotas ?? {}).map(([name, limit]) => [QUOTAS[name as QuotaName].variable, limit]),
+    ),
   };
   return {
     DATABASE_URL: parts.databaseUrl,

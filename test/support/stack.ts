@@ -131,11 +131,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         simulatorsUrl: sim.baseUrl,
         publicUrl: TEST_PUBLIC_URL,
         rateLimitPerMinute: options.rateLimitPerMinute,
+        quotas: options.quotas,
       }),
     );
     // Webhook retries and steps per run have no variable: the whole policy is set here.
     config.policy = { ...TEST_POLICY, ...options.policy };
-    config.quotas = { ...config.quotas, ...options.quotas };
     const logger = logLines
       ? createLogger('debug', 'api', { write: (line: string) => logLines.push(line) })
       : undefined;
