@@ -1,6 +1,8 @@
 // The lifecycle's commands and timers on the real stack, through the API, with InvGate's simulator.
 import pg from 'pg';
+import { eventually } from './support/eventually';
 import { startStack, type Stack } from './support/stack';
+import { demoLink } from './support/vendor-fixtures';
 
 let stack: Stack;
 beforeAll(async () => {
@@ -10,26 +12,28 @@ afterAll(async () => {
   await stack?.close();
 });
 
-const invgate = (clientId: string, clientSecret = 'demo-secret') => ({
-  vendor: 'invgate',
-  instanceUrl: stack.instanceUrl('invgate'),
-  credentials: { clientId, clientSecret },
-});
+const invgate = (clientId: string) => demoLink(stack, 'invgate', clientId);
 const post = (url: string) => stack.app.inject({ method: 'POST', url });
+const rotate = (id: string, credentials: Record<string, string>) =>
+  stack.app.inject({ method: 'PUT', url: `/v1/connections/${id}/credentials`, payload: { credentials } });
 const tokenRequests = (clientId: string) => stack.sim.control.stats('invgate', clientId).tokenRequests;
+const eventCount = async (on: Stack, id: string, type: string) =>
+  (await on.eventTypes(id)).filter((t) => t === type).length;
 
 test('refreshes a short-lived token before it expires, again and again', async () => {
   const { id } = await stack.link(invgate('demo-ttl-4.refresh'));
   const first = await stack.waitForStatus(id, 'active');
   const firstExpiry = Date.parse(first.tokenExpiresAt);
   // Two more grants must happen, each before the previous token expired.
-  const refreshEvents = async () => (await stack.events(id)).filter((e: any) => e.type === 'refresh_succeeded');
-  await waitUntil(async () => (await refreshEvents()).length >= 2);
+  const refreshes = await eventually(
+    async () => (await stack.events(id)).filter((e: any) => e.type === 'refresh_succeeded'),
+    (events) => events.length >= 2,
+    { what: 'two refreshes' },
+  );
   const current = await stack.getConnection(id);
   expect(tokenRequests('demo-ttl-4.refresh')).toBeGreaterThanOrEqual(3);
   expect(Date.parse(current.tokenExpiresAt)).toBeGreaterThan(firstExpiry);
   expect(current.status).toBe('active');
-  const refreshes = await refreshEvents();
   // Refreshed ahead of expiry: a refresh event is never later than the token it replaced.
   expect(Date.parse(refreshes[0].createdAt)).toBeLessThan(firstExpiry);
 });
@@ -39,13 +43,23 @@ test('refresh now grants a new token; refreshes that arrive before its token req
   const { id } = await stack.link(invgate(client));
   await stack.waitForStatus(id, 'active', 20_000);
   const before = tokenRequests(client);
-  const answers = await Promise.all([post(`/v1/connections/${id}/refresh`), post(`/v1/connections/${id}/refresh`), post(`/v1/connections/${id}/refresh`)]);
+  const answers = await Promise.all([
+    post(`/v1/connections/${id}/refresh`),
+    post(`/v1/connections/${id}/refresh`),
+    post(`/v1/connections/${id}/refresh`),
+  ]);
   expect(answers.map((a) => a.statusCode)).toEqual([202, 202, 202]);
   // The first starts a token request; one arriving while that request runs queues one more, and any
   // arriving while that one still waits joins it: never more token requests than refreshes not joined.
   const queued = answers.filter((a) => !a.json().coalesced).length;
   expect(queued).toBeLessThan(3);
-  await waitUntil(async () => (await stack.events(id)).filter((e: any) => e.type === 'refresh_succeeded').length >= queued);
+  await eventually(
+    () => eventCount(stack, id, 'refresh_succeeded'),
+    (n) => n >= queued,
+    {
+      what: `${queued} refreshes`,
+    },
+  );
   expect(tokenRequests(client) - before).toBe(queued);
 });
 
@@ -60,7 +74,12 @@ describe('a command is never lost', () => {
     await stack.waitForStatus(id, 'active');
     // The step's token request takes 300 ms at the vendor, and its recording waits 300 ms more on a row
     // lock: a step spends a third of its time after its vendor call, where refreshes were dropped.
-    stack.sim.control.addFault({ vendor: 'invgate', match: client, fault: { kind: 'delay', ms: 300 }, scope: 'token' });
+    stack.sim.control.addFault({
+      vendor: 'invgate',
+      match: client,
+      fault: { kind: 'delay', ms: 300 },
+      scope: 'token',
+    });
     const lock = new pg.Client({ connectionString: stack.databaseUrl });
     await lock.connect();
     try {
@@ -69,7 +88,11 @@ describe('a command is never lost', () => {
         await lock.query('SELECT id FROM "Connection" WHERE id = $1 FOR NO KEY UPDATE', [id]);
         const requests = tokenRequests(client);
         const released = (async () => {
-          await waitUntil(async () => tokenRequests(client) > requests);
+          await eventually(
+            () => tokenRequests(client),
+            (n) => n > requests,
+            { what: 'a token request' },
+          );
           await new Promise((r) => setTimeout(r, 300));
           await lock.query('COMMIT');
         })();
@@ -79,11 +102,14 @@ describe('a command is never lost', () => {
         const sentAt = Date.now();
         expect((await post(`/v1/connections/${id}/refresh`)).statusCode).toBe(202);
         await released;
-        try {
-          await waitUntil(async () => (await obtainedAt(id)) > sentAt, 10_000);
-        } catch {
-          throw new Error(`the refresh sent ${offsetMs} ms into a running refresh was dropped: no token request after it`);
-        }
+        await eventually(
+          () => obtainedAt(id),
+          (at) => at > sentAt,
+          {
+            what: `a token request after the refresh sent ${offsetMs} ms into a running refresh (else it was dropped)`,
+            timeoutMs: 10_000,
+          },
+        );
         expect(await obtainedAt(id)).toBeGreaterThan(firstSentAt);
       }
     } finally {
@@ -94,27 +120,49 @@ describe('a command is never lost', () => {
 
   test('refusals count toward needs_reauth in consecutiveFailures; a dead token shows no expiry', async () => {
     // Refusals far apart, so each one is observed: only the commands below make the connection try again.
-    const local = await startStack({ policy: { rejectionLimit: 3, failureBackoffBaseMs: 600_000, failureBackoffCapMs: 600_000 } });
+    const local = await startStack({
+      policy: { rejectionLimit: 3, failureBackoffBaseMs: 600_000, failureBackoffCapMs: 600_000 },
+    });
     try {
       const client = 'demo-all-scopes.refusals';
-      const { id } = await local.link({ vendor: 'invgate', instanceUrl: local.instanceUrl('invgate'), credentials: { clientId: client, clientSecret: 'demo-secret' } });
+      const { id } = await local.link(demoLink(local, 'invgate', client));
       const linked = await local.waitForStatus(id, 'active');
       expect(linked).toMatchObject({ consecutiveFailures: 0, tokenExpiresAt: expect.any(String) });
       local.sim.control.addFault({
         vendor: 'invgate',
         match: client,
-        fault: { kind: 'status', status: 401, body: { error: 'invalid_client', error_description: 'client deleted' } },
+        fault: {
+          kind: 'status',
+          status: 401,
+          body: { error: 'invalid_client', error_description: 'client deleted' },
+        },
         scope: 'token',
       });
       const refused = async (count: number) => {
-        expect((await local.app.inject({ method: 'POST', url: `/v1/connections/${id}/refresh` })).statusCode).toBe(202);
-        await waitUntil(async () => (await local.events(id)).filter((e: any) => e.type === 'credentials_rejected').length >= count);
+        expect(
+          (await local.app.inject({ method: 'POST', url: `/v1/connections/${id}/refresh` })).statusCode,
+        ).toBe(202);
+        await eventually(
+          () => eventCount(local, id, 'credentials_rejected'),
+          (n) => n >= count,
+          {
+            what: `${count} refusals`,
+          },
+        );
         return local.getConnection(id);
       };
-      expect(await refused(1)).toMatchObject({ status: 'degraded', statusReason: 'credentials_rejected', consecutiveFailures: 1 });
+      expect(await refused(1)).toMatchObject({
+        status: 'degraded',
+        statusReason: 'credentials_rejected',
+        consecutiveFailures: 1,
+      });
       expect(await refused(2)).toMatchObject({ status: 'degraded', consecutiveFailures: 2 });
       // The limit: a human must act, and the token tether holds is no longer one to use.
-      expect(await refused(3)).toMatchObject({ status: 'needs_reauth', consecutiveFailures: 3, tokenExpiresAt: null });
+      expect(await refused(3)).toMatchObject({
+        status: 'needs_reauth',
+        consecutiveFailures: 3,
+        tokenExpiresAt: null,
+      });
     } finally {
       await local.close();
     }
@@ -126,11 +174,7 @@ test('rotation: rejected credentials leave everything as it was; accepted ones r
   const before = await stack.waitForStatus(id, 'active');
   const oldCredentials = await stack.secrets.readCredentials(id);
 
-  const rejected = await stack.app.inject({
-    method: 'PUT',
-    url: `/v1/connections/${id}/credentials`,
-    payload: { credentials: { clientId: 'demo-all-scopes.rotate', clientSecret: 'wrong' } },
-  });
+  const rejected = await rotate(id, { clientId: 'demo-all-scopes.rotate', clientSecret: 'wrong' });
   expect(rejected.statusCode).toBe(422);
   expect(rejected.json()).toMatchObject({ outcome: 'rejected', reason: 'invalid_credentials' });
   expect(JSON.stringify(rejected.json())).not.toContain('wrong');
@@ -140,26 +184,21 @@ test('rotation: rejected credentials leave everything as it was; accepted ones r
   expect(unchanged.status).toBe('active');
   expect(unchanged.tokenExpiresAt).toBe(before.tokenExpiresAt);
 
-  const missing = await stack.app.inject({
-    method: 'PUT',
-    url: `/v1/connections/${id}/credentials`,
-    payload: { credentials: { clientId: 'demo-missing-scopes', clientSecret: 'demo-secret' } },
-  });
+  const missing = await rotate(id, { clientId: 'demo-missing-scopes', clientSecret: 'demo-secret' });
   expect(missing.statusCode).toBe(422);
   expect(missing.json().reason).toBe('insufficient_scopes');
   expect(missing.json().missingScopes.map((m: any) => m.scope)).toContain('api.v1.locations:get');
   expect(await stack.secrets.readCredentials(id)).toEqual(oldCredentials);
 
-  const accepted = await stack.app.inject({
-    method: 'PUT',
-    url: `/v1/connections/${id}/credentials`,
-    payload: { credentials: { clientId: 'demo-all-scopes.rotated', clientSecret: 'demo-secret' } },
-  });
+  const accepted = await rotate(id, { clientId: 'demo-all-scopes.rotated', clientSecret: 'demo-secret' });
   expect(accepted.statusCode).toBe(200);
   expect(accepted.json().outcome).toBe('accepted');
   expect(accepted.json().connection.status).toBe('active');
-  expect(await stack.secrets.readCredentials(id)).toEqual({ clientId: 'demo-all-scopes.rotated', clientSecret: 'demo-secret' });
-  const types = (await stack.events(id)).map((e: any) => e.type);
+  expect(await stack.secrets.readCredentials(id)).toEqual({
+    clientId: 'demo-all-scopes.rotated',
+    clientSecret: 'demo-secret',
+  });
+  const types = await stack.eventTypes(id);
   expect(types.filter((t: string) => t === 'rotation_rejected')).toHaveLength(2);
   expect(types).toContain('credentials_rotated');
 });
@@ -183,7 +222,7 @@ test('pause stops refreshing; resume re-verifies at once', async () => {
   // The status leaves `paused` only once the re-grant is done and verified.
   expect(tokenRequests(client)).toBeGreaterThan(requestsWhilePaused);
   expect(Date.parse(resumed.tokenExpiresAt)).toBeGreaterThan(Date.now());
-  const types = (await stack.events(id)).map((e: any) => e.type);
+  const types = await stack.eventTypes(id);
   expect(types).toEqual(expect.arrayContaining(['paused', 'resumed']));
 });
 
@@ -210,12 +249,16 @@ test('a token revoked at the vendor leads to needs_reauth after the rejection li
   stack.sim.control.addFault({
     vendor: 'invgate',
     match: 'demo-ttl-2.vendor-revoked',
-    fault: { kind: 'status', status: 401, body: { error: 'invalid_client', error_description: 'client deleted' } },
+    fault: {
+      kind: 'status',
+      status: 401,
+      body: { error: 'invalid_client', error_description: 'client deleted' },
+    },
     scope: 'token',
   });
   const connection = await stack.waitForStatus(id, 'needs_reauth', 30_000);
   expect(connection.statusReason).toBe('credentials_rejected');
-  const types = (await stack.events(id)).map((e: any) => e.type);
+  const types = await stack.eventTypes(id);
   // First rejection degrades (could be a blip), the second (the test policy's limit) asks for a human.
   expect(types.filter((t: string) => t === 'credentials_rejected').length).toBe(2);
 });
@@ -227,34 +270,35 @@ test('the status query shows the machine to operators', async () => {
   expect(view).toMatchObject({ connectionId: id, vendor: 'invgate', status: 'active', pendingCommands: [] });
 });
 
-async function waitUntil(check: () => Promise<boolean>, timeoutMs = 15_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('condition not met in time');
-}
-
 test('continueAsNew hands the state to a new run; refreshing and commands carry on', async () => {
   const local = await startStack({ policy: { maxStepsPerRun: 2 } });
   try {
     const client = 'demo-ttl-2.can';
-    const { id } = await local.link({
-      vendor: 'invgate',
-      instanceUrl: local.instanceUrl('invgate'),
-      credentials: { clientId: client, clientSecret: 'demo-secret' },
-    });
+    const { id } = await local.link(demoLink(local, 'invgate', client));
     const connection = await local.waitForStatus(id, 'active');
     const handle = local.client.workflow.getHandle(connection.workflowId);
     const firstRun = (await handle.describe()).runId;
-    await waitUntil(async () => (await handle.describe()).runId !== firstRun, 20_000);
-    await waitUntil(async () => (await local.events(id)).filter((e: any) => e.type === 'refresh_succeeded').length >= 3, 20_000);
+    await eventually(
+      async () => (await handle.describe()).runId,
+      (runId) => runId !== firstRun,
+      {
+        what: 'a new run',
+      },
+    );
+    await eventually(
+      () => eventCount(local, id, 'refresh_succeeded'),
+      (n) => n >= 3,
+      {
+        what: 'three refreshes',
+      },
+    );
     const view = await handle.query('status');
     expect(view).toMatchObject({ status: 'active', connectionId: id });
     expect((view as any).eventSeq).toBeGreaterThanOrEqual(4);
     // The audit trail has no gaps or duplicates across runs.
-    const seqs = (await local.db.auditEvent.findMany({ where: { connectionId: id, actor: 'workflow' } })).map((e) => e.dedupeKey);
+    const seqs = (await local.db.auditEvent.findMany({ where: { connectionId: id, actor: 'workflow' } })).map(
+      (e) => e.dedupeKey,
+    );
     expect(new Set(seqs).size).toBe(seqs.length);
     expect((await local.app.inject({ method: 'DELETE', url: `/v1/connections/${id}` })).statusCode).toBe(202);
     await local.waitForStatus(id, 'revoked');
@@ -269,16 +313,17 @@ test('a rotation arriving during a refresh waits its turn: both happen, in order
   const { id } = await stack.link(invgate(oldClient));
   await stack.waitForStatus(id, 'active');
   // The refresh's token request takes 1.5 s, so the rotation arrives while it runs.
-  stack.sim.control.addFault({ vendor: 'invgate', match: oldClient, fault: { kind: 'delay', ms: 1_500 }, scope: 'token' });
+  stack.sim.control.addFault({
+    vendor: 'invgate',
+    match: oldClient,
+    fault: { kind: 'delay', ms: 1_500 },
+    scope: 'token',
+  });
   const refresh = await post(`/v1/connections/${id}/refresh`);
   expect(refresh.statusCode).toBe(202);
-  const rotation = await stack.app.inject({
-    method: 'PUT',
-    url: `/v1/connections/${id}/credentials`,
-    payload: { credentials: { clientId: newClient, clientSecret: 'demo-secret' } },
-  });
+  const rotation = await rotate(id, { clientId: newClient, clientSecret: 'demo-secret' });
   expect(rotation.statusCode).toBe(200);
-  const types = (await stack.events(id)).map((e: any) => e.type);
+  const types = await stack.eventTypes(id);
   expect(types.slice(-2)).toEqual(['refresh_succeeded', 'credentials_rotated']);
   expect(tokenRequests(oldClient)).toBe(2); // link + the refresh
   expect(tokenRequests(newClient)).toBe(1); // the rotation's verification
