@@ -17,6 +17,14 @@ const post = (url: string) => stack.app.inject({ method: 'POST', url });
 const rotate = (id: string, credentials: Record<string, string>) =>
   stack.app.inject({ method: 'PUT', url: `/v1/connections/${id}/credentials`, payload: { credentials } });
 const tokenRequests = (clientId: string) => stack.sim.control.stats('invgate', clientId).tokenRequests;
+/** The token endpoint answers this client only after `ms`. */
+const delayTokens = (clientId: string, ms: number) =>
+  stack.sim.control.addFault({
+    vendor: 'invgate',
+    match: clientId,
+    fault: { kind: 'delay', ms },
+    scope: 'token',
+  });
 const eventCount = async (on: Stack, id: string, type: string) =>
   (await on.eventTypes(id)).filter((t) => t === type).length;
 
@@ -74,12 +82,7 @@ describe('a command is never lost', () => {
     await stack.waitForStatus(id, 'active');
     // The step's token request takes 300 ms at the vendor, and its recording waits 300 ms more on a row
     // lock: a step spends a third of its time after its vendor call, where refreshes were dropped.
-    stack.sim.control.addFault({
-      vendor: 'invgate',
-      match: client,
-      fault: { kind: 'delay', ms: 300 },
-      scope: 'token',
-    });
+    delayTokens(client, 300);
     const lock = new pg.Client({ connectionString: stack.databaseUrl });
     await lock.connect();
     try {
@@ -313,12 +316,7 @@ test('a rotation arriving during a refresh waits its turn: both happen, in order
   const { id } = await stack.link(invgate(oldClient));
   await stack.waitForStatus(id, 'active');
   // The refresh's token request takes 1.5 s, so the rotation arrives while it runs.
-  stack.sim.control.addFault({
-    vendor: 'invgate',
-    match: oldClient,
-    fault: { kind: 'delay', ms: 1_500 },
-    scope: 'token',
-  });
+  delayTokens(oldClient, 1_500);
   const refresh = await post(`/v1/connections/${id}/refresh`);
   expect(refresh.statusCode).toBe(202);
   const rotation = await rotate(id, { clientId: newClient, clientSecret: 'demo-secret' });
