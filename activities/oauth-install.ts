@@ -41,9 +41,12 @@ export async function completeInstall(
   try {
     tokens = await auth.exchangeCode(ctx, client, grant);
   } catch (err) {
-    if (!(err instanceof VendorError && err.type === FailureType.VendorUnavailable)) {
-      await secrets.deleteAuthorizationCode(connectionId, installId);
-    }
+    // A code is spent once the vendor answered it; an outage or a 429 means it was never redeemed, so the
+    // activity's retry needs it.
+    const unanswered =
+      err instanceof VendorError &&
+      (err.type === FailureType.VendorUnavailable || err.type === FailureType.RateLimited);
+    if (!unanswered) await secrets.deleteAuthorizationCode(connectionId, installId);
     throw err;
   }
   if (tokens.accessToken !== null)

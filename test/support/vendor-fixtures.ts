@@ -23,8 +23,6 @@ interface Fixture {
   install?(stack: Stack, id: string): Promise<void>;
   /** Vendors that revoke tokens (the catalog's revoke.supported): the call, and a check from outside. */
   revocation?: { endpoint: string; tokenWorks(stack: Stack, token: string): Promise<boolean> };
-  /** Why the throttling case is left out for this vendor, when it is. */
-  throttlingLeftOut?: string;
 }
 
 /** Tokens are kept alive one way or the other (Slack's install: both, by the app's rotation setting). */
@@ -149,7 +147,5 @@ export const VENDOR_FIXTURES: Record<string, VendorFixture> = {
     renewal: { scenario: 'demo-rotating-3' },
     probe: { revoked: /token_revoked/ },
     revocation: slackRevocation,
-    throttlingLeftOut:
-      'defect: a 429 on the code exchange deletes the stored authorization code (activities/oauth-install.ts keeps it only for VendorUnavailable), so the retry finds none and the connection waits in linking without a reason until installed again',
   },
 };
