@@ -24,8 +24,8 @@ fail() {
 
 [[ -d node_modules ]] || fail "node_modules is missing" "run \`npm ci\` first"
 
-step "1/6 generating the Prisma client (prisma generate)"
-npm run --silent db:generate >/dev/null || fail "prisma generate failed" "run \`npm run db:generate\` to see the full output"
+step "1/6 the Prisma client (generated when missing or when the schema or Prisma changed)"
+node scripts/ensure-prisma-client.mjs || fail "the Prisma client could not be generated (see above)"
 
 step "2/6 checking PostgreSQL for the tests"
 ADMIN_URL="${TEST_DATABASE_ADMIN_URL:-postgresql://postgres@127.0.0.1:5432/postgres}"
