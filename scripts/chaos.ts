@@ -82,16 +82,32 @@ const runStarted = Date.now();
 const say = (line: string) =>
   process.stderr.write(`[chaos ${seconds(Date.now() - runStarted).padStart(6)}] ${line}\n`);
 
+/** Longest wait for one clean-up step before moving on to the next (each part is killed at exit anyway). */
+const CLEANUP_STEP_LIMIT_MS = 20_000;
+/** After a signal, longest wait for the whole clean-up before everything is killed outright. */
+const SIGNAL_EXIT_LIMIT_MS = 60_000;
+
 /** Steps to undo, last first; run once on success, failure or a signal. */
 const cleanups: { name: string; run: () => Promise<unknown> }[] = [];
 let cleaning: Promise<void> | undefined;
 function cleanup(): Promise<void> {
   cleaning ??= (async () => {
     for (const step of cleanups.reverse()) {
+      const started = Date.now();
+      let timer: NodeJS.Timeout | undefined;
+      const limit = new Promise<'timeout'>((resolve) => {
+        timer = setTimeout(() => resolve('timeout'), CLEANUP_STEP_LIMIT_MS);
+      });
       try {
-        await step.run();
+        const outcome = await Promise.race([step.run(), limit]);
+        if (outcome === 'timeout')
+          say(`cleanup: ${step.name} did not stop within ${seconds(CLEANUP_STEP_LIMIT_MS)}; moving on`);
+        else if (Date.now() - started > 2_000)
+          say(`cleanup: ${step.name} took ${seconds(Date.now() - started)}`);
       } catch (err) {
         say(`cleanup: ${step.name} failed: ${(err as Error).message}`);
+      } finally {
+        clearTimeout(timer);
       }
     }
   })();
@@ -107,14 +123,27 @@ process.on('exit', () => {
   postgres?.stopSync();
 });
 let aborted = false;
+let abortedAt = 0;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
-    if (aborted) return;
+    if (aborted) {
+      // Ctrl-C reaches us from the terminal and may be relayed once more: only a later one forces.
+      if (Date.now() - abortedAt < 2_000) return;
+      say(`second ${signal}: killing what is left`);
+      process.exit(130);
+    }
     aborted = true;
+    abortedAt = Date.now();
     say(`${signal}: stopping everything`);
+    // A step that hangs must not keep us (and what we started) alive: the exit hooks kill the rest.
+    setTimeout(() => {
+      say(`clean-up not finished after ${seconds(SIGNAL_EXIT_LIMIT_MS)}: killing what is left`);
+      process.exit(130);
+    }, SIGNAL_EXIT_LIMIT_MS).unref();
     void cleanup().finally(() => {
       if (runDir && !args.keep) rmSync(runDir, { recursive: true, force: true });
       else if (runDir) say(`run folder kept: ${runDir}`);
+      say(`stopped in ${seconds(Date.now() - abortedAt)}`);
       process.exit(130);
     });
   });
@@ -231,7 +260,7 @@ async function main(): Promise<number> {
     cleanups.push({ name: 'API Temporal client', run: () => temporalClient.close() });
     const temporal: Client = temporalClient.client;
     const app = await startApi(config, services, temporal, logger);
-    cleanups.push({ name: 'API', run: () => app.close() });
+    cleanups.push({ name: 'API', run: () => closeApi(app) });
     const address = app.server.address();
     const apiUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
     const { key } = await createApiKey(services.db, { name: 'chaos', tenantId: TENANT });
@@ -347,9 +376,10 @@ async function main(): Promise<number> {
       });
       commandStats.linkAttempts += attempts;
       if (answer?.status !== 202) {
-        say(
-          `link #${p.index} failed: ${answer?.status ?? 'no answer'} ${JSON.stringify(answer?.body).slice(0, 200)}`,
-        );
+        // Cut short by a signal: not a finding.
+        if (aborted) return;
+        const body = answer ? JSON.stringify(answer.body).slice(0, 200) : '';
+        say(`link #${p.index} failed: ${answer?.status ?? 'no answer'} ${body}`);
         return;
       }
       link.id = (answer.body as { id: string }).id;
@@ -541,6 +571,8 @@ async function main(): Promise<number> {
     );
     return violations.length === 0 ? 0 : 1;
   } catch (err) {
+    // Stopped by a signal: the parts went away under the run; its handler exits.
+    if (aborted) return 130;
     keep = true;
     say(`run failed: ${(err as Error).stack ?? String(err)}`);
     return 2;
@@ -552,6 +584,19 @@ async function main(): Promise<number> {
       );
     else rmSync(runDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Closes the API. Fastify waits for requests in flight, and a command whose client gave up may still be
+ * waiting on a Temporal update no worker will run any more: such connections are cut after a while.
+ */
+async function closeApi(app: Awaited<ReturnType<typeof startApi>>): Promise<void> {
+  const closed = app.close();
+  if (await Promise.race([closed.then(() => true), sleep(5_000).then(() => false)])) return;
+  const open = await new Promise<number>((resolve) => app.server.getConnections((_err, n) => resolve(n)));
+  say(`API: ${open} connections still open 5 s into close (requests still waiting); closing them`);
+  app.server.closeAllConnections();
+  await closed;
 }
 
 /** Starts the worker, trying again while it fails (Temporal or PostgreSQL may be down right now). */

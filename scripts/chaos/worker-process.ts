@@ -54,7 +54,7 @@ export class WorkerProcess {
     const started = Date.now();
     this.starts += 1;
     this.log.write(`\n==== chaos: worker start #${this.starts} at ${new Date().toISOString()} ====\n`);
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join('worker', 'main.ts')], {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join('main', 'worker.ts')], {
       cwd: this.options.repoRoot,
       env: this.options.env,
       stdio: ['ignore', 'pipe', 'pipe'],
