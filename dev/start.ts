@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createApiKey, verifyApiKey } from '../platform/api-keys';
-import { loadConfig } from '../platform/config';
+import { insecureLoopbackWarning, loadConfig } from '../platform/config';
 import type { Db } from '../platform/db';
 import { startEmbeddedPostgres } from './embedded-postgres';
 import { createLogger } from '../platform/logger';
@@ -144,6 +144,7 @@ async function main(): Promise<void> {
     config.databaseUrl = databaseUrl;
     if (server) config.temporal.address = server.address;
 
+    const loopbackFromEnv = config.vendorHttp.allowInsecureLoopback;
     let simulatorsUrl: string | undefined;
     if (simulatorsOn) {
       const sim = await step(`starting vendor simulators on port ${simulatorPort}`, () =>
@@ -159,6 +160,14 @@ async function main(): Promise<void> {
       const configured = Object.fromEntries(Object.entries(config.vendorEndpoints).filter(([, url]) => url));
       config.vendorEndpoints = { ...slackEndpointsAt(`${sim.baseUrl}/slack`), ...configured };
     }
+
+    const loopbackWarning = insecureLoopbackWarning(
+      config,
+      loopbackFromEnv
+        ? 'TETHER_ALLOW_INSECURE_LOOPBACK is set in the environment'
+        : 'demo mode, for the simulators; TETHER_SIMULATORS=off turns it off',
+    );
+    if (loopbackWarning) logger.warn(loopbackWarning.map((line) => line.trim()).join(' '));
 
     installTemporalRuntime(logger, { metricsAddress: config.workerMetricsAddress });
     const services = createServices(config, {
@@ -205,6 +214,9 @@ async function main(): Promise<void> {
     ];
     if (server) lines.push(`  Temporal log ${show(inData('temporal.log'))}`);
     lines.push(`  API key      ${show(apiKeyFile)} (tenant "demo"${apiKey.created ? ', just created' : ''})`);
+    if (simulatorsUrl)
+      lines.push(`  Simulators   ${simulatorsUrl}   (demo credentials: simulators/README.md)`);
+    if (loopbackWarning) lines.push('', ...loopbackWarning);
     if (simulatorsUrl) {
       const body = JSON.stringify({
         vendor: 'invgate',
@@ -212,10 +224,6 @@ async function main(): Promise<void> {
         credentials: { clientId: 'demo-all-scopes', clientSecret: 'demo-secret' },
       });
       lines.push(
-        `  Simulators   ${simulatorsUrl}   (demo credentials: simulators/README.md)`,
-        '',
-        'WARNING: demo mode: plain-http loopback instance URLs are allowed (TETHER_ALLOW_INSECURE_LOOPBACK)',
-        '         for the simulators. Never enable that in production; TETHER_SIMULATORS=off turns this off.',
         '',
         'Try it: link the InvGate simulator, then watch the connection become active:',
         '',

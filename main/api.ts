@@ -1,6 +1,6 @@
 // Production API process (`npm run api`, `node dist/main/api.js`): the HTTP API on HOST:PORT, against
 // an existing (migrated) PostgreSQL and Temporal. The worker runs separately (main/worker.ts).
-import { loadConfig } from '../platform/config';
+import { insecureLoopbackWarning, loadConfig } from '../platform/config';
 import { createLogger } from '../platform/logger';
 import {
   Shutdown,
@@ -16,6 +16,8 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel, 'tether-api');
   const shutdown = new Shutdown(logger);
   shutdown.listenForSignals();
+  const loopbackWarning = insecureLoopbackWarning(config, 'TETHER_ALLOW_INSECURE_LOOPBACK is set');
+  if (loopbackWarning) logger.warn(loopbackWarning.map((line) => line.trim()).join(' '));
   try {
     const databaseUrl = requireDatabaseUrl(config);
     const services = createServices(config, { logger });

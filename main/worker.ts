@@ -1,7 +1,7 @@
 // Production worker process (`npm run worker`, `node dist/main/worker.js`): runs the connection
 // lifecycle workflows and their activities against an existing PostgreSQL and Temporal.
 // Needs DATABASE_URL (migrated), TEMPORAL_ADDRESS and TETHER_ENCRYPTION_KEYS; see README "Configuration".
-import { loadConfig } from '../platform/config';
+import { insecureLoopbackWarning, loadConfig } from '../platform/config';
 import { createLogger } from '../platform/logger';
 import { Shutdown, createServices, describeDatabaseUrl, requireDatabaseUrl, startWorker } from './services';
 import { installTemporalRuntime } from '../platform/temporal-runtime';
@@ -11,6 +11,8 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel, 'tether-worker');
   const shutdown = new Shutdown(logger);
   shutdown.listenForSignals();
+  const loopbackWarning = insecureLoopbackWarning(config, 'TETHER_ALLOW_INSECURE_LOOPBACK is set');
+  if (loopbackWarning) logger.warn(loopbackWarning.map((line) => line.trim()).join(' '));
   try {
     const databaseUrl = requireDatabaseUrl(config);
     installTemporalRuntime(logger, { metricsAddress: config.workerMetricsAddress });

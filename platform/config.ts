@@ -118,3 +118,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     vendorEndpoints,
   };
 }
+
+/**
+ * What every process says, loudly, while plain-http loopback instance URLs are allowed (they would let
+ * a tenant point tether at services on the host itself); undefined when they are refused.
+ */
+export function insecureLoopbackWarning(config: Config, reason: string): string[] | undefined {
+  if (!config.vendorHttp.allowInsecureLoopback) return undefined;
+  return [
+    `WARNING: plain-http loopback instance URLs are allowed (TETHER_ALLOW_INSECURE_LOOPBACK): ${reason}.`,
+    '         For simulators, tests and demos only: never enable that in production.',
+  ];
+}
