@@ -3,10 +3,20 @@
 //   create --admin [--name <name>]           an operator key acting across tenants
 //   revoke <prefix>                          e.g. revoke 3f2a9c01b7de
 //   list
-// Uses DATABASE_URL. The key is printed once; only its hash is stored.
+// Uses DATABASE_URL. The key is printed once; only its hash is stored. stdout carries the answer alone
+// (the key, so `KEY=$(npm run -s api-keys -- create --tenant acme)` captures it); everything else goes
+// to stderr.
 import { parseArgs } from 'node:util';
 import { createApiKey, listApiKeys, revokeApiKey } from '../platform/api-keys';
 import { createPrismaClient } from '../platform/db';
+
+/** Run by `npm run` without -s, into a pipe: npm wrote its two-line banner to the same stdout. */
+function npmBannerOnStdout(): boolean {
+  const env = process.env;
+  return (
+    env.npm_lifecycle_event === 'api-keys' && env.npm_config_loglevel !== 'silent' && !process.stdout.isTTY
+  );
+}
 
 async function main() {
   const { positionals, values } = parseArgs({
@@ -29,6 +39,12 @@ async function main() {
       console.error(
         `created ${values.admin ? 'admin' : `tenant ${values.tenant}`} key ${created.prefix}; store it now, it is not shown again`,
       );
+      if (npmBannerOnStdout()) {
+        console.error(
+          'note: npm printed its own "> tether api-keys" lines on stdout before the key; ' +
+            'to capture the key alone, run `npm run -s api-keys -- create ...` (-s: npm prints nothing itself)',
+        );
+      }
     } else if (command === 'revoke' && arg) {
       const revoked = await revokeApiKey(db, arg);
       console.log(revoked ? `revoked ${arg}` : `no active key ${arg}`);
