@@ -20,8 +20,9 @@ const settings = z
     clientAuth: z
       .enum(['body', 'basic'])
       .default('body')
+      .meta({ title: 'Client authentication' })
       .describe('How the client id and secret are sent to the token endpoint: form body, or HTTP Basic.'),
-    scopes: scopesSetting(scopes),
+    scopes: scopesSetting(scopes).meta({ title: 'Scopes to request' }),
   })
   .strict();
 
@@ -99,8 +100,19 @@ export const halo: VendorDefinition = {
   },
   credentials: z
     .object({
-      clientId: z.string().trim().min(1).max(256).describe('Client ID of the Halo API application'),
-      clientSecret: z.string().min(1).max(1024).describe('Client Secret of the Halo API application'),
+      clientId: z
+        .string()
+        .trim()
+        .min(1)
+        .max(256)
+        .meta({ title: 'Client ID' })
+        .describe('Client ID of the Halo API application'),
+      clientSecret: z
+        .string()
+        .min(1)
+        .max(1024)
+        .meta({ title: 'Client Secret', format: 'password' })
+        .describe('Client Secret of the Halo API application'),
     })
     .strict(),
   settings,
@@ -134,10 +146,12 @@ export const halo: VendorDefinition = {
     'In HaloITSM, open Configuration → Integrations → HaloITSM API, click View Applications, then New.',
     'Name the application (e.g. Tether) and set Authentication Method to "Client ID and Secret (Services)".',
     'Set Login Type to "Agent" and choose the agent to log in as: the application can never do more than that agent.',
-    'On the Permissions tab, tick read:tickets and edit:tickets, and read:assets unless you leave assets out (settings.scopes). Save.',
+    'On the Permissions tab, tick read:tickets and edit:tickets, and read:assets unless you leave it out of "Scopes to request" (settings.scopes). Save.',
     'Copy the Client ID and the Client Secret, and paste them here with your HaloITSM URL (e.g. https://acme.haloitsm.com).',
-    'Leave settings.clientAuth as "body" unless your instance only accepts the client credentials as HTTP Basic.',
+    'Leave "Client authentication" (settings.clientAuth) as "body" unless your instance only accepts the client credentials as HTTP Basic.',
   ],
+  grantPermissions:
+    'In HaloITSM, open Configuration → Integrations → HaloITSM API → View Applications, open the Tether application, tick the missing permission on its Permissions tab and save. The agent it logs in as must be allowed the same.',
   hooks: {
     errorMessage,
     requiredScopes: (ctx) => readSettings(settings, ctx).scopes,

@@ -44,8 +44,13 @@ export const invgate: VendorDefinition = {
   },
   credentials: z
     .object({
-      clientId: z.string().trim().min(1).max(256).describe('OAuth client id'),
-      clientSecret: z.string().min(1).max(1024).describe('OAuth client secret'),
+      clientId: z.string().trim().min(1).max(256).meta({ title: 'Client ID' }).describe('OAuth client id'),
+      clientSecret: z
+        .string()
+        .min(1)
+        .max(1024)
+        .meta({ title: 'Client secret', format: 'password' })
+        .describe('OAuth client secret'),
     })
     .strict(),
   settings: z.object({}).strict(),
@@ -71,6 +76,8 @@ export const invgate: VendorDefinition = {
     'Grant the client every scope listed under "Required permissions" below (each names what it is used for).',
     'Copy the client id and client secret, and paste them here with your instance URL (e.g. https://acme.cloud.invgate.net).',
   ],
+  grantPermissions:
+    'In InvGate Service Management, open Settings → Integrations → API, edit the OAuth client you created for Tether, tick the missing scope and save.',
   hooks: {
     // The token endpoint may answer HTTP 200 with {error, error_description}; APIs answer {status: "ERROR"}.
     errorInBody(body) {

@@ -22,13 +22,14 @@ const settings = z
     region: z
       .enum(REGIONS)
       .default('app')
+      .meta({ title: 'Region' })
       .describe(
         'Your NinjaOne region: app (North America), us2, eu, ca or oc. Sets the instance URL https://<region>.ninjarmm.com unless you give one.',
       ),
     scopes: scopesSetting(scopes, {
       offline_access:
         'offline_access is never requested: NinjaOne (EU region) refuses it with client credentials, and Tether re-grants tokens instead of refreshing them',
-    }),
+    }).meta({ title: 'Scopes to request' }),
   })
   .strict();
 
@@ -56,11 +57,18 @@ export const ninjaone: VendorDefinition = {
   },
   credentials: z
     .object({
-      clientId: z.string().trim().min(1).max(256).describe('Client ID of the NinjaOne client app'),
+      clientId: z
+        .string()
+        .trim()
+        .min(1)
+        .max(256)
+        .meta({ title: 'Client ID' })
+        .describe('Client ID of the NinjaOne client app'),
       clientSecret: z
         .string()
         .min(1)
         .max(1024)
+        .meta({ title: 'Client Secret', format: 'password' })
         .describe('Client Secret of the NinjaOne client app (shown once)'),
     })
     .strict(),
@@ -92,11 +100,13 @@ export const ninjaone: VendorDefinition = {
   setupSteps: [
     'In NinjaOne, open Administration → Apps → API, tab Client App IDs, and click Add client app.',
     'Set Application Platform to "API Services (machine-to-machine)" and name it (e.g. Tether); leave Redirect URIs empty.',
-    'Under Scopes, tick Monitoring, and Management and Control unless you leave them out (settings.scopes).',
+    'Under Scopes, tick Monitoring, and Management and Control unless you leave them out of "Scopes to request" (settings.scopes).',
     'Under Allowed Grant Types, select Client Credentials only, then Save.',
     'Copy the Client Secret now (NinjaOne shows it once) and the Client ID, and paste them here.',
-    'Choose your region (settings.region: app, us2, eu, ca or oc); give an instance URL only if yours is not https://<region>.ninjarmm.com.',
+    'Choose your "Region" (settings.region: app, us2, eu, ca or oc); give an instance URL only if yours is not https://<region>.ninjarmm.com.',
   ],
+  grantPermissions:
+    'In NinjaOne, open Administration → Apps → API, tab Client App IDs, edit the Tether client app, tick the missing scope under Scopes and save.',
   hooks: {
     requiredScopes: (ctx) => readSettings(settings, ctx).scopes,
     defaultInstanceUrl: (given) => regionUrl(settings.shape.region.parse(given.region)),

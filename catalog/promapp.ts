@@ -15,7 +15,13 @@ export const promapp: VendorDefinition = {
   },
   credentials: z
     .object({
-      token: z.string().trim().min(8).max(4096).describe('SCIM access token (shown once in Promapp)'),
+      token: z
+        .string()
+        .trim()
+        .min(8)
+        .max(4096)
+        .meta({ title: 'SCIM access token', format: 'password' })
+        .describe('SCIM access token (shown once in Promapp)'),
     })
     .strict(),
   settings: z
@@ -23,6 +29,7 @@ export const promapp: VendorDefinition = {
       tokenExpiresAt: z.iso
         .datetime({ offset: true })
         .optional()
+        .meta({ title: 'Token expiry' })
         .describe('When the token expires (one year after it was created). Default: one year from linking.'),
     })
     .strict(),
@@ -38,6 +45,8 @@ export const promapp: VendorDefinition = {
     'Sign in to Promapp as a Promaster.',
     'Open My Profile → Access Tokens and create a token with scope "SCIM".',
     'Copy the token now: Promapp shows it only once. It is valid for one year.',
-    'Paste it here. Leave the URL empty to use https://api.promapp.com/api/scim; set tokenExpiresAt if the token was created earlier than today.',
+    'Paste it here. Leave the URL empty to use https://api.promapp.com/api/scim; set "Token expiry" (settings.tokenExpiresAt) if the token was created earlier than today.',
   ],
+  grantPermissions:
+    'A Promapp token cannot gain a scope later: a Promaster creates a new token with scope "SCIM" (My Profile → Access Tokens), and you enter that one instead.',
 };

@@ -129,6 +129,7 @@ const shared = {
     example: 'https://slack.com',
     default: 'https://slack.com',
     help: "Leave empty: Slack's addresses are fixed.",
+    fixed: true,
   },
   settings: z.object({}).strict(),
   scopes,
@@ -155,6 +156,7 @@ export const slack: VendorDefinition = {
         .trim()
         .max(4096)
         .regex(/^xoxp-./, 'a user token starts with xoxp- (bot tokens, xoxb-, cannot use SCIM)')
+        .meta({ title: 'User OAuth Token', format: 'password' })
         .describe('User OAuth Token (xoxp-…) with the admin scope'),
     })
     .strict(),
@@ -165,6 +167,8 @@ export const slack: VendorDefinition = {
     'Install the app as a Workspace Primary Owner or Admin (Enterprise Grid: an Org Owner or Admin, at the organization level).',
     'Copy the User OAuth Token (xoxp-…) and paste it here; leave the URL empty.',
   ],
+  grantPermissions:
+    'At https://api.slack.com/apps, open your app → OAuth & Permissions → User Token Scopes, add the missing scope, install the app again, and enter the new User OAuth Token.',
 };
 
 /** The customer's app, installed by their admin; its client id and secret are the connection's credentials. */
@@ -210,8 +214,19 @@ export const slackGrid: VendorDefinition = {
   auth: installAuth,
   credentials: z
     .object({
-      clientId: z.string().trim().min(1).max(256).describe("Your Slack app's Client ID"),
-      clientSecret: z.string().min(1).max(1024).describe("Your Slack app's Client Secret"),
+      clientId: z
+        .string()
+        .trim()
+        .min(1)
+        .max(256)
+        .meta({ title: 'Client ID' })
+        .describe("Your Slack app's Client ID"),
+      clientSecret: z
+        .string()
+        .min(1)
+        .max(1024)
+        .meta({ title: 'Client Secret', format: 'password' })
+        .describe("Your Slack app's Client Secret"),
     })
     .strict(),
   setupSteps: [
@@ -221,8 +236,10 @@ export const slackGrid: VendorDefinition = {
     'Enterprise Grid: under Org Level Apps, opt the app in so it can be installed on the organization.',
     'Optional: turn on token rotation (OAuth & Permissions → Advanced token security); Tether then renews the 12-hour tokens with their single-use refresh tokens.',
     'Paste the Client ID and Client Secret (Basic Information → App Credentials) here; leave the URL empty.',
-    'Call POST /v1/connections/{id}/install and open the authorizeUrl it returns as an Org Owner or Admin (workspace: Primary Owner or Admin), within 10 minutes, and allow the install.',
+    "Install the app: open Slack's consent page as an Org Owner or Admin (workspace: Primary Owner or Admin) within 10 minutes and allow the install. The connect page opens it for you; over the API, POST /v1/connections/{id}/install returns it as authorizeUrl.",
   ],
+  grantPermissions:
+    'At https://api.slack.com/apps, open your app → OAuth & Permissions → User Token Scopes, add the missing scope, then install the app again (an Org Owner or Admin approves it).',
 };
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -150,10 +150,15 @@ export interface VendorDefinition {
     /** Used when the customer gives none (e.g. Promapp's fixed SCIM base). */
     default?: string;
     help: string;
+    /** Never entered by the customer: the vendor's addresses are fixed (Slack). */
+    fixed?: boolean;
   };
-  /** Secret fields the customer pastes, each a string. Encrypted at rest, never echoed. */
+  /**
+   * Secret fields the customer pastes, each a string. Encrypted at rest, never echoed. Each field's `title`
+   * meta is its label, its description the help; `format: 'password'` marks the ones a form masks.
+   */
   credentials: z.ZodObject<Record<string, z.ZodType<string>>>;
-  /** Non-secret options chosen at link time. */
+  /** Non-secret options chosen at link time (labelled the same way). */
   settings: z.ZodObject;
   /** Every scope the product can use; the optional ones only where the connection's settings choose them. */
   scopes: ScopeRequirement[];
@@ -161,6 +166,8 @@ export interface VendorDefinition {
   revoke: RevokeSpec;
   /** What the customer clicks and pastes, in order. */
   setupSteps: string[];
+  /** Where in the vendor's console a missing permission is granted (shown beside each missing one). */
+  grantPermissions: string;
   hooks?: {
     /** A 2xx answer that is really an error (InvGate answers 200 with {error}). */
     errorInBody?(body: unknown): BodyError | null;
