@@ -20,11 +20,14 @@ import type { UrlPolicy } from '../vendor-kit/url-policy';
 import { DEFAULT_QUOTAS, type Quotas } from '../platform/config';
 import type { MaintenancePolicy } from '../domain/policy';
 import { API_KEY_SECURITY_SCHEME, requireApiKey } from './auth';
+import { CONNECT_SESSION_SECURITY_SCHEME } from './connect/session-auth';
 import { createTenantData } from './tenant-data';
 import { acceptEmptyJsonBody } from './empty-json-body';
 import { registerMetrics } from './metrics';
 import { ApiError, errorHandler, notFoundHandler } from './errors';
 import { connectionRoutes } from './routes/connections';
+import { connectPageRoutes } from './routes/connect-page';
+import { connectSessionRoutes } from './routes/connect-sessions';
 import { connectorRoutes } from './routes/connectors';
 import { installRoutes, oauthCallbackRoutes } from './routes/oauth';
 import { codecRoutes } from './routes/codec';
@@ -85,7 +88,7 @@ export async function buildApp(deps: AppDeps) {
         version: '0.1.0',
         description: 'Link SaaS vendor accounts and keep their tokens alive for identity provisioning.',
       },
-      components: { securitySchemes: API_KEY_SECURITY_SCHEME },
+      components: { securitySchemes: { ...API_KEY_SECURITY_SCHEME, ...CONNECT_SESSION_SECURITY_SCHEME } },
     },
     transform: jsonSchemaTransform,
   });
@@ -119,10 +122,13 @@ export async function buildApp(deps: AppDeps) {
       await v1.register(connectionRoutes, { deps, data });
       await v1.register(webhookRoutes, { deps });
       await v1.register(installRoutes, { deps, data });
+      await v1.register(connectSessionRoutes, { deps, data });
     },
     { prefix: '/v1' },
   );
   // Outside the API key: the vendor's consent page sends the admin's browser here; its state authenticates it.
   await app.register(oauthCallbackRoutes, { prefix: '/v1', deps, data });
+  // The connect page and its API: the session token, not an API key, authenticates them.
+  await app.register(connectPageRoutes, { deps, data });
   return app;
 }

@@ -17,6 +17,7 @@ export function connectionView(c: Connection): z.output<typeof ConnectionSchema>
     vendor: c.vendor,
     instanceUrl: c.instanceUrl,
     displayName: c.displayName,
+    tags: (c.tags ?? {}) as Record<string, string>,
     settings: (c.settings ?? {}) as Record<string, unknown>,
     status: c.status,
     statusReason: c.statusReason,

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { vendors, type VendorDefinition } from '../catalog';
 import { AUTH_KINDS } from '../vendor-kit/definition';
 import { CONNECTION_STATUSES, ROTATION_REJECTION_REASONS, VENDOR_REVOCATIONS } from '../domain/connection';
+import { TagFilterSchema, TagsSchema } from './tags';
 
 export const ConnectionStatusSchema = z.enum(CONNECTION_STATUSES);
 const VendorIdSchema = z.enum(vendors.map((v) => v.id) as [string, ...string[]]);
@@ -29,6 +30,7 @@ const createConnectionFor = (v: VendorDefinition) =>
       vendor: z.literal(v.id),
       instanceUrl: v.instanceUrl.default ? instanceUrl.optional() : instanceUrl,
       displayName,
+      tags: TagsSchema.optional(),
       credentials: v.credentials,
       settings: v.settings.optional(),
     })
@@ -62,6 +64,7 @@ export const ListQuerySchema = z
   .object({
     vendor: VendorIdSchema.optional(),
     status: ConnectionStatusSchema.optional(),
+    tag: TagFilterSchema,
     limit: z.coerce.number().int().min(1).max(200).default(50),
     cursor: z
       .string()
@@ -83,6 +86,7 @@ export const ConnectionSchema = z
     vendor: z.string(),
     instanceUrl: z.string(),
     displayName: z.string().nullable(),
+    tags: z.record(z.string(), z.string()),
     settings: z.record(z.string(), z.unknown()),
     status: ConnectionStatusSchema,
     statusReason: z.string().nullable(),

@@ -19,6 +19,11 @@ export const QUOTAS = {
     default: 10_000,
     noun: 'connections (revoked ones do not count)',
   },
+  connectSessions: {
+    variable: 'TETHER_QUOTA_CONNECT_SESSIONS',
+    default: 1_000,
+    noun: 'open connect sessions (completed and expired ones do not count)',
+  },
 } as const;
 export type QuotaName = keyof typeof QUOTAS;
 export type Quotas = Record<QuotaName, number>;

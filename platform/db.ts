@@ -4,7 +4,13 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import { Prisma, PrismaClient } from '../prisma/generated/client';
 
 export { PrismaClient, Prisma, ConnectionStatus, SecretKind } from '../prisma/generated/client';
-export type { Connection, ConnectionSecret, AuditEvent, IdempotencyKey } from '../prisma/generated/client';
+export type {
+  Connection,
+  ConnectionSecret,
+  AuditEvent,
+  IdempotencyKey,
+  ConnectSession,
+} from '../prisma/generated/client';
 
 export type Db = PrismaClient;
 

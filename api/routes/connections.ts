@@ -85,6 +85,7 @@ export const connectionRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; data: Tena
         vendor: vendor.id,
         instanceUrl: checked.url,
         displayName: body.displayName ?? null,
+        tags: body.tags ?? {},
         settings: body.settings ?? {},
         sealedCredentials: secrets.sealCredentials(id, body.credentials),
         ...(key ? { idempotency: { key, requestHash } } : {}),
@@ -121,7 +122,7 @@ export const connectionRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; data: Tena
     {
       schema: {
         tags: ['connections'],
-        summary: 'List connections, newest first, filtered by vendor and status',
+        summary: 'List connections, newest first, filtered by vendor, status and tags',
         querystring: ListQuerySchema,
         response: { 200: ConnectionListSchema, 400: ErrorSchema },
       },

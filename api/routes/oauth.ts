@@ -6,18 +6,16 @@
 // call and its retries happen in one place and the outcome goes through the state machine. The code is a
 // short-lived secret, so it is stored encrypted (like credentials) and only an install id enters the
 // workflow's history.
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { getVendor } from '../../catalog';
-import { vendorContext } from '../../vendor-kit/context';
-import type { VendorHttp } from '../../vendor-kit/vendor-http';
-import { requiredScopes } from '../../vendor-kit/scope-verification';
 import { completeInstallUpdate } from '../../workflows/messages';
 import type { AppDeps } from '../app';
 import { readScope } from '../auth';
 import { sendCommand } from '../commands';
+import { connectPageReturn } from '../connect/install-return';
 import type { TenantData } from '../tenant-data';
 import { ApiError, validationError } from '../errors';
+import { hashState, startInstall } from '../oauth-install';
 import {
   ErrorSchema,
   IdParamsSchema,
@@ -26,24 +24,13 @@ import {
   OAuthCallbackQuerySchema,
 } from '../schemas';
 
-/** Registered under /v1; the redirect URI customers add to their app is TETHER_PUBLIC_URL + this. */
-export const OAUTH_CALLBACK_PATH = '/v1/oauth/callback';
-const STATE_LIFETIME_MS = 10 * 60_000;
-
-const hashState = (state: string) => createHash('sha256').update(state).digest('hex');
-
-/** Vendors are called by the workflow only; building a consent-page URL needs no call. */
-const noVendorCalls: VendorHttp = {
-  send: () => Promise.reject(new Error('the API does not call vendors')),
-};
+export { OAUTH_CALLBACK_PATH } from '../oauth-install';
 
 /** POST /v1/connections/:id/install, behind the API key like every other connection route. */
 export const installRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; data: TenantData }> = async (
   app,
   { deps, data },
 ) => {
-  const { secrets } = deps;
-
   app.post(
     '/connections/:id/install',
     {
@@ -63,39 +50,7 @@ export const installRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; data: TenantD
     },
     async (request, reply) => {
       const connection = await data.connections.get(readScope(request), request.params.id);
-      const vendor = getVendor(connection.vendor);
-      if (vendor.auth.kind !== 'oauth2_install') {
-        throw new ApiError(
-          409,
-          'conflict',
-          `${vendor.name} is linked with its credentials, not by an install`,
-        );
-      }
-      if (['revoking', 'revoked', 'paused'].includes(connection.status)) {
-        throw new ApiError(409, 'conflict', `connection is ${connection.status}`);
-      }
-      if (!deps.publicUrl) {
-        throw new ApiError(
-          503,
-          'not_configured',
-          'TETHER_PUBLIC_URL is not set, so an install has no redirect URI',
-        );
-      }
-      const credentials = await secrets.readCredentials(connection.id);
-      if (!credentials?.clientId) throw new ApiError(409, 'conflict', 'the connection has no client id');
-
-      const state = randomBytes(32).toString('base64url');
-      const redirectUri = `${deps.publicUrl}${OAUTH_CALLBACK_PATH}`;
-      const now = new Date();
-      const expiresAt = new Date(now.getTime() + STATE_LIFETIME_MS);
-      const ctx = vendorContext(connection, noVendorCalls, deps.vendorEndpoints);
-      const authorizeUrl = vendor.auth.authorizeUrl(ctx, {
-        clientId: credentials.clientId,
-        redirectUri,
-        state,
-        scopes: requiredScopes(vendor, ctx).map((s) => s.scope),
-      });
-      await data.installs.start(connection, { stateHash: hashState(state), redirectUri, expiresAt }, now);
+      const { authorizeUrl, expiresAt } = await startInstall(deps, data, connection);
       return reply
         .status(201)
         .send({ connectionId: connection.id, authorizeUrl, expiresAt: expiresAt.toISOString() });
@@ -110,13 +65,72 @@ export const oauthCallbackRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; data: T
 ) => {
   const { secrets } = deps;
 
+  /** Hands the install to the workflow; refuses an unknown, used or expired state with an ApiError. */
+  async function completeCallback({ state, code, error }: { state: string; code?: string; error?: string }) {
+    const stateHash = hashState(state);
+    const pending = await data.installs.find(stateHash);
+    if (!pending) throw new ApiError(400, 'invalid_state', 'unknown state: start the install again');
+    if (pending.usedAt)
+      throw new ApiError(400, 'state_used', 'this install already came back once: start it again');
+    const now = new Date();
+    if (pending.expiresAt <= now) {
+      throw new ApiError(
+        400,
+        'state_expired',
+        'the install was not completed within 10 minutes: start it again',
+      );
+    }
+    if (!code && !error)
+      throw validationError([{ field: 'querystring.code', message: 'a code or an error is required' }]);
+    // Claim the state; of two callbacks racing with it, only one gets here.
+    if (!(await data.installs.claim(stateHash, now)))
+      throw new ApiError(400, 'state_used', 'this install already came back once: start it again');
+    // The state authenticates the callback, for its own tenant's connection only.
+    const connection = await data.connections.find(pending.tenantId, pending.connectionId);
+    if (!connection) throw new ApiError(400, 'invalid_state', 'the connection of this install is gone');
+
+    if (error) {
+      const accepted = await sendCommand(deps, connection, completeInstallUpdate, [{ denied: error }]);
+      return {
+        httpStatus: 200 as const,
+        body: {
+          connectionId: connection.id,
+          outcome: 'denied' as const,
+          status: accepted.status,
+          message: `the install was not approved (${error}): start it again`,
+        },
+      };
+    }
+    const installId = randomUUID();
+    await secrets.saveAuthorizationCode(connection.id, installId, {
+      code: code!,
+      redirectUri: pending.redirectUri,
+    });
+    let accepted;
+    try {
+      accepted = await sendCommand(deps, connection, completeInstallUpdate, [{ installId }]);
+    } catch (err) {
+      await secrets.deleteAuthorizationCode(connection.id, installId);
+      throw err;
+    }
+    return {
+      httpStatus: 202 as const,
+      body: {
+        connectionId: connection.id,
+        outcome: 'authorized' as const,
+        status: accepted.status,
+        message: 'installed: the token is being obtained and verified; watch the connection become active',
+      },
+    };
+  }
+
   app.get(
     '/oauth/callback',
     {
       schema: {
         tags: ['oauth'],
         summary:
-          "Where the vendor's consent page returns (the redirect URI): hands the install to the connection's workflow. An unknown, expired or used state is refused and changes nothing.",
+          "Where the vendor's consent page returns (the redirect URI): hands the install to the connection's workflow. An unknown, expired or used state is refused and changes nothing. An install started on the connect page is sent back there (303) with the outcome.",
         querystring: OAuthCallbackQuerySchema,
         response: {
           200: InstallCallbackResultSchema,
@@ -128,56 +142,21 @@ export const oauthCallbackRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; data: T
       },
     },
     async (request, reply) => {
-      const { state, code, error } = request.query;
-      const stateHash = hashState(state);
-      const pending = await data.installs.find(stateHash);
-      if (!pending) throw new ApiError(400, 'invalid_state', 'unknown state: start the install again');
-      if (pending.usedAt)
-        throw new ApiError(400, 'state_used', 'this install already came back once: start it again');
-      const now = new Date();
-      if (pending.expiresAt <= now) {
-        throw new ApiError(
-          400,
-          'state_expired',
-          'the install was not completed within 10 minutes: start it again',
-        );
+      const page = await connectPageReturn(deps, data, hashState(request.query.state));
+      if (!page) {
+        const { httpStatus, body } = await completeCallback(request.query);
+        return reply.status(httpStatus).send(body);
       }
-      if (!code && !error)
-        throw validationError([{ field: 'querystring.code', message: 'a code or an error is required' }]);
-      // Claim the state; of two callbacks racing with it, only one gets here.
-      if (!(await data.installs.claim(stateHash, now)))
-        throw new ApiError(400, 'state_used', 'this install already came back once: start it again');
-      // The state authenticates the callback, for its own tenant's connection only.
-      const connection = await data.connections.find(pending.tenantId, pending.connectionId);
-      if (!connection) throw new ApiError(400, 'invalid_state', 'the connection of this install is gone');
-
-      if (error) {
-        const accepted = await sendCommand(deps, connection, completeInstallUpdate, [{ denied: error }]);
-        return reply.status(200).send({
-          connectionId: connection.id,
-          outcome: 'denied' as const,
-          status: accepted.status,
-          message: `the install was not approved (${error}): start it again`,
-        });
-      }
-      const installId = randomUUID();
-      await secrets.saveAuthorizationCode(connection.id, installId, {
-        code: code!,
-        redirectUri: pending.redirectUri,
-      });
-      let accepted;
+      // Marked before the workflow hears of the install, so the page shows it as in progress until it ends.
+      await page.markReturned();
       try {
-        accepted = await sendCommand(deps, connection, completeInstallUpdate, [{ installId }]);
+        const { body } = await completeCallback(request.query);
+        return reply.redirect(page.url(body.outcome), 303);
       } catch (err) {
-        await secrets.deleteAuthorizationCode(connection.id, installId);
+        await page.unmarkReturned();
+        if (err instanceof ApiError) return reply.redirect(page.url('failed', err.code), 303);
         throw err;
       }
-      return reply.status(202).send({
-        connectionId: connection.id,
-        outcome: 'authorized' as const,
-        status: accepted.status,
-        message: 'installed: the token is being obtained and verified; watch the connection become active',
-      });
     },
   );
 };

@@ -5,6 +5,8 @@ import type { Quotas } from '../../platform/config';
 import type { SecretStore } from '../../platform/secret-store';
 import type { ConnectionStatus } from '../../domain/connection';
 import { ApiError } from '../errors';
+import { tagsWhere } from '../tags';
+import { CONNECT_SESSION_ACTOR } from './connect-sessions';
 import { after, decodeCursor, encodeCursor } from './page-cursor';
 import { enforceQuota } from './quota';
 import { inScope, type TenantScope } from './tenant-scope';
@@ -15,15 +17,20 @@ export interface NewConnection {
   vendor: string;
   instanceUrl: string;
   displayName: string | null;
+  tags: Record<string, string>;
   settings: Record<string, unknown>;
   sealedCredentials: ReturnType<SecretStore['sealCredentials']>;
   /** The Idempotency-Key it was created with, and the fingerprint of the request body. */
   idempotency?: { key: string; requestHash: string };
+  /** Linked on the connect page: the session claims it in the same transaction (one link per session). */
+  connectSessionId?: string;
 }
 
 export interface ConnectionFilter {
   vendor?: string;
   status?: ConnectionStatus;
+  /** Every tag given must match. */
+  tag?: { key: string; value: string }[];
   limit: number;
   /** nextCursor of the previous page. */
   cursor?: string;
@@ -47,13 +54,14 @@ export function connectionData(db: Db, quotas: Quotas) {
     },
 
     /** Newest first; each page continues strictly after the previous page's last row. */
-    async list(scope: TenantScope, { vendor, status, limit, cursor }: ConnectionFilter) {
+    async list(scope: TenantScope, { vendor, status, tag, limit, cursor }: ConnectionFilter) {
       const position = cursor === undefined ? null : decodeCursor(cursor, scope);
       const rows = await db.connection.findMany({
         where: {
           ...inScope(scope),
           ...(vendor ? { vendor } : {}),
           ...(status ? { status } : {}),
+          ...tagsWhere(tag),
           ...(position ? after(position) : {}),
         },
         orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
@@ -92,6 +100,7 @@ export function connectionData(db: Db, quotas: Quotas) {
               vendor: link.vendor,
               instanceUrl: link.instanceUrl,
               displayName: link.displayName,
+              tags: link.tags,
               settings: link.settings as Prisma.InputJsonObject,
               secrets: { create: [link.sealedCredentials] },
             },
@@ -99,9 +108,32 @@ export function connectionData(db: Db, quotas: Quotas) {
           if (idempotency) {
             await tx.idempotencyKey.create({ data: { tenantId, ...idempotency, connectionId: id } });
           }
-          await tx.auditEvent.create({
-            data: { connectionId: id, tenantId, type: 'link_requested', actor: 'api', toStatus: 'linking' },
+          const { connectSessionId } = link;
+          const event = await tx.auditEvent.create({
+            data: {
+              connectionId: id,
+              tenantId,
+              type: 'link_requested',
+              actor: connectSessionId ? CONNECT_SESSION_ACTOR : 'api',
+              toStatus: 'linking',
+              ...(connectSessionId ? { detail: { connectSessionId } } : {}),
+            },
           });
+          if (connectSessionId) {
+            // Of two submits racing, one links; the other is told the session already did.
+            const claimed = await tx.connectSession.updateMany({
+              where: { id: connectSessionId, connectionId: null, completedAt: null },
+              data: {
+                connectionId: id,
+                actedAt: new Date(),
+                actedMark: event.id,
+                attemptResult: Prisma.DbNull,
+              },
+            });
+            if (claimed.count === 0) {
+              throw new ApiError(409, 'conflict', 'this connect link already linked a connection');
+            }
+          }
           return created;
         });
       } catch (err) {

@@ -2,13 +2,18 @@
 // read is scoped to the caller's tenant in one place.
 import type { Db } from '../../platform/db';
 import type { Quotas } from '../../platform/config';
+import { connectSessionData } from './connect-sessions';
 import { connectionData } from './connections';
 import { installData } from './installs';
 
 export type { TenantScope } from './tenant-scope';
 
 export function createTenantData(db: Db, quotas: Quotas) {
-  return { connections: connectionData(db, quotas), installs: installData(db) };
+  return {
+    connections: connectionData(db, quotas),
+    installs: installData(db),
+    connectSessions: connectSessionData(db, quotas),
+  };
 }
 
 export type TenantData = ReturnType<typeof createTenantData>;

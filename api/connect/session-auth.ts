@@ -1,0 +1,44 @@
+// The connect page's API authenticates with the session token (`Authorization: Bearer cst_…`), never an
+// API key: a token names exactly one session, which names at most one connection, so nothing a page
+// request carries can reach another connection or tenant.
+import type { FastifyInstance } from 'fastify';
+import type { ConnectSession } from '../../platform/db';
+import { ApiError } from '../errors';
+import type { TenantData } from '../tenant-data';
+import { hashSessionToken } from './session-token';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    connectSession: ConnectSession;
+  }
+}
+
+/** The OpenAPI document's security scheme of the connect page's API. */
+export const CONNECT_SESSION_SECURITY_SCHEME = {
+  connectSession: {
+    type: 'http' as const,
+    scheme: 'bearer',
+    description: 'A connect session token (cst_…) from POST /v1/connect-sessions; not an API key',
+  },
+};
+
+/** Every route registered after this in `app`'s scope needs a session token, and its OpenAPI entry says so. */
+export function requireSessionToken(app: FastifyInstance, data: TenantData): void {
+  app.addHook('onRoute', (route) => {
+    route.schema = { ...route.schema, security: [{ connectSession: [] }] };
+  });
+  app.decorateRequest('connectSession', null as unknown as ConnectSession);
+  app.addHook('onRequest', async (request) => {
+    const header = request.headers.authorization;
+    const token = typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7).trim() : '';
+    if (!token)
+      throw new ApiError(401, 'session_invalid', 'send the connect session token as a Bearer token');
+    const session = await data.connectSessions.byTokenHash(hashSessionToken(token));
+    if (!session) throw new ApiError(401, 'session_invalid', 'this connect link is not valid');
+    if (session.completedAt)
+      throw new ApiError(401, 'session_completed', 'this connect link was already used');
+    if (session.expiresAt <= new Date())
+      throw new ApiError(401, 'session_expired', 'this connect link has expired');
+    request.connectSession = session;
+  });
+}
