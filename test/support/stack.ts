@@ -80,6 +80,8 @@ export interface StackOptions {
   workflowBundlePath?: string;
   rateLimitPerMinute?: number;
   quotas?: Partial<Quotas>;
+  /** TETHER_PUBLIC_URL; default TEST_PUBLIC_URL, where nothing listens (the browser tests listen on theirs). */
+  publicUrl?: string;
   /** Capture API and worker logs (debug level) here, for leak tests. */
   logLines?: string[];
   /** Serve the worker's Prometheus metrics (Temporal SDK + ours) on this host:port. */
@@ -129,7 +131,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         taskQueue,
         encryptionKeys: `fixtures:${FIXTURE_KEY.toString('base64')}`,
         simulatorsUrl: sim.baseUrl,
-        publicUrl: TEST_PUBLIC_URL,
+        publicUrl: options.publicUrl ?? TEST_PUBLIC_URL,
         rateLimitPerMinute: options.rateLimitPerMinute,
         quotas: options.quotas,
       }),
