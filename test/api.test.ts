@@ -283,6 +283,7 @@ test('OpenAPI declares the bearer scheme on every route that needs a key, and on
   const openapi = (await inject('GET', '/openapi.json')).json();
   expect(openapi.components.securitySchemes).toEqual({
     apiKey: expect.objectContaining({ type: 'http', scheme: 'bearer' }),
+    connectSession: expect.objectContaining({ type: 'http', scheme: 'bearer' }),
   });
   const operations = Object.entries(openapi.paths as Record<string, Record<string, any>>).flatMap(
     ([path, methods]) => Object.entries(methods).map(([method, op]) => ({ path, method, security: op.security })),
@@ -290,5 +291,10 @@ test('OpenAPI declares the bearer scheme on every route that needs a key, and on
   const keyed = operations.filter((op) => op.path.startsWith('/v1/') && op.path !== '/v1/oauth/callback');
   expect(keyed.length).toBeGreaterThan(10);
   for (const op of keyed) expect(op).toEqual({ ...op, security: [{ apiKey: [] }] });
-  for (const op of operations.filter((o) => !keyed.includes(o))) expect(op.security).toBeUndefined();
+  // The connect page's API takes a connect session token instead.
+  const bySession = operations.filter((op) => op.path.startsWith('/connect/api/'));
+  expect(bySession.length).toBeGreaterThan(4);
+  for (const op of bySession) expect(op).toEqual({ ...op, security: [{ connectSession: [] }] });
+  const open = operations.filter((o) => !keyed.includes(o) && !bySession.includes(o));
+  for (const op of open) expect(op.security).toBeUndefined();
 });
