@@ -386,7 +386,6 @@
     const required = field.required && !keeps;
     const label = field.label + (required ? '' : ' (optional)');
     const current = currentValue(field, group, mode, key);
-    const describedBy = [field.help ? ids.help : null, ids.error].filter(Boolean).join(' ');
     const keepNote =
       mode === 'reconnect'
         ? 'Leave empty to keep the current value.'
@@ -394,6 +393,7 @@
     const help = [field.help && field.help.replace(/([^.!?])$/, '$1.'), keeps ? keepNote : null]
       .filter(Boolean)
       .join(' ');
+    const describedBy = [help ? ids.help : null, ids.error].filter(Boolean).join(' ');
 
     if (field.kind === 'checkboxes') {
       const chosen = Array.isArray(current) ? current : [];
@@ -526,8 +526,14 @@
     return control;
   }
 
+  /** Problems in the order of the form, so focus goes to the first one a reader meets. */
   function validate(form, vendor, mode) {
     const problems = [];
+    if (mode !== 'reconnect' && !vendor.instanceUrl.fixed && vendor.instanceUrl.default === null) {
+      const input = form.querySelector('[data-key=instanceUrl]');
+      if (input.value.trim() === '')
+        problems.push(['instanceUrl', 'Enter your ' + vendor.instanceUrl.label + '.']);
+    }
     for (const field of vendor.credentialFields) {
       const key = 'credentials.' + field.name;
       const value = form.querySelector('[data-key="' + key + '"]').value;
@@ -537,11 +543,6 @@
       } else if (field.pattern && !safeTest(field.pattern, value.trim())) {
         problems.push([key, (field.help || field.label) + ': this does not look right.']);
       }
-    }
-    if (mode !== 'reconnect' && !vendor.instanceUrl.fixed && vendor.instanceUrl.default === null) {
-      const input = form.querySelector('[data-key=instanceUrl]');
-      if (input.value.trim() === '')
-        problems.push(['instanceUrl', 'Enter your ' + vendor.instanceUrl.label + '.']);
     }
     return problems;
   }
