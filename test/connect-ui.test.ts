@@ -104,8 +104,9 @@ async function waitForHeading(page: Page, name: string | RegExp, timeout = 30_00
   await h1(page, name).waitFor({ timeout });
 }
 
-async function shot(page: Page, name: string) {
-  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true, animations: 'disabled' });
+/** A PNG of the whole page, or of what the first screen shows (`top`) where the rest repeats the form. */
+async function shot(page: Page, name: string, { top = false } = {}) {
+  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: !top, animations: 'disabled' });
 }
 
 /** Nothing typed as a secret is left in the DOM (markup or input values), the URL, cookies or storage. */
@@ -457,7 +458,7 @@ test('a bad secret is corrected without retyping what was right', async () => {
   await page.getByRole('button', { name: 'Connect' }).click();
   await waitForHeading(page, 'HaloITSM did not accept these credentials');
   await page.getByRole('alert').filter({ hasText: 'Check the credentials' }).waitFor();
-  await shot(page, 'outcome-invalid-credentials');
+  await shot(page, 'outcome-invalid-credentials', { top: true });
   // What was right is still there; the secret is not.
   expect(await page.getByLabel('HaloITSM URL').inputValue()).toBe(stack.instanceUrl('halo'));
   expect(await page.getByLabel('Client ID').inputValue()).toBe('demo-all-scopes.page-badsecret');
@@ -491,7 +492,7 @@ test('a configuration problem: the address is corrected, the secret kept', async
   if (heading === 'HaloITSM cannot be reached right now') {
     await page.getByRole('button', { name: 'Correct the details' }).click();
   }
-  await shot(page, 'outcome-invalid-configuration');
+  await shot(page, 'outcome-invalid-configuration', { top: true });
   await page.getByLabel('HaloITSM URL').fill(stack.instanceUrl('halo'));
   await page.getByRole('button', { name: 'Try again' }).click();
   await waitForHeading(page, 'Connected');
@@ -535,12 +536,12 @@ test('reconnect: a wrong new secret changes nothing, a right one rotates the wor
   const { page, problems } = await openPage(session.url);
   await waitForHeading(page, 'Reconnect InvGate Service Management');
   await page.getByText(`Address: ${stack.instanceUrl('invgate')}`).waitFor();
-  await shot(page, 'form-reconnect');
+  await shot(page, 'form-reconnect', { top: true });
   await secret(page, /Client secret/, 'wrong-secret-for-rotation');
   await page.getByRole('button', { name: 'Try again' }).click();
   await waitForHeading(page, 'The new credentials were not accepted');
   await page.getByRole('alert').filter({ hasText: 'Nothing changed' }).waitFor();
-  await shot(page, 'outcome-rotation-rejected');
+  await shot(page, 'outcome-rotation-rejected', { top: true });
   expect((await connection(linked.id)).status).toBe('active');
 
   await secret(page, /Client secret/, 'demo-secret');
