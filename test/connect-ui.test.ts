@@ -332,6 +332,11 @@ test.each(vendorCases)(
     await waitForHeading(page, `Connect ${form.name}`);
     // The setup steps and every permission with its purpose, from the catalog.
     for (const step of form.setupSteps.slice(0, 2)) await page.getByText(step, { exact: true }).waitFor();
+    // Every credential field from the catalog's schema, labelled by its title, with its description as help.
+    for (const [name, field] of Object.entries<any>(form.credentialFields.properties)) {
+      expect(await page.getByLabel(field.title ?? name, { exact: false }).count()).toBeGreaterThan(0);
+      await page.getByText(field.description, { exact: false }).first().waitFor();
+    }
     for (const { scope, purpose } of form.requiredScopes) {
       await page
         .getByRole('listitem')
@@ -371,7 +376,7 @@ test.each(vendorCases)(
   },
 );
 
-test('slack-grid: the install round trip through the consent page, a denial, a fix, and back', async () => {
+test('slack-grid: the install round trip through the consent page, a denial, a fix, and a reinstall', async () => {
   const session = await createSession({ vendors: ['slack-grid'] });
   const { page, problems } = await openPage(session.url);
   await waitForHeading(page, /^Connect Slack \(install your OAuth app/);
@@ -411,6 +416,18 @@ test('slack-grid: the install round trip through the consent page, a denial, a f
   });
   await expectNoSecretsIn(page, [...typedSecrets]);
   expect(problems).toEqual([]);
+
+  // Reconnecting it is installing again: the page goes straight to the consent page's button.
+  const again = await createSession({ connectionId: row.connectionId });
+  const reopened = await openPage(again.url);
+  await waitForHeading(reopened.page, 'Install the app');
+  await reopened.page.getByRole('button', { name: 'Open the consent page' }).click();
+  await waitForHeading(reopened.page, 'Connected');
+  expect(await stack.eventTypes(row.connectionId!)).toEqual(
+    expect.arrayContaining(['install_started', 'linked']),
+  );
+  expect((await stack.eventTypes(row.connectionId!)).filter((t) => t === 'install_started')).toHaveLength(3);
+  expect(reopened.problems).toEqual([]);
 });
 
 // ---- outcomes ------------------------------------------------------------------------------------
@@ -613,6 +630,8 @@ test('keyboard only: choose the vendor, fill in, submit and continue without a m
   const { page, problems } = await openPage(session.url);
   await waitForHeading(page, 'Connect an account');
   await shot(page, 'choose-vendor');
+  // Only the session's vendors are offered.
+  expect(await page.getByRole('radio').count()).toBe(2);
   const focused = () =>
     page.evaluate(() => {
       const e = (globalThis as any).document.activeElement;
