@@ -13,6 +13,12 @@ export const faultSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('malformed') }),
   z.object({ kind: z.literal('revoke_tokens') }),
   z.object({ kind: z.literal('drop_scopes'), scopes: z.array(z.string().min(1)).min(1) }),
+  /** The answer body leaves in pieces of chunkBytes every intervalMs: a slow vendor or link. */
+  z.object({
+    kind: z.literal('trickle'),
+    chunkBytes: z.number().int().min(1).max(65_536),
+    intervalMs: z.number().int().min(1).max(10_000),
+  }),
 ]);
 
 export const addFaultSchema = z.object({
@@ -27,6 +33,8 @@ export const addFaultSchema = z.object({
 });
 
 export const revokeSchema = z.object({ vendor: z.string().min(1), match: z.string().min(1).default('*') });
+
+export const requestsQuerySchema = z.object({ vendor: z.string().min(1) });
 
 export const statsQuerySchema = z.object({
   vendor: z.string().min(1).optional(),

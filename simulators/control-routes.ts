@@ -1,6 +1,12 @@
 // The control API over HTTP, under /_control: for the README demo and for tests in other processes.
 import type { FastifyInstance } from 'fastify';
-import { ControlInputError, parseControlInput, revokeSchema, statsQuerySchema } from './control-input';
+import {
+  ControlInputError,
+  parseControlInput,
+  requestsQuerySchema,
+  revokeSchema,
+  statsQuerySchema,
+} from './control-input';
 import type { SimulatorControl } from './control';
 
 export function registerControlRoutes(app: FastifyInstance, control: SimulatorControl): void {
@@ -40,6 +46,11 @@ export function registerControlRoutes(app: FastifyInstance, control: SimulatorCo
     const { vendor, match } = parseControlInput(revokeSchema, request.body);
     control.revokeAll(vendor, match);
     return reply.code(204).send();
+  });
+
+  app.get('/requests', async (request) => {
+    const { vendor } = parseControlInput(requestsQuerySchema, request.query);
+    return { requests: control.requests(vendor) };
   });
 
   app.get('/stats', async (request) => {

@@ -2,6 +2,7 @@
 import type { VendorStats } from './call-stats';
 import { addFaultSchema, ControlInputError, parseControlInput, type AddFaultInput } from './control-input';
 import type { ActiveFault } from './faults';
+import type { LoggedRequest } from './request-log';
 import type { VendorRuntime } from './vendor-runtime';
 
 export class SimulatorControl {
@@ -13,7 +14,7 @@ export class SimulatorControl {
     return [...this.runtimes.keys()];
   }
 
-  /** Forgets all tokens, codes, counters, faults, revocations and users, on every vendor. */
+  /** Forgets all tokens, codes, counters, faults, revocations, logged requests and users, on every vendor. */
   reset(): void {
     for (const runtime of this.runtimes.values()) runtime.reset();
   }
@@ -44,6 +45,11 @@ export class SimulatorControl {
   /** Counters for the vendor, or for one client_id / static token of it. */
   stats(vendor: string, match?: string): VendorStats {
     return this.runtime(vendor).stats.snapshot(match);
+  }
+
+  /** The vendor's last requests (up to 50), oldest first, headers as received. */
+  requests(vendor: string): LoggedRequest[] {
+    return this.runtime(vendor).requests.list();
   }
 
   /** Revokes every token issued so far to `match` (client_id or static token; '*' = all). New grants work. */

@@ -14,6 +14,8 @@ export interface FaultEffect {
   delayMs: number;
   droppedScopes: string[];
   revokeTokens: boolean;
+  /** Send the answer body slowly, in pieces. */
+  trickle?: { chunkBytes: number; intervalMs: number };
   /** A fault that answers instead of the vendor (status or malformed), if any matched. */
   answer?: Extract<Fault, { kind: 'status' | 'malformed' }>;
 }
@@ -58,6 +60,8 @@ export class FaultList {
       if (spec.kind === 'delay') effect.delayMs += spec.ms;
       else if (spec.kind === 'drop_scopes') effect.droppedScopes.push(...spec.scopes);
       else if (spec.kind === 'revoke_tokens') effect.revokeTokens = true;
+      else if (spec.kind === 'trickle')
+        effect.trickle = { chunkBytes: spec.chunkBytes, intervalMs: spec.intervalMs };
       else {
         effect.answer = spec;
         break;

@@ -4,6 +4,7 @@ import Fastify from 'fastify';
 import { SimulatorControl } from './control';
 import { registerControlRoutes } from './control-routes';
 import { acceptFormBodies } from './form-body';
+import { acceptScimBodies } from './scim-body';
 import type { SimulatorOptions } from './simulator-options';
 import { VendorRuntime } from './vendor-runtime';
 import { vendorSimulators } from './vendors';
@@ -13,6 +14,7 @@ export { SimulatorControl } from './control';
 export type { AddFaultInput, Fault } from './control-input';
 export { ControlInputError } from './control-input';
 export type { CallCounters, VendorStats } from './call-stats';
+export type { LoggedRequest } from './request-log';
 
 export interface RunningSimulators {
   /** e.g. http://127.0.0.1:4010; a vendor's instance URL is baseUrl + '/<vendor>'. */
@@ -26,6 +28,7 @@ export async function startSimulators(options: SimulatorOptions = {}): Promise<R
   const host = options.host ?? '127.0.0.1';
   const app = Fastify({ logger: options.logger ?? false });
   acceptFormBodies(app);
+  acceptScimBodies(app);
 
   const runtimes = new Map<string, VendorRuntime>();
   for (const vendor of vendorSimulators) {

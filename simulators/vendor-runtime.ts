@@ -1,18 +1,22 @@
 // Per-vendor state and the request pipeline every vendor endpoint runs through:
 // identify the caller → count → faults → vendor admission (rate limits) → demo scenario → vendor handler.
 import { STATUS_CODES } from 'node:http';
+import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify';
 import { CallStats } from './call-stats';
 import type { Fault } from './control-input';
 import { ExpiringMap } from './expiring-map';
-import { FaultList } from './faults';
+import { FaultList, type FaultEffect } from './faults';
+import { RequestLog } from './request-log';
 import { clientCredentials } from './request-credentials';
 import type { RouteKind } from './route-kind';
 import { parseScenario, type Scenario, type ScenarioKind } from './scenario';
 import { NO_SCOPES, type ScopeSet } from './scopes';
 import type { AuthFailure, TokenChain, TokenRecord } from './token-record';
 
+/** How many recent requests each vendor keeps for the control API. */
+const REQUEST_LOG_SIZE = 50;
 /** Expired tokens stay known this long, so callers get the "expired" error before the "unknown" one. */
 const KEEP_EXPIRED_MS = 30_000;
 /** demo-rate-limited and demo-flaky fail this many credential requests, then behave. */
@@ -34,6 +38,8 @@ export interface Caller {
 export interface Call extends Caller {
   /** Scopes that drop_scopes faults take away for this request. */
   droppedScopes: ScopeSet;
+  /** A trickle fault: the answer body leaves slowly. */
+  trickle?: FaultEffect['trickle'];
 }
 
 /** The vendor's error body for an HTTP status. */
@@ -69,6 +75,7 @@ export class VendorRuntime {
   readonly tokens = new ExpiringMap<TokenRecord>(KEEP_EXPIRED_MS);
   readonly faults = new FaultList();
   readonly stats: CallStats;
+  readonly requests = new RequestLog(REQUEST_LOG_SIZE);
   /** Vendor-wide admission control, consulted after faults (Halo's rate limit). */
   admission?: (call: Call, kind: RouteKind) => Refusal | undefined;
 
@@ -91,16 +98,29 @@ export class VendorRuntime {
 
   /** Registers a vendor endpoint behind the shared pipeline. */
   route(app: FastifyInstance, spec: RouteSpec): void {
+    const arrivals = new WeakMap<FastifyRequest, number>();
     app.route({
       method: spec.method,
       url: spec.url,
+      // Before the body is read: when the request's headers arrived.
+      onRequest: (request, _reply, done) => {
+        arrivals.set(request, Date.now());
+        done();
+      },
       handler: async (request, reply) => {
+        this.requests.record({
+          method: request.method,
+          url: request.url,
+          headers: { ...request.headers },
+          receivedAt: arrivals.get(request) ?? Date.now(),
+        });
         const caller = spec.identify(request);
         const endpoint = `${request.method} ${spec.url}`;
         let result: unknown;
         try {
           const call = await this.admit(caller, spec, reply);
           result = call ? await spec.handle(call, request, reply) : reply;
+          if (call?.trickle && !reply.sent) result = trickle(reply, result, call.trickle);
         } catch (error) {
           this.stats.record(caller.subject, spec.kind, endpoint, 500);
           throw error;
@@ -221,6 +241,7 @@ export class VendorRuntime {
     this.subjects.clear();
     this.faults.clear();
     this.stats.clear();
+    this.requests.clear();
     this.revokedBefore = 0;
     for (const hook of this.resetHooks) hook();
   }
@@ -255,6 +276,7 @@ export class VendorRuntime {
     const call: Call = {
       ...caller,
       droppedScopes: effect && effect.droppedScopes.length > 0 ? new Set(effect.droppedScopes) : NO_SCOPES,
+      trickle: effect?.trickle,
     };
     if (effect) {
       if (effect.revokeTokens && caller.subject !== undefined) this.revokeAll(caller.subject);
@@ -317,6 +339,23 @@ function answerFault(
     const body = fault.body !== undefined ? fault.body : spec.errorBody(fault.status, message(fault.status));
     refuse(reply, fault.status, body, fault.retryAfterSeconds);
   }
+}
+
+/** The handler's answer, serialised as JSON unless it is text already, sent a piece at a time. */
+function trickle(
+  reply: FastifyReply,
+  result: unknown,
+  pace: NonNullable<FaultEffect['trickle']>,
+): FastifyReply {
+  const bytes = Buffer.from(typeof result === 'string' ? result : JSON.stringify(result));
+  if (!reply.hasHeader('content-type')) reply.type('application/json; charset=utf-8');
+  async function* pieces() {
+    for (let at = 0; at < bytes.length; at += pace.chunkBytes) {
+      if (at > 0) await sleep(pace.intervalMs);
+      yield bytes.subarray(at, at + pace.chunkBytes);
+    }
+  }
+  return reply.send(Readable.from(pieces()));
 }
 
 function message(status: number): string {
