@@ -1,9 +1,11 @@
-// Every /v1 route needs `Authorization: Bearer <api key>`. A tenant key sees only its tenant;
-// an admin key acts across tenants (X-Tenant-Id narrows it, and names the tenant for creates).
+// Every /v1 route needs `Authorization: Bearer <api key>`. A tenant key sees only its tenant and does only
+// what its scopes allow (route-scopes.ts); an admin key acts across tenants (X-Tenant-Id narrows it, and
+// names the tenant for creates) and holds every scope.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { verifyApiKey, type ApiKeyAuth } from '../platform/api-keys';
 import type { Db } from '../platform/db';
 import { ApiError, validationError } from './errors';
+import { requiredScope } from './route-scopes';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -28,6 +30,13 @@ export function requireApiKey(app: FastifyInstance, db: Db): void {
     route.schema = { ...route.schema, security: [{ apiKey: [] }] };
   });
   app.decorateRequest('auth', null as unknown as ApiKeyAuth);
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) {
+      if (requiredScope(method, route.url) === undefined) {
+        throw new Error(`${method} ${route.url} needs an API key scope: add it to api/route-scopes.ts`);
+      }
+    }
+  });
   app.addHook('onRequest', async (request) => {
     const header = request.headers.authorization;
     const presented =
@@ -38,6 +47,12 @@ export function requireApiKey(app: FastifyInstance, db: Db): void {
     const auth = await verifyApiKey(db, presented);
     if (!auth) throw new ApiError(401, 'unauthorized', 'the API key is unknown or revoked');
     request.auth = auth;
+    const scope = requiredScope(request.method, request.routeOptions.url ?? '');
+    if (scope && !auth.scopes.includes(scope)) {
+      throw new ApiError(403, 'insufficient_scope', `this API key does not have the scope ${scope}`, undefined, {
+        scope,
+      });
+    }
   });
 }
 

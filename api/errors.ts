@@ -13,12 +13,14 @@ export class ApiError extends Error {
     readonly code: string,
     message: string,
     readonly issues?: { field: string; message: string }[],
+    /** More machine-readable fields of the answer (e.g. the scope a key lacks). */
+    readonly details?: Record<string, unknown>,
   ) {
     super(message);
   }
 
   toBody() {
-    return { error: this.code, message: this.message, issues: this.issues };
+    return { error: this.code, message: this.message, issues: this.issues, ...this.details };
   }
 }
 

@@ -9,6 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { API_KEY_SCOPES } from '../domain/api-key-scopes';
 import { createApiKey, verifyApiKey } from '../platform/api-keys';
 import { insecureLoopbackWarning, loadConfig } from '../platform/config';
 import type { Db } from '../platform/db';
@@ -54,13 +55,22 @@ function hint(err: unknown, text: string): Error {
   return new Error(`${message}\n  hint: ${text}`);
 }
 
-/** A tenant API key for local use, kept in a file so it survives restarts (only its hash is in the database). */
+/**
+ * A tenant API key for local use with every scope (the demo tries token access and the proxy too), kept in a
+ * file so it survives restarts (only its hash is in the database). One made before a scope existed is replaced.
+ */
 async function localApiKey(db: Db, file: string): Promise<{ key: string; created: boolean }> {
   if (existsSync(file)) {
     const key = readFileSync(file, 'utf8').trim();
-    if (await verifyApiKey(db, key)) return { key, created: false };
+    const auth = await verifyApiKey(db, key);
+    if (auth && API_KEY_SCOPES.every((s) => auth.scopes.includes(s))) return { key, created: false };
   }
-  const { key } = await createApiKey(db, { name: 'local (npm start)', tenantId: 'demo', tenantName: 'Demo' });
+  const { key } = await createApiKey(db, {
+    name: 'local (npm start)',
+    tenantId: 'demo',
+    tenantName: 'Demo',
+    scopes: API_KEY_SCOPES,
+  });
   writeFileSync(file, `${key}\n`, { mode: 0o600 });
   return { key, created: true };
 }

@@ -1,13 +1,18 @@
 // API keys: `tk_<prefix>_<secret>`. Only a salted SHA-256 of the secret is stored. A fast hash is
 // right here: keys are 256-bit random values, not passwords, so there is nothing to brute-force.
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { API_KEY_SCOPES, DEFAULT_API_KEY_SCOPES, isApiKeyScope, type ApiKeyScope } from '../domain/api-key-scopes';
 import type { Db } from './db';
 
 export interface ApiKeyAuth {
   keyId: string;
+  /** The key's public prefix: how people and the audit trail name a key. */
+  prefix: string;
   /** null for admin keys, which act across tenants. */
   tenantId: string | null;
   role: 'tenant' | 'admin';
+  /** What the key may do; an admin key holds every scope. */
+  scopes: ApiKeyScope[];
 }
 
 const KEY_PATTERN = /^tk_([a-f0-9]{12})_([A-Za-z0-9_-]{43})$/;
@@ -20,11 +25,24 @@ function digest(salt: Buffer, secret: string): Buffer {
 
 export async function createApiKey(
   db: Db,
-  input: { name: string; tenantId?: string; tenantName?: string; role?: 'tenant' | 'admin' },
-): Promise<{ id: string; key: string; prefix: string }> {
+  input: {
+    name: string;
+    tenantId?: string;
+    tenantName?: string;
+    role?: 'tenant' | 'admin';
+    /** Default: DEFAULT_API_KEY_SCOPES; admin keys hold every scope. */
+    scopes?: readonly string[];
+  },
+): Promise<{ id: string; key: string; prefix: string; scopes: ApiKeyScope[] }> {
   const role = input.role ?? 'tenant';
   if (role === 'tenant' && !input.tenantId) throw new Error('a tenant key needs a tenant id');
   if (role === 'admin' && input.tenantId) throw new Error('an admin key is not bound to a tenant');
+  const unknown = input.scopes?.filter((s) => !isApiKeyScope(s)) ?? [];
+  if (unknown.length > 0) {
+    throw new Error(`unknown scope ${unknown.join(', ')}; scopes are ${API_KEY_SCOPES.join(', ')}`);
+  }
+  const scopes: ApiKeyScope[] =
+    role === 'admin' ? [...API_KEY_SCOPES] : [...new Set((input.scopes ?? DEFAULT_API_KEY_SCOPES) as ApiKeyScope[])];
   const prefix = randomBytes(6).toString('hex');
   const secret = randomBytes(32).toString('base64url');
   const salt = randomBytes(16);
@@ -44,12 +62,13 @@ export async function createApiKey(
         role,
         tenantId: input.tenantId ?? null,
         prefix,
+        scopes,
         salt: new Uint8Array(salt),
         hash: new Uint8Array(digest(salt, secret)),
       },
     });
   });
-  return { id, key: `tk_${prefix}_${secret}`, prefix };
+  return { id, key: `tk_${prefix}_${secret}`, prefix, scopes };
 }
 
 export async function verifyApiKey(db: Db, presented: string): Promise<ApiKeyAuth | null> {
@@ -64,7 +83,14 @@ export async function verifyApiKey(db: Db, presented: string): Promise<ApiKeyAut
   if (!key.lastUsedAt || Date.now() - key.lastUsedAt.getTime() > LAST_USED_GRANULARITY_MS) {
     await db.apiKey.update({ where: { id: key.id }, data: { lastUsedAt: new Date() } });
   }
-  return { keyId: key.id, tenantId: key.tenantId, role: key.role };
+  return {
+    keyId: key.id,
+    prefix: key.prefix,
+    tenantId: key.tenantId,
+    role: key.role,
+    // A scope this version does not know (written by a newer one) grants nothing here.
+    scopes: key.role === 'admin' ? [...API_KEY_SCOPES] : key.scopes.filter(isApiKeyScope),
+  };
 }
 
 export async function revokeApiKey(db: Db, prefix: string): Promise<boolean> {
@@ -74,7 +100,16 @@ export async function revokeApiKey(db: Db, prefix: string): Promise<boolean> {
 
 export async function listApiKeys(db: Db) {
   return db.apiKey.findMany({
-    select: { prefix: true, name: true, role: true, tenantId: true, createdAt: true, lastUsedAt: true, revokedAt: true },
+    select: {
+      prefix: true,
+      name: true,
+      role: true,
+      tenantId: true,
+      scopes: true,
+      createdAt: true,
+      lastUsedAt: true,
+      revokedAt: true,
+    },
     orderBy: { createdAt: 'asc' },
   });
 }

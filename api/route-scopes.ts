@@ -1,0 +1,35 @@
+// Which API key scope each /v1 route needs, in one table. Every /v1 route must match a rule: one that
+// matches none fails the app at start-up (see requireApiKey), so a new route is never reachable by accident.
+import type { ApiKeyScope } from '../domain/api-key-scopes';
+
+interface Rule {
+  /** The route pattern as registered, e.g. /v1/connections/:id/access-token. */
+  url: RegExp;
+  /** The scope for reads (GET, HEAD) and for everything else; null: any valid key (the public catalog). */
+  read: ApiKeyScope | null;
+  write: ApiKeyScope | null;
+}
+
+const either = (scope: ApiKeyScope | null) => ({ read: scope, write: scope });
+
+// First match wins: the specific connection routes come before the general ones.
+const RULES: Rule[] = [
+  { url: /^\/v1\/connectors(\/|$)/, ...either(null) },
+  { url: /^\/v1\/connections\/:id\/access-token$/, ...either('connections:token') },
+  { url: /^\/v1\/connections\/:id\/proxy\/\*$/, ...either('connections:proxy') },
+  { url: /^\/v1\/connections(\/|$)/, read: 'connections:read', write: 'connections:write' },
+  // Connect sessions link connections on the customer's behalf; the return URL allowlist is theirs.
+  {
+    url: /^\/v1\/connect-(sessions|return-urls)(\/|$)/,
+    read: 'connections:read',
+    write: 'connections:write',
+  },
+  { url: /^\/v1\/webhooks(\/|$)/, read: 'webhooks:read', write: 'webhooks:write' },
+];
+
+/** The scope a route needs (null: any key), or undefined when no rule covers it. */
+export function requiredScope(method: string, url: string): ApiKeyScope | null | undefined {
+  const rule = RULES.find((r) => r.url.test(url));
+  if (!rule) return undefined;
+  return method === 'GET' || method === 'HEAD' ? rule.read : rule.write;
+}
