@@ -7,6 +7,7 @@ import type { Client } from '@temporalio/client';
 import Fastify from 'fastify';
 import {
   jsonSchemaTransform,
+  jsonSchemaTransformObject,
   serializerCompiler,
   validatorCompiler,
   type ZodTypeProvider,
@@ -91,6 +92,8 @@ export async function buildApp(deps: AppDeps) {
       components: { securitySchemes: { ...API_KEY_SECURITY_SCHEME, ...CONNECT_SESSION_SECURITY_SCHEME } },
     },
     transform: jsonSchemaTransform,
+    // Puts the schemas named with .meta({ id }) under components, where the paths' $refs point.
+    transformObject: jsonSchemaTransformObject,
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
