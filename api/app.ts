@@ -34,6 +34,9 @@ import { installRoutes, oauthCallbackRoutes } from './routes/oauth';
 import { codecRoutes } from './routes/codec';
 import { healthRoutes } from './routes/health';
 import { webhookRoutes } from './routes/webhooks';
+import { accessTokenRoutes } from './routes/access-token';
+import { proxyRoutes, type ProxyOptions } from './routes/proxy';
+import { createAccessMetrics } from './access-metrics';
 
 export interface AppDeps {
   db: Db;
@@ -47,6 +50,10 @@ export interface AppDeps {
   rateLimitPerMinute?: number;
   /** Per-tenant quotas (TETHER_QUOTA_*); unset ones keep their defaults. */
   quotas?: Partial<Quotas>;
+  /** Requests per minute per API key on POST /v1/connections/{id}/access-token (default 60), counted apart. */
+  tokenRateLimitPerMinute?: number;
+  /** The proxy's outbound limits (default: the worker's defaults); loopback follows urlPolicy. */
+  proxy?: Partial<ProxyOptions>;
   /** Where customers' browsers reach this API (TETHER_PUBLIC_URL): OAuth installs need it for their redirect URI. */
   publicUrl?: string;
   /** Overrides of fixed vendor URLs (Slack's), the same as the worker's. */
@@ -100,7 +107,7 @@ export async function buildApp(deps: AppDeps) {
 
   // A JSON API: no CSP needed for its answers (and /docs serves its own scripts).
   await app.register(helmet, { contentSecurityPolicy: false });
-  registerMetrics(app, deps.db);
+  const accessMetrics = createAccessMetrics(registerMetrics(app, deps.db));
   await app.register(healthRoutes, { deps });
   if (deps.codec) await app.register(codecRoutes, { db: deps.db, ...deps.codec });
   const data = createTenantData(deps.db, { ...DEFAULT_QUOTAS, ...deps.quotas });
@@ -126,6 +133,8 @@ export async function buildApp(deps: AppDeps) {
       await v1.register(webhookRoutes, { deps });
       await v1.register(installRoutes, { deps, data });
       await v1.register(connectSessionRoutes, { deps, data });
+      await v1.register(accessTokenRoutes, { deps, data, metrics: accessMetrics });
+      await v1.register(proxyRoutes, { deps, data, metrics: accessMetrics });
     },
     { prefix: '/v1' },
   );

@@ -71,7 +71,8 @@ export async function sendCommand<Ret, Args extends unknown[]>(
   }
 }
 
-function unavailable(err: unknown, what: string): ApiError {
+/** A Temporal call that failed for want of Temporal: 503, naming the gRPC cause. */
+export function unavailable(err: unknown, what: string): ApiError {
   // The SDK's ServiceError says only which call failed; the gRPC error it wraps says why (e.g. UNAVAILABLE).
   const cause = (err as { cause?: { details?: unknown } } | undefined)?.cause?.details;
   const detail = [

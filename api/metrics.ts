@@ -7,7 +7,7 @@ import type { Db } from '../platform/db';
 
 // Registered on the root instance (not as an encapsulated plugin) so the hook sees every route.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export function registerMetrics(app: FastifyInstance<any, any, any, any, any>, db: Db): void {
+export function registerMetrics(app: FastifyInstance<any, any, any, any, any>, db: Db): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'tether_api_' });
 
@@ -58,4 +58,5 @@ export function registerMetrics(app: FastifyInstance<any, any, any, any, any>, d
     reply.header('content-type', registry.contentType);
     return registry.metrics();
   });
+  return registry;
 }

@@ -17,7 +17,7 @@ export const STATE_LIFETIME_MS = 10 * 60_000;
 
 export const hashState = (state: string) => createHash('sha256').update(state).digest('hex');
 
-/** Vendors are called by the workflow only; building a consent-page URL needs no call. */
+/** Building a consent-page URL calls no vendor. */
 const noVendorCalls: VendorHttp = {
   send: () => Promise.reject(new Error('the API does not call vendors')),
 };

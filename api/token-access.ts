@@ -1,45 +1,166 @@
-// How provisioning work (SCIM create/deactivate user, ...) gets a token it can use right now.
+// How a caller (the access-token route, the proxy, provisioning work) gets a token it can use right now.
 // The token is read from the encrypted store, never from Temporal; if it would expire within
-// `minValidityMs`, the connection's workflow refreshes it first (joining a refresh that waits in its
-// queue), so two callers never race a refresh.
-import type { Client } from '@temporalio/client';
+// `minValidityMs`, the connection's workflow refreshes it first (coalesced with any refresh already
+// queued or running), so concurrent callers never race a refresh and the vendor sees one token request.
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { getVendor } from '../catalog';
 import { connectionWorkflowId } from '../workflows/ids';
 import { ensureFreshTokenUpdate } from '../workflows/messages';
 import type { ConnectionStatus } from '../domain/connection';
-import type { Db } from '../platform/db';
+import type { Connection, Db } from '../platform/db';
 import type { SecretStore } from '../platform/secret-store';
 
 /** Statuses in which the stored token can be used. */
 const USABLE: ConnectionStatus[] = ['active', 'expiring', 'degraded'];
 
+/**
+ * Slack between the API's clock and the worker's when asking the workflow to replace a refused token:
+ * a token that expires more than this after the refused one is already its replacement.
+ */
+const CLOCK_TOLERANCE_MS = 5_000;
+
+export interface TokenAccessDeps {
+  db: Db;
+  secrets: SecretStore;
+  temporal: Client;
+}
+
+export interface UsableToken {
+  accessToken: string;
+  /** When the token stops working: its expiry, or a static token's known end (Promapp's year); null: never. */
+  expiresAt: Date | null;
+  /** The connection as it is after any refresh. */
+  connection: Connection;
+  /** The workflow refreshed the token for this call. */
+  refreshed: boolean;
+}
+
 export class ConnectionUnusableError extends Error {
   constructor(
     readonly connectionId: string,
     readonly status: ConnectionStatus | 'missing',
+    readonly reason: string | null = null,
+    message = `connection ${connectionId} cannot be used now (status ${status}${reason ? `, ${reason}` : ''})`,
   ) {
-    super(`connection ${connectionId} cannot be used now (status ${status})`);
+    super(message);
   }
 }
 
 export async function getValidAccessToken(
-  deps: { db: Db; secrets: SecretStore; temporal: Client },
+  deps: TokenAccessDeps,
   connectionId: string,
-  { minValidityMs = 60_000 }: { minValidityMs?: number } = {},
-): Promise<{ accessToken: string; expiresAt: Date | null }> {
-  let connection = await deps.db.connection.findUnique({ where: { id: connectionId } });
-  if (!connection) throw new ConnectionUnusableError(connectionId, 'missing');
-  if (connection.tokenExpiresAt && connection.tokenExpiresAt.getTime() - Date.now() < minValidityMs) {
-    await deps.temporal.workflow
-      .getHandle(connectionWorkflowId(connectionId))
-      .executeUpdate(ensureFreshTokenUpdate, { args: [{ minValidityMs }] });
-    connection = await deps.db.connection.findUniqueOrThrow({ where: { id: connectionId } });
+  { minValidityMs = 60_000, connection }: { minValidityMs?: number; connection?: Connection } = {},
+): Promise<UsableToken> {
+  let current = connection ?? (await deps.db.connection.findUnique({ where: { id: connectionId } }));
+  if (!current) throw new ConnectionUnusableError(connectionId, 'missing');
+  // Checked before asking for a refresh: one waiting for a human must not send its refused credentials again.
+  assertUsable(current);
+  let refreshed = false;
+  if (current.tokenExpiresAt && current.tokenExpiresAt.getTime() - Date.now() < minValidityMs) {
+    current = await ensureFresh(deps, current, minValidityMs);
+    refreshed = true;
   }
-  if (!USABLE.includes(connection.status)) throw new ConnectionUnusableError(connectionId, connection.status);
-  const accessToken =
-    getVendor(connection.vendor).auth.kind === 'static_bearer'
-      ? (await deps.secrets.readCredentials(connectionId))?.token
-      : await deps.secrets.readAccessToken(connectionId);
-  if (!accessToken) throw new ConnectionUnusableError(connectionId, connection.status);
-  return { accessToken, expiresAt: connection.tokenExpiresAt };
+  return usableToken(deps, current, refreshed);
+}
+
+/**
+ * The vendor refused `used` (401): have the workflow replace it, once, and answer the replacement; null
+ * when a replacement cannot help. A token that never expires has none; one obtained less than
+ * `minTokenAgeMs` ago was not refused for its age (Halo answers 401 for a missing permission), and
+ * replacing it on every such answer would hammer the vendor's token endpoint. When another caller
+ * already replaced it, that replacement is answered without a second refresh.
+ */
+export async function replaceRefusedToken(
+  deps: TokenAccessDeps,
+  used: UsableToken,
+  { minTokenAgeMs }: { minTokenAgeMs: number },
+): Promise<UsableToken | null> {
+  if (!used.expiresAt || !used.connection.tokenExpiresAt) return null;
+  const current = await deps.db.connection.findUnique({ where: { id: used.connection.id } });
+  if (!current) throw new ConnectionUnusableError(used.connection.id, 'missing');
+  assertUsable(current);
+  if ((await storedToken(deps, current)) !== used.accessToken) return usableToken(deps, current, false);
+  const obtainedAt = current.tokenObtainedAt?.getTime() ?? 0;
+  if (Date.now() - obtainedAt < minTokenAgeMs) return null;
+  // A window just past the refused token's expiry: the workflow refreshes unless it already holds a later one.
+  const refreshed = await ensureFresh(
+    deps,
+    current,
+    used.connection.tokenExpiresAt.getTime() - Date.now() + CLOCK_TOLERANCE_MS,
+  );
+  const replacement = await usableToken(deps, refreshed, true);
+  return replacement.accessToken === used.accessToken ? null : replacement;
+}
+
+/** The connection's workflow could not be reached (Temporal down): the token needed it and cannot be had now. */
+export class RefreshUnavailableError extends Error {
+  constructor(override readonly cause: unknown) {
+    super('the connection’s workflow could not be reached to refresh the token');
+  }
+}
+
+/** The workflow's ensureFreshToken update; a refusal (paused, revoked meanwhile) is the connection's status. */
+async function ensureFresh(deps: TokenAccessDeps, connection: Connection, minValidityMs: number) {
+  try {
+    await deps.temporal.workflow
+      .getHandle(connectionWorkflowId(connection.id))
+      .executeUpdate(ensureFreshTokenUpdate, { args: [{ minValidityMs }] });
+  } catch (err) {
+    if (!(err instanceof WorkflowUpdateFailedError || err instanceof WorkflowNotFoundError)) {
+      throw new RefreshUnavailableError(err);
+    }
+    const now = await deps.db.connection.findUnique({ where: { id: connection.id } });
+    if (!now) throw new ConnectionUnusableError(connection.id, 'missing');
+    const why = err instanceof WorkflowUpdateFailedError ? (err.cause?.message ?? err.message) : null;
+    throw new ConnectionUnusableError(
+      connection.id,
+      now.status,
+      now.statusReason,
+      why ?? `connection is ${now.status} and takes no more commands`,
+    );
+  }
+  return deps.db.connection.findUniqueOrThrow({ where: { id: connection.id } });
+}
+
+async function usableToken(
+  deps: TokenAccessDeps,
+  connection: Connection,
+  refreshed: boolean,
+): Promise<UsableToken> {
+  assertUsable(connection);
+  // A vendor that could not be reached to renew it leaves the expired token stored: never hand that out.
+  if (connection.tokenExpiresAt && connection.tokenExpiresAt.getTime() <= Date.now()) {
+    throw new ConnectionUnusableError(
+      connection.id,
+      connection.status,
+      connection.statusReason,
+      `the token expired and could not be renewed${connection.statusMessage ? `: ${connection.statusMessage}` : ''}`,
+    );
+  }
+  const accessToken = await storedToken(deps, connection);
+  if (!accessToken)
+    throw new ConnectionUnusableError(connection.id, connection.status, connection.statusReason);
+  return {
+    accessToken,
+    expiresAt: connection.tokenExpiresAt ?? connection.credentialExpiresAt,
+    connection,
+    refreshed,
+  };
+}
+
+function assertUsable(connection: Connection): void {
+  if (!USABLE.includes(connection.status)) {
+    throw new ConnectionUnusableError(
+      connection.id,
+      connection.status,
+      connection.statusReason,
+      `connection is ${connection.status}${connection.statusMessage ? `: ${connection.statusMessage}` : ''}`,
+    );
+  }
+}
+
+async function storedToken(deps: TokenAccessDeps, connection: Connection): Promise<string | null> {
+  return getVendor(connection.vendor).auth.kind === 'static_bearer'
+    ? ((await deps.secrets.readCredentials(connection.id))?.token ?? null)
+    : deps.secrets.readAccessToken(connection.id);
 }

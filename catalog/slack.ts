@@ -139,6 +139,7 @@ const shared = {
     errorInBody: webApiError,
     errorMessage,
     apiBaseUrl: (ctx: VendorContext) => endpoint(ctx, 'slack.api'),
+    otherApiBaseUrls: (ctx: VendorContext) => ({ scim: scimBase(ctx) }),
   },
 } satisfies Partial<VendorDefinition>;
 

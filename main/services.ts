@@ -167,6 +167,9 @@ export function createApi(
     policy: config.policy,
     rateLimitPerMinute: config.rateLimitPerMinute,
     quotas: config.quotas,
+    tokenRateLimitPerMinute: config.tokenRateLimitPerMinute,
+    // The proxy calls vendors under the worker's limits.
+    proxy: { timeoutMs: config.vendorHttp.timeoutMs, maxBytes: config.vendorHttp.maxResponseBytes },
     publicUrl: config.publicUrl,
     vendorEndpoints: config.vendorEndpoints,
     logger,

@@ -58,6 +58,8 @@ const EnvSchema = z.object({
   TETHER_PUBLIC_URL: z.url().optional(),
   /** API requests per minute per key on /v1. */
   TETHER_RATE_LIMIT_PER_MINUTE: int(600),
+  /** Token hand-outs (POST /v1/connections/{id}/access-token) per minute per key, counted apart. */
+  TETHER_TOKEN_RATE_LIMIT_PER_MINUTE: int(60),
   /** host:port where the worker serves Prometheus metrics (unset: none). */
   TETHER_WORKER_METRICS_ADDRESS: z.string().optional(),
   /** Browser origins (the Temporal Web UI) allowed to call the codec endpoint, comma-separated. */
@@ -114,6 +116,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     quotas: Object.fromEntries(
       Object.entries(QUOTAS).map(([name, quota]) => [name, e[quota.variable]]),
     ) as Quotas,
+    tokenRateLimitPerMinute: e.TETHER_TOKEN_RATE_LIMIT_PER_MINUTE,
     codec: {
       origins: e.TETHER_CODEC_CORS_ORIGINS.split(',')
         .map((o) => o.trim())

@@ -173,6 +173,8 @@ export interface VendorDefinition {
     errorInBody?(body: unknown): BodyError | null;
     /** Base URL for API calls and probes, if not the instance URL. */
     apiBaseUrl?(ctx: VendorContext): string;
+    /** Further API bases by name, where the vendor serves its API from more than one (Slack's SCIM host). */
+    otherApiBaseUrls?(ctx: VendorContext): Record<string, string>;
     /** The vendor's own words in an error answer of any shape, for messages people read. */
     errorMessage?(body: unknown): string | null;
     /** The scope names this connection requires, when its settings leave optional ones out (default: all). */

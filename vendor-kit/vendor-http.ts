@@ -3,7 +3,8 @@
 // classified so the workflow can tell "vendor down" from "credentials wrong".
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import type { LookupFunction } from 'node:net';
-import { Agent, request } from 'undici';
+import { pipeline, Transform, type Readable } from 'node:stream';
+import { Agent, request, type Dispatcher } from 'undici';
 import { FailureType } from '../domain/failures';
 import { checkRequestUrl, isAllowedAddress, type UrlPolicy } from './url-policy';
 import { VendorError } from './vendor-error';
@@ -28,12 +29,33 @@ export interface VendorHttp {
   send(req: VendorRequest): Promise<VendorResponse>;
 }
 
+/** A call whose bodies flow through as they arrive, both ways (the API's proxy). */
+export interface VendorStreamRequest {
+  method: Dispatcher.HttpMethod;
+  url: string;
+  headers: Record<string, string | string[]>;
+  body?: Readable | Buffer;
+}
+
+export interface VendorStreamResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  /** The answer as it arrives; it fails once more than maxResponseBytes came, or the timeout passed. */
+  body: Readable;
+}
+
+export interface VendorStreamHttp {
+  stream(req: VendorStreamRequest): Promise<VendorStreamResponse>;
+}
+
 export interface VendorHttpOptions extends UrlPolicy {
   timeoutMs: number;
   maxResponseBytes: number;
 }
 
-export function createVendorHttp(options: VendorHttpOptions): VendorHttp & { close(): Promise<void> } {
+export function createVendorHttp(
+  options: VendorHttpOptions,
+): VendorHttp & VendorStreamHttp & { close(): Promise<void> } {
   const agent = new Agent({
     // The address check happens where the socket connects, on the address actually used, so a
     // name that resolves differently later (DNS rebinding) cannot slip past a check made earlier.
@@ -76,10 +98,7 @@ export function createVendorHttp(options: VendorHttpOptions): VendorHttp & { clo
         size += (chunk as Buffer).length;
         if (size > options.maxResponseBytes) {
           res.body.destroy();
-          throw new VendorError(
-            FailureType.VendorUnavailable,
-            `${url.host} answered more than ${options.maxResponseBytes} bytes`,
-          );
+          throw new AnswerTooLargeError(url, options.maxResponseBytes);
         }
         chunks.push(chunk as Buffer);
       }
@@ -90,7 +109,51 @@ export function createVendorHttp(options: VendorHttpOptions): VendorHttp & { clo
     return { status: res.statusCode, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') };
   }
 
-  return { send, close: () => agent.close() };
+  async function stream(req: VendorStreamRequest): Promise<VendorStreamResponse> {
+    const checked = checkRequestUrl(req.url, options);
+    if ('error' in checked) {
+      throw new VendorError(FailureType.InvalidConfiguration, `vendor URL refused: ${checked.error}`);
+    }
+    const url = new URL(req.url);
+    let res;
+    try {
+      res = await request(url, {
+        method: req.method,
+        headers: req.headers,
+        body: req.body,
+        dispatcher: agent,
+        // The whole exchange, answer body included, as for send().
+        signal: AbortSignal.timeout(options.timeoutMs),
+      });
+    } catch (err) {
+      throw networkError(err, url);
+    }
+    if (Number(res.headers['content-length']) > options.maxResponseBytes) {
+      // Destroying the body reports an abort on it; nothing is reading it to care.
+      res.body.on('error', () => undefined).destroy();
+      throw new AnswerTooLargeError(url, options.maxResponseBytes);
+    }
+    let size = 0;
+    const capped = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        size += chunk.length;
+        if (size > options.maxResponseBytes) done(new AnswerTooLargeError(url, options.maxResponseBytes));
+        else done(null, chunk);
+      },
+    });
+    // Either side failing (the vendor's connection, the cap, a reader that went away) ends both.
+    pipeline(res.body, capped, () => undefined);
+    return { status: res.statusCode, headers: res.headers, body: capped };
+  }
+
+  return { send, stream, close: () => agent.close() };
+}
+
+/** The vendor answered more than maxResponseBytes: treated as the vendor failing. */
+export class AnswerTooLargeError extends VendorError {
+  constructor(url: URL, maxBytes: number) {
+    super(FailureType.VendorUnavailable, `${url.host} answered more than ${maxBytes} bytes`);
+  }
 }
 
 const NOT_PUBLIC = 'ETETHER_NOT_PUBLIC';

@@ -5,6 +5,7 @@ import type { Quotas } from '../../platform/config';
 import { connectSessionData } from './connect-sessions';
 import { connectionData } from './connections';
 import { installData } from './installs';
+import { tokenIssueData } from './token-issues';
 
 export type { TenantScope } from './tenant-scope';
 
@@ -13,6 +14,7 @@ export function createTenantData(db: Db, quotas: Quotas) {
     connections: connectionData(db, quotas),
     installs: installData(db),
     connectSessions: connectSessionData(db, quotas),
+    tokenIssues: tokenIssueData(db),
   };
 }
 
