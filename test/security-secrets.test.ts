@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client } from '@temporalio/client';
 import pg from 'pg';
+import { createApiKey } from '../platform/api-keys';
 import { createPrismaClient } from '../platform/db';
 import { loadKeyring, secretBoxFromConfig } from '../platform/encryption';
 import { createLogger } from '../platform/logger';
@@ -61,6 +62,34 @@ test('no secret appears in Temporal history, logs, API answers or database rows'
     credentials: { clientId: `demo-all-scopes.leak${unique}`, clientSecret: 'demo-secret' },
   });
   known.add((await stack.secrets.readAccessToken(id))!);
+  // A service's key: tokens handed out (the one answer whose job is to carry one, so not scanned) and calls
+  // through the proxy, which injects the token (answers scanned), a vendor 401 and a POST body included.
+  const service = (
+    await createApiKey(stack.db, {
+      name: 'leak service',
+      tenantId: 'test-tenant',
+      scopes: ['connections:token', 'connections:proxy'],
+    })
+  ).key;
+  const asService = async (method: 'GET' | 'POST', url: string, payload?: object) => {
+    const res = await stack.rawApp.inject({
+      method,
+      url,
+      payload,
+      headers: { authorization: `Bearer ${service}` },
+    });
+    if (!url.endsWith('/access-token') || res.statusCode !== 200) answers.push(res.body);
+    return res;
+  };
+  const handedOut = await asService('POST', `/v1/connections/${id}/access-token`, { minValiditySeconds: 1 });
+  expect(handedOut.statusCode).toBe(200);
+  known.add(handedOut.json().accessToken);
+  expect((await asService('GET', `/v1/connections/${id}/proxy/api/v1/categories`)).statusCode).toBe(200);
+  expect(
+    (await asService('POST', `/v1/connections/${id}/proxy/api/v1/incident`, { title: 'Laptop' })).statusCode,
+  ).toBe(200);
+  stack.sim.control.revokeAll('invgate', `demo-all-scopes.leak${unique}`);
+  expect((await asService('GET', `/v1/connections/${id}/proxy/api/v1/users`)).statusCode).toBe(401);
   // Failures: a bad secret, a static token, a revoked one.
   const bad = await call('POST', '/v1/connections', {
     vendor: 'invgate',
@@ -74,6 +103,12 @@ test('no secret appears in Temporal history, logs, API answers or database rows'
     credentials: { token: staticToken },
   });
   await stack.waitForStatus(promapp.json().id, 'active');
+  const promappProxy = `/v1/connections/${promapp.json().id}/proxy/Users`;
+  expect((await asService('GET', `${promappProxy}?count=1`)).statusCode).toBe(200);
+  expect((await asService('POST', promappProxy, { userName: `leak${unique}@example.com` })).statusCode).toBe(
+    201,
+  );
+  expect((await asService('POST', `/v1/connections/${bad.json().id}/access-token`)).statusCode).toBe(409);
   stack.sim.control.revokeAll('promapp', staticToken);
   await stack.waitForStatus(promapp.json().id, 'needs_reauth', 30_000);
   for (const c of [id, bad.json().id, promapp.json().id]) {
