@@ -11,6 +11,7 @@ import { apiPhase, type ApiResult } from './phase-api';
 import { failurePhase, type FailureResult } from './phase-failure';
 import { fleetPhase, type FleetResult } from './phase-fleet';
 import { linkPhase, measureIdle, type LinkResult } from './phase-link';
+import { proxyPhase, type ProxyResult } from './phase-proxy';
 import type { WorkerSettings } from './protocol';
 import { renderReport } from './report';
 
@@ -30,6 +31,7 @@ export interface BenchResults {
   failure?: FailureResult;
   fleet?: FleetResult;
   api?: ApiResult;
+  proxy?: ProxyResult;
 }
 
 const BENCH_DIR = __dirname;
@@ -38,7 +40,7 @@ const ADMIN_URL = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgresql://postgres@
 const { values: args } = parseArgs({
   options: {
     label: { type: 'string', default: '' },
-    only: { type: 'string', default: 'link,failure,fleet,api' },
+    only: { type: 'string', default: 'link,failure,fleet,api,proxy' },
     links: { type: 'string', default: process.env.BENCH_LINKS ?? '200' },
     'link-concurrency': { type: 'string', default: '4' },
     warmup: { type: 'string', default: '10' },
@@ -51,6 +53,8 @@ const { values: args } = parseArgs({
     'api-duration': { type: 'string', default: '10' },
     'api-connections': { type: 'string', default: '10' },
     'api-warmup': { type: 'string', default: '2' },
+    'proxy-requests': { type: 'string', default: '2000' },
+    'proxy-warmup': { type: 'string', default: '100' },
     'failure-scale': { type: 'string', default: '600' },
     'failure-hours': { type: 'string', default: '3' },
     'failure-max-seconds': { type: 'string', default: '300' },
@@ -218,6 +222,22 @@ async function main(): Promise<void> {
           log,
         ),
       );
+    }
+
+    if (only.has('proxy')) {
+      // A worker links the connection (and would refresh its token); the calls themselves never reach it.
+      const worker = await h.startWorker({ tuning, dbPool });
+      try {
+        results.proxy = await timed('proxy', () =>
+          proxyPhase(h, { requests: int('proxy-requests')!, warmup: int('proxy-warmup')! }, log),
+        );
+        const p = results.proxy;
+        log(
+          `proxy: p50 ${p.proxied.p50.toFixed(2)} ms vs direct ${p.direct.p50.toFixed(2)} ms (×${p.ratio.p50}), p99 ×${p.ratio.p99}`,
+        );
+      } finally {
+        await worker.stop();
+      }
     }
   } finally {
     log('stopping');
