@@ -1,7 +1,9 @@
 // How a caller (the access-token route, the proxy, provisioning work) gets a token it can use right now.
 // The token is read from the encrypted store, never from Temporal; if it would expire within
-// `minValidityMs`, the connection's workflow refreshes it first (coalesced with any refresh already
-// queued or running), so concurrent callers never race a refresh and the vendor sees one token request.
+// `minValidityMs`, the connection's workflow refreshes it first. Callers in this process that need a
+// refresh while one they asked for is under way wait for that one instead of asking again (the workflow
+// runs a refresh that arrives while another calls the vendor as a second one), so a burst of callers costs
+// the vendor one token request; callers in other processes join in the workflow's queue.
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { getVendor } from '../catalog';
 import { connectionWorkflowId } from '../workflows/ids';
@@ -57,7 +59,7 @@ export async function getValidAccessToken(
   assertUsable(current);
   let refreshed = false;
   if (current.tokenExpiresAt && current.tokenExpiresAt.getTime() - Date.now() < minValidityMs) {
-    current = await ensureFresh(deps, current, minValidityMs);
+    current = await ensureFreshOnce(deps, current, minValidityMs);
     refreshed = true;
   }
   return usableToken(deps, current, refreshed);
@@ -83,13 +85,30 @@ export async function replaceRefusedToken(
   const obtainedAt = current.tokenObtainedAt?.getTime() ?? 0;
   if (Date.now() - obtainedAt < minTokenAgeMs) return null;
   // A window just past the refused token's expiry: the workflow refreshes unless it already holds a later one.
-  const refreshed = await ensureFresh(
+  const refreshed = await ensureFreshOnce(
     deps,
     current,
     used.connection.tokenExpiresAt.getTime() - Date.now() + CLOCK_TOLERANCE_MS,
   );
   const replacement = await usableToken(deps, refreshed, true);
   return replacement.accessToken === used.accessToken ? null : replacement;
+}
+
+/** Refreshes this process asked a workflow for and has not seen answered, by connection id. */
+const refreshing = new Map<string, Promise<Connection>>();
+
+/**
+ * ensureFresh, once per connection at a time: a caller arriving while one runs takes its outcome (a token
+ * just renewed is as fresh as the vendor gives), or its refusal.
+ */
+function ensureFreshOnce(deps: TokenAccessDeps, connection: Connection, minValidityMs: number) {
+  const running = refreshing.get(connection.id);
+  if (running) return running;
+  const refresh = ensureFresh(deps, connection, minValidityMs).finally(() =>
+    refreshing.delete(connection.id),
+  );
+  refreshing.set(connection.id, refresh);
+  return refresh;
 }
 
 /** The connection's workflow could not be reached (Temporal down): the token needed it and cannot be had now. */
