@@ -108,7 +108,7 @@ test('no secret appears in Temporal history, logs, API answers or database rows'
   expect((await asService('POST', promappProxy, { userName: `leak${unique}@example.com` })).statusCode).toBe(
     201,
   );
-  expect((await asService('POST', `/v1/connections/${bad.json().id}/access-token`)).statusCode).toBe(409);
+  expect((await asService('POST', `/v1/connections/${bad.json().id}/access-token`, {})).statusCode).toBe(409);
   stack.sim.control.revokeAll('promapp', staticToken);
   await stack.waitForStatus(promapp.json().id, 'needs_reauth', 30_000);
   for (const c of [id, bad.json().id, promapp.json().id]) {
