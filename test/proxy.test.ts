@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Client, Connection } from '@temporalio/client';
 import { buildApp } from '../api/app';
 import { slackEndpointsAt } from '../catalog/slack';
 import { createApiKey } from '../platform/api-keys';
@@ -473,6 +474,24 @@ test('a 401 for a token obtained moments ago is passed through without a refresh
     expect(stack.sim.control.stats('invgate', clientId).tokenRequests).toBe(before);
   } finally {
     await defaults.close();
+  }
+});
+
+test('a refused token when the workflow cannot be reached answers 503, not the vendor', async () => {
+  const clientId = 'demo-all-scopes.proxy-no-temporal';
+  const id = await linkInvgate(clientId);
+  // Nothing listens on port 1: every call to Temporal fails.
+  const unreachable = new Client({ connection: Connection.lazy({ address: '127.0.0.1:1', connectTimeout: '1s' }) });
+  const [cut, cutBase] = await listeningApp({ temporal: unreachable });
+  try {
+    stack.sim.control.revokeAll('invgate', clientId);
+    const res = await send('GET', proxied(id, 'api/v1/categories'), { to: cutBase });
+    expect(res.status).toBe(503);
+    expect(res.headers['tether-proxied']).toBeUndefined();
+    expect(JSON.parse(res.body)).toMatchObject({ error: 'temporal_unavailable' });
+  } finally {
+    await cut.close();
+    await unreachable.connection.close();
   }
 });
 
