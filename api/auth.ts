@@ -49,9 +49,15 @@ export function requireApiKey(app: FastifyInstance, db: Db): void {
     request.auth = auth;
     const scope = requiredScope(request.method, request.routeOptions.url ?? '');
     if (scope && !auth.scopes.includes(scope)) {
-      throw new ApiError(403, 'insufficient_scope', `this API key does not have the scope ${scope}`, undefined, {
-        scope,
-      });
+      throw new ApiError(
+        403,
+        'insufficient_scope',
+        `this API key does not have the scope ${scope}`,
+        undefined,
+        {
+          scope,
+        },
+      );
     }
   });
 }

@@ -481,7 +481,9 @@ test('a refused token when the workflow cannot be reached answers 503, not the v
   const clientId = 'demo-all-scopes.proxy-no-temporal';
   const id = await linkInvgate(clientId);
   // Nothing listens on port 1: every call to Temporal fails.
-  const unreachable = new Client({ connection: Connection.lazy({ address: '127.0.0.1:1', connectTimeout: '1s' }) });
+  const unreachable = new Client({
+    connection: Connection.lazy({ address: '127.0.0.1:1', connectTimeout: '1s' }),
+  });
   const [cut, cutBase] = await listeningApp({ temporal: unreachable });
   try {
     stack.sim.control.revokeAll('invgate', clientId);
