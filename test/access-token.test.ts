@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { buildApp } from '../api/app';
 import { slackEndpointsAt } from '../catalog/slack';
 import { createApiKey } from '../platform/api-keys';
+import { eventually } from './support/eventually';
 import { startStack, TEST_POLICY, type Stack } from './support/stack';
 
 let stack: Stack;
@@ -85,7 +86,11 @@ test('many concurrent callers of a token about to expire share one refresh throu
   const clientId = 'demo-ttl-16.concurrent';
   const linked = await linkInvgate(clientId);
   // Wait until the stored token has less than 7 s left (the workflow itself renews it at about 3 s left).
-  while (Date.parse(linked.tokenExpiresAt) - Date.now() > 7_000) await sleep(100);
+  await eventually(
+    () => Date.parse(linked.tokenExpiresAt) - Date.now(),
+    (left) => left < 7_000,
+    { what: 'the stored token to have less than 7 s left' },
+  );
   const before = stack.sim.control.stats('invgate', clientId).tokenRequests;
 
   const answers = await Promise.all(
@@ -394,5 +399,3 @@ describe('API key scopes', () => {
     });
   }, 60_000);
 });
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
