@@ -55,8 +55,9 @@ async function main() {
       });
       console.log(created.key);
       console.error(
-        `created ${values.admin ? 'admin' : `tenant ${values.tenant}`} key ${created.prefix} with scopes ${created.scopes.join(', ')}; store it now, it is not shown again`,
+        `created ${values.admin ? 'admin' : `tenant ${values.tenant}`} key ${created.prefix}; store it now, it is not shown again`,
       );
+      console.error(`scopes: ${created.scopes.join(', ')}`);
       if (npmBannerOnStdout()) {
         console.error(
           'note: npm printed its own "> tether api-keys" lines on stdout before the key; ' +

@@ -387,7 +387,7 @@ describe('API key scopes', () => {
       'connections:token',
     );
     const key = stdout.trim();
-    expect(stderr).toContain('with scopes connections:token');
+    expect(stderr).toContain('scopes: connections:token\n');
     const linked = await linkInvgate('demo-all-scopes.cli');
     expect((await issue(linked.id, {}, key)).statusCode).toBe(200);
     expect((await as(key, 'GET', '/v1/connections')).statusCode).toBe(403);
