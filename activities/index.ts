@@ -58,6 +58,19 @@ export function createActivities({ db, secrets, http, endpoints }: ActivityDeps)
     return { connection, vendor, ctx: vendorContext(connection, http, endpoints) };
   }
 
+  /**
+   * The connection, its vendor and the context to call it with: for a rotation's candidate staged with new
+   * settings (a settings change verified like a rotation), those settings instead of the live ones.
+   */
+  async function loadSlot(connectionId: string, slot: CredentialSlot, rotationId?: string) {
+    const loaded = await load(connectionId);
+    if (slot !== 'candidate') return { ...loaded, candidateSettings: null };
+    const candidateSettings = (await candidateFor(connectionId, rotationId)).settings;
+    if (!candidateSettings) return { ...loaded, candidateSettings };
+    const ctx = vendorContext({ ...loaded.connection, settings: candidateSettings }, http, endpoints);
+    return { ...loaded, ctx, candidateSettings };
+  }
+
   /** The staged candidate of this rotation (any rotation when the input names none, as before rotationId). */
   async function candidateFor(connectionId: string, rotationId: string | undefined) {
     const staged = await secrets.readCandidate(connectionId);
@@ -109,7 +122,7 @@ export function createActivities({ db, secrets, http, endpoints }: ActivityDeps)
       verify,
     }: SlotInput & { verify?: VerificationMode }): Promise<TokenInfo & { verification?: ScopeVerification }> {
       return classified(async () => {
-        const { connection, vendor, ctx } = await load(connectionId);
+        const { connection, vendor, ctx, candidateSettings } = await loadSlot(connectionId, slot, rotationId);
         // With `verify`, the scopes are checked here, with the token just obtained: one activity per link or
         // refresh instead of two (a task round trip and two database reads fewer), and the token cannot
         // expire while a separate verifyScopes activity waits in a busy queue.
@@ -132,7 +145,9 @@ export function createActivities({ db, secrets, http, endpoints }: ActivityDeps)
               obtainedAt: now,
               expiresAt: null,
               grantedScopes: null,
-              credentialExpiresAt: staticCredentialExpiry(vendor, ctx.settings, connection, slot, now),
+              credentialExpiresAt: staticCredentialExpiry(vendor, ctx.settings, connection, slot, now, {
+                sameCredential: candidateSettings !== null,
+              }),
             },
             credentials.token,
           );
@@ -188,7 +203,7 @@ export function createActivities({ db, secrets, http, endpoints }: ActivityDeps)
       grantedScopes,
     }: SlotInput & { mode: VerificationMode; grantedScopes: string[] | null }): Promise<ScopeVerification> {
       return classified(async () => {
-        const { vendor, ctx } = await load(connectionId);
+        const { vendor, ctx } = await loadSlot(connectionId, slot, rotationId);
         // Nothing granted is settled without a call, and may come without any token (Slack then issues none).
         const token =
           grantedScopes?.length === 0 ? '' : await accessTokenFor(vendor, connectionId, slot, rotationId);
@@ -282,17 +297,24 @@ export function createActivities({ db, secrets, http, endpoints }: ActivityDeps)
 
 export type ConnectionActivities = ReturnType<typeof createActivities>;
 
-/** A static token's own expiry: the customer's date, else the vendor's lifetime from when we got it. */
+/**
+ * A static token's own expiry: the customer's date, else the vendor's lifetime from when we got it. A
+ * candidate is a new token, unless it is the live one staged again with new settings (`sameCredential`):
+ * then a date in the new settings wins, and otherwise the live token's expiry stays.
+ */
 function staticCredentialExpiry(
   vendor: VendorDefinition,
   settings: Record<string, unknown>,
   connection: { createdAt: Date; credentialExpiresAt: Date | null },
   slot: CredentialSlot,
   now: number,
+  { sameCredential }: { sameCredential: boolean },
 ): number | null {
   if (vendor.auth.kind !== 'static_bearer' || !vendor.auth.lifetimeDays) return null;
   const lifetime = vendor.auth.lifetimeDays * DAY_MS;
-  if (slot === 'candidate') return now + lifetime;
+  if (slot === 'candidate' && !sameCredential) return now + lifetime;
+  if (sameCredential && typeof settings.tokenExpiresAt === 'string')
+    return Date.parse(settings.tokenExpiresAt);
   if (connection.credentialExpiresAt) return connection.credentialExpiresAt.getTime();
   if (typeof settings.tokenExpiresAt === 'string') return Date.parse(settings.tokenExpiresAt);
   return connection.createdAt.getTime() + lifetime;

@@ -93,6 +93,8 @@ export async function recordTransition(
           connectionId,
           tenantId,
           vendor: connection.vendor,
+          name: connection.name,
+          tags: connection.tags,
           status: t.to,
           previousStatus: t.from,
           reason: connection.statusReason,

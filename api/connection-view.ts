@@ -4,6 +4,7 @@ import { findVendor } from '../catalog';
 import type { Connection } from '../platform/db';
 import { connectionWorkflowId } from '../workflows/ids';
 import type { MissingScope, VendorRevocation } from '../domain/connection';
+import type { InstallTarget } from '../vendor-kit/definition';
 import type { ConnectionSchema } from './schemas';
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
@@ -16,7 +17,7 @@ export function connectionView(c: Connection): z.output<typeof ConnectionSchema>
     tenantId: c.tenantId,
     vendor: c.vendor,
     instanceUrl: c.instanceUrl,
-    displayName: c.displayName,
+    name: c.name,
     tags: (c.tags ?? {}) as Record<string, string>,
     settings: (c.settings ?? {}) as Record<string, unknown>,
     status: c.status,
@@ -34,6 +35,7 @@ export function connectionView(c: Connection): z.output<typeof ConnectionSchema>
     vendorRevocation: c.vendorRevocation as VendorRevocation | null,
     revokeInstructions: revoke && !revoke.supported ? revoke.instructions : null,
     revokedAt: iso(c.revokedAt),
+    installedOn: (c.installedOn ?? null) as InstallTarget | null,
     createdAt: c.createdAt.toISOString(),
     updatedAt: c.updatedAt.toISOString(),
     workflowId: connectionWorkflowId(c.id),

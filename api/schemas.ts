@@ -16,8 +16,13 @@ export const ErrorSchema = z
   })
   .meta({ id: 'Error' });
 
-const displayName = z.string().trim().min(1).max(200).optional();
-const instanceUrl = z.string().trim().min(1).max(2048);
+const NameSchema = z.string().trim().min(1).max(200);
+const instanceUrl = z
+  .string()
+  .trim()
+  .min(1)
+  .max(2048)
+  .describe('as pasted: normalised per vendor (see README, Vendors); the answer shows what is stored');
 
 /** `slack-grid` → `SlackGrid`, for OpenAPI component names. */
 const pascalCase = (id: string) =>
@@ -29,7 +34,9 @@ const createConnectionFor = (v: VendorDefinition) =>
     .object({
       vendor: z.literal(v.id),
       instanceUrl: v.instanceUrl.default ? instanceUrl.optional() : instanceUrl,
-      displayName,
+      name: NameSchema.optional().describe(
+        'Default: "<vendor>-<auth kind>-<n>", numbered per tenant, e.g. "InvGate-Client Credentials-1"',
+      ),
       tags: TagsSchema.optional(),
       credentials: v.credentials,
       settings: v.settings.optional(),
@@ -57,6 +64,22 @@ export const RotateCredentialsSchema = z
   })
   .strict();
 
+/** PATCH: rename, re-tag, change settings; without a relink. */
+export const UpdateConnectionSchema = z
+  .object({
+    name: NameSchema.optional(),
+    tags: TagsSchema.optional().describe("replaces all the connection's tags ({} removes them)"),
+    settings: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .describe(
+        'merged into the current settings key by key (null puts a key back to its default), then validated like at link (GET /v1/connectors/{vendor}). A change is verified with the vendor like a credential rotation before it is taken.',
+      ),
+  })
+  .strict()
+  .refine((body) => Object.keys(body).length > 0, 'give at least one of name, tags, settings')
+  .meta({ id: 'UpdateConnection' });
+
 export const IdParamsSchema = z.object({ id: z.uuid() });
 export const VendorParamsSchema = z.object({ vendor: z.string().max(64) });
 
@@ -64,6 +87,8 @@ export const ListQuerySchema = z
   .object({
     vendor: VendorIdSchema.optional(),
     status: ConnectionStatusSchema.optional(),
+    name: NameSchema.optional().describe('exact name (case-sensitive)'),
+    namePrefix: NameSchema.optional().describe('names starting with this, ignoring case'),
     tag: TagFilterSchema,
     limit: z.coerce.number().int().min(1).max(200).default(50),
     cursor: z
@@ -78,14 +103,23 @@ export const ListQuerySchema = z
 
 const MissingScopeSchema = z.object({ scope: z.string(), purpose: z.string() });
 const iso = z.string().nullable();
+const InstalledPlaceSchema = z.object({ id: z.string(), name: z.string().nullable() }).nullable();
+
+export const InstalledOnSchema = z
+  .object({
+    level: z.enum(['organization', 'workspace']),
+    organization: InstalledPlaceSchema.describe('Slack: the Enterprise Grid organization (enterprise)'),
+    workspace: InstalledPlaceSchema.describe('Slack: the workspace (team); null for an org-level install'),
+  })
+  .meta({ id: 'InstalledOn' });
 
 export const ConnectionSchema = z
   .object({
     id: z.uuid(),
     tenantId: z.string(),
     vendor: z.string(),
-    instanceUrl: z.string(),
-    displayName: z.string().nullable(),
+    instanceUrl: z.string().describe('normalised from what was entered'),
+    name: z.string(),
     tags: z.record(z.string(), z.string()),
     settings: z.record(z.string(), z.unknown()),
     status: ConnectionStatusSchema,
@@ -107,6 +141,9 @@ export const ConnectionSchema = z
     vendorRevocation: z.enum(VENDOR_REVOCATIONS).nullable(),
     revokeInstructions: z.string().nullable().describe('what to do at the vendor when it has no revoke API'),
     revokedAt: iso,
+    installedOn: InstalledOnSchema.nullable().describe(
+      'OAuth installs: where the vendor installed the app; a reinstall elsewhere is refused',
+    ),
     createdAt: z.string(),
     updatedAt: z.string(),
     workflowId: z.string(),
@@ -130,6 +167,17 @@ export const CommandAcceptedSchema = z.object({
 
 export const RotationResultSchema = z.object({
   outcome: z.enum(['accepted', 'rejected']),
+  reason: z.enum(ROTATION_REJECTION_REASONS).optional(),
+  message: z.string().optional(),
+  missingScopes: z.array(MissingScopeSchema).optional(),
+  connection: ConnectionSchema,
+});
+
+export const UpdateConnectionResultSchema = z.object({
+  outcome: z
+    .enum(['updated', 'rejected'])
+    .describe('rejected: the vendor refused the new settings, and nothing was changed'),
+  settingsVerified: z.boolean().describe('the settings changed and were verified with the vendor'),
   reason: z.enum(ROTATION_REJECTION_REASONS).optional(),
   message: z.string().optional(),
   missingScopes: z.array(MissingScopeSchema).optional(),

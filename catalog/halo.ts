@@ -4,6 +4,7 @@ import { VendorError } from '../vendor-kit/vendor-error';
 import { FailureType } from '../domain/failures';
 import { readSettings, scopesSetting } from '../vendor-kit/settings';
 import type { ScopeRequirement, VendorContext, VendorDefinition } from '../vendor-kit/definition';
+import { hostIsUnder, originOnly, pathBefore, type InstanceUrlNormaliser } from '../vendor-kit/instance-url';
 
 const scopes: ScopeRequirement[] = [
   { scope: 'read:tickets', purpose: 'read tickets, to find requests already raised for a user' },
@@ -59,6 +60,15 @@ async function tokenUrl(ctx: VendorContext): Promise<string> {
   if (hasTenant) token.searchParams.set('tenant', String(tenant));
   return token.toString();
 }
+
+/**
+ * The instance without `/api` or `/auth` (people paste the resource server or the token URL too); hosted
+ * instances serve everything at the root, so a pasted browser address is the instance itself.
+ */
+const instanceBase: InstanceUrlNormaliser = (url) =>
+  hostIsUnder(url, ['haloitsm.com', 'halopsa.com', 'haloservicedesk.com'])
+    ? originOnly(url)
+    : pathBefore(url, ['api', 'auth']);
 
 /** Halo's error bodies differ by layer: throttling, exceptions, authorization, OAuth. */
 function errorMessage(body: unknown): string | null {
@@ -153,6 +163,7 @@ export const halo: VendorDefinition = {
   grantPermissions:
     'In HaloITSM, open Configuration → Integrations → HaloITSM API → View Applications, open the Tether application, tick the missing permission on its Permissions tab and save. The agent it logs in as must be allowed the same.',
   hooks: {
+    normaliseInstanceUrl: instanceBase,
     errorMessage,
     requiredScopes: (ctx) => readSettings(settings, ctx).scopes,
   },

@@ -1,5 +1,13 @@
 import { z } from 'zod';
 import type { VendorDefinition } from '../vendor-kit/definition';
+import { hostIsUnder, originOnly, pathBefore, type InstanceUrlNormaliser } from '../vendor-kit/instance-url';
+
+/**
+ * Hosted instances (…cloud.invgate.net) serve the API at the root, so a pasted browser address
+ * (`/requests/123#…`) is the instance itself; elsewhere (self-hosted) the path before `/api` or `/oauth`.
+ */
+const instanceBase: InstanceUrlNormaliser = (url) =>
+  hostIsUnder(url, ['invgate.net']) ? originOnly(url) : pathBefore(url, ['api', 'oauth']);
 
 const scopes = [
   { scope: 'api.v1.incident:post', purpose: 'submit a new request' },
@@ -26,6 +34,7 @@ const probe = (endpoint: string, query = '') => ({
 export const invgate: VendorDefinition = {
   id: 'invgate',
   name: 'InvGate Service Management',
+  shortName: 'InvGate',
   description: 'OAuth2 client credentials with 12 named API scopes; requests are submitted as incidents.',
   docsUrl: 'https://releases.invgate.com/service-management/api/',
   auth: {
@@ -79,6 +88,7 @@ export const invgate: VendorDefinition = {
   grantPermissions:
     'In InvGate Service Management, open Settings → Integrations → API, edit the OAuth client you created for Tether, tick the missing scope and save.',
   hooks: {
+    normaliseInstanceUrl: instanceBase,
     // The token endpoint may answer HTTP 200 with {error, error_description}; APIs answer {status: "ERROR"}.
     errorInBody(body) {
       if (!body || typeof body !== 'object') return null;

@@ -7,6 +7,7 @@ import type {
   ScopeRequirement,
   VendorDefinition,
 } from '../vendor-kit/definition';
+import { hostIsUnder, originOnly, pathBefore, type InstanceUrlNormaliser } from '../vendor-kit/instance-url';
 
 const REGIONS = ['app', 'us2', 'eu', 'ca', 'oc'] as const;
 const regionUrl = (region: string) => `https://${region}.ninjarmm.com`;
@@ -32,6 +33,10 @@ const settings = z
     }).meta({ title: 'Scopes to request' }),
   })
   .strict();
+
+/** Regional instances serve the API at the root (a pasted dashboard address is the instance); else before `/v2`, `/ws`. */
+const instanceBase: InstanceUrlNormaliser = (url) =>
+  hostIsUnder(url, ['ninjarmm.com']) ? originOnly(url) : pathBefore(url, ['v2', 'ws']);
 
 const auth: OAuthClientCredentialsAuth = {
   kind: 'oauth2_client_credentials',
@@ -108,6 +113,7 @@ export const ninjaone: VendorDefinition = {
   grantPermissions:
     'In NinjaOne, open Administration → Apps → API, tab Client App IDs, edit the Tether client app, tick the missing scope under Scopes and save.',
   hooks: {
+    normaliseInstanceUrl: instanceBase,
     requiredScopes: (ctx) => readSettings(settings, ctx).scopes,
     defaultInstanceUrl: (given) => regionUrl(settings.shape.region.parse(given.region)),
   },

@@ -1,17 +1,44 @@
 import { z } from 'zod';
 import type { VendorDefinition } from '../vendor-kit/definition';
+import { hostIsUnder, segments, segmentsPath, type InstanceUrlNormaliser } from '../vendor-kit/instance-url';
+
+const SCIM_BASE = 'https://api.promapp.com/api/scim';
+
+/**
+ * The SCIM base from what people enter: Promapp's own page gives `https://api.promapp.com`, others paste
+ * `…/api/scim/` or an endpoint under it; all of them mean `<host>/api/scim`. A host under promapp.com whose
+ * first label has no `api` in it is a tenant's sign-in address (`https://acme.promapp.com`), which serves
+ * no SCIM API: refused, naming what to enter. Other hosts (the simulator on loopback) keep the path before
+ * `/api/scim`.
+ */
+const scimBaseUrl: InstanceUrlNormaliser = (url) => {
+  if (hostIsUnder(url, ['promapp.com'])) {
+    if (!url.hostname.split('.')[0]!.includes('api')) {
+      return {
+        error: `${url.origin} is a Promapp sign-in address, which serves no SCIM API: enter ${SCIM_BASE} (or leave the field out, which means the same)`,
+      };
+    }
+    return `${url.origin}/api/scim`;
+  }
+  const parts = segments(url);
+  const lower = parts.map((part) => part.toLowerCase());
+  const scim = lower.findIndex((part, i) => part === 'api' && lower[i + 1] === 'scim');
+  const prefix = scim !== -1 ? parts.slice(0, scim) : lower.at(-1) === 'api' ? parts.slice(0, -1) : parts;
+  return `${url.origin}${segmentsPath(prefix)}/api/scim`;
+};
 
 export const promapp: VendorDefinition = {
   id: 'promapp',
   name: 'Nintex Promapp (Process Manager)',
+  shortName: 'Promapp',
   description: 'Static SCIM bearer token issued by a Promaster, valid one year, no refresh.',
   docsUrl: 'https://help.nintex.com/en-US/promapp/',
   auth: { kind: 'static_bearer', lifetimeDays: 365 },
   instanceUrl: {
     label: 'SCIM base URL',
-    example: 'https://api.promapp.com/api/scim',
-    default: 'https://api.promapp.com/api/scim',
-    help: 'The SCIM API base, not your sign-in address (https://{tenant}.promapp.com). Leave empty for the default.',
+    example: SCIM_BASE,
+    default: SCIM_BASE,
+    help: 'The SCIM API base, not your sign-in address (https://{tenant}.promapp.com); https://api.promapp.com is read as https://api.promapp.com/api/scim. Leave empty for the default.',
   },
   credentials: z
     .object({
@@ -41,6 +68,7 @@ export const promapp: VendorDefinition = {
     instructions:
       'Promapp tokens can only be revoked in Promapp: a Promaster opens My Profile → Access Tokens and deletes the token. Tether wiped its copy.',
   },
+  hooks: { normaliseInstanceUrl: scimBaseUrl },
   setupSteps: [
     'Sign in to Promapp as a Promaster.',
     'Open My Profile → Access Tokens and create a token with scope "SCIM".',

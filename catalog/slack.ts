@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { postTokenForm, tokensFrom } from '../vendor-kit/oauth-install';
 import { classifiedBodyError, parseJson, throwIfUnavailable } from '../vendor-kit/vendor-responses';
 import { VendorError } from '../vendor-kit/vendor-error';
+import { hostIsUnder } from '../vendor-kit/instance-url';
 import { FailureType } from '../domain/failures';
 import type {
   BodyError,
@@ -136,6 +137,11 @@ const shared = {
   probes,
   revoke,
   hooks: {
+    // Slack's addresses are fixed: a workspace address (acme.slack.com) means Slack itself; others are not Slack.
+    normaliseInstanceUrl: (url: URL) =>
+      hostIsUnder(url, ['slack.com'])
+        ? 'https://slack.com'
+        : { error: "Slack's addresses are fixed: leave the field out" },
     errorInBody: webApiError,
     errorMessage,
     apiBaseUrl: (ctx: VendorContext) => endpoint(ctx, 'slack.api'),
@@ -147,6 +153,7 @@ export const slack: VendorDefinition = {
   ...shared,
   id: 'slack',
   name: 'Slack (pasted user token)',
+  shortName: 'Slack',
   description:
     'A user token (xoxp-) with the admin scope, pasted by the customer, for SCIM. Never expires; checked periodically with auth.test; revoked with auth.revoke.',
   auth: { kind: 'static_bearer' },
@@ -210,6 +217,7 @@ export const slackGrid: VendorDefinition = {
   ...shared,
   id: 'slack-grid',
   name: 'Slack (install your OAuth app; Enterprise Grid org-level)',
+  shortName: 'Slack',
   description:
     "Your Slack app, installed by an admin through Slack's consent page (org-level on Enterprise Grid), gives a user token with the admin scope for SCIM. With token rotation on, the 12-hour tokens are renewed before expiry.",
   auth: installAuth,

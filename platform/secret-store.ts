@@ -1,6 +1,6 @@
 // The only place secrets are read or written. Each row is a JSON document sealed by the
 // SecretBox with its connection id and kind as context; nothing else in the database is secret.
-import type { Db } from './db';
+import type { Db, Prisma } from './db';
 import type { SecretBox } from './secret-box';
 
 type Kind = 'credentials' | 'staged_credentials' | 'access_token' | 'refresh_token' | 'authorization_code';
@@ -17,6 +17,8 @@ export type Credentials = Record<string, string>;
 interface StagedCandidate {
   credentials: Credentials;
   accessToken?: string;
+  /** A settings change verified like a rotation: the settings to try the credentials with, and make live. */
+  settings?: Record<string, unknown>;
 }
 
 export type SecretStore = ReturnType<typeof createSecretStore>;
@@ -71,18 +73,35 @@ export function createSecretStore(db: Db, box: SecretBox) {
       return (await read<Credentials>(connectionId, 'credentials'))?.value ?? null;
     },
 
-    /** Stage rotation candidate credentials; a newer rotation replaces an older one. */
-    async stageCandidate(connectionId: string, rotationId: string, credentials: Credentials): Promise<void> {
-      await write(connectionId, 'staged_credentials', { credentials } satisfies StagedCandidate, rotationId);
+    /**
+     * Stage rotation candidate credentials, with the settings to use them with when the rotation is a settings
+     * change; a newer rotation replaces an older one.
+     */
+    async stageCandidate(
+      connectionId: string,
+      rotationId: string,
+      credentials: Credentials,
+      settings?: Record<string, unknown>,
+    ): Promise<void> {
+      const staged: StagedCandidate = settings ? { credentials, settings } : { credentials };
+      await write(connectionId, 'staged_credentials', staged, rotationId);
     },
 
-    /** The staged candidate with the rotation it belongs to, and its token once one was granted. */
-    async readCandidate(
-      connectionId: string,
-    ): Promise<{ credentials: Credentials; rotationId: string | null; accessToken: string | null } | null> {
+    /** The staged candidate with the rotation it belongs to, its settings if staged, and its token once granted. */
+    async readCandidate(connectionId: string): Promise<{
+      credentials: Credentials;
+      rotationId: string | null;
+      accessToken: string | null;
+      settings: Record<string, unknown> | null;
+    } | null> {
       const row = await read<StagedCandidate>(connectionId, 'staged_credentials');
       return row
-        ? { credentials: row.value.credentials, rotationId: row.rotationId, accessToken: row.value.accessToken ?? null }
+        ? {
+            credentials: row.value.credentials,
+            rotationId: row.rotationId,
+            accessToken: row.value.accessToken ?? null,
+            settings: row.value.settings ?? null,
+          }
         : null;
     },
 
@@ -140,8 +159,8 @@ export function createSecretStore(db: Db, box: SecretBox) {
     },
 
     /**
-     * Make the candidate live, atomically: credentials and token replace the old ones together.
-     * False when the staged row belongs to another (newer) rotation.
+     * Make the candidate live, atomically: credentials, token and staged settings replace the old ones
+     * together. False when the staged row belongs to another (newer) rotation.
      */
     async promoteCandidate(connectionId: string, rotationId: string): Promise<boolean> {
       return db.$transaction(async (tx) => {
@@ -152,6 +171,12 @@ export function createSecretStore(db: Db, box: SecretBox) {
           await write(connectionId, 'access_token', { accessToken: staged.value.accessToken }, null, tx);
         } else {
           await tx.connectionSecret.deleteMany({ where: { connectionId, kind: 'access_token' } });
+        }
+        if (staged.value.settings) {
+          await tx.connection.update({
+            where: { id: connectionId },
+            data: { settings: staged.value.settings as Prisma.InputJsonObject },
+          });
         }
         await tx.connectionSecret.delete({
           where: { connectionId_kind: { connectionId, kind: 'staged_credentials' } },

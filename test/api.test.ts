@@ -31,6 +31,7 @@ describe('bad input gets a 400 naming the field', () => {
     ['instance URL not a URL', (b) => ({ ...b, instanceUrl: 'not a url' }), 'body.instanceUrl'],
     ['instance URL over http to a remote host', (b) => ({ ...b, instanceUrl: 'http://acme.cloud.invgate.net' }), 'body.instanceUrl'],
     ['instance URL with credentials', (b) => ({ ...b, instanceUrl: 'https://u:p@acme.cloud.invgate.net' }), 'body.instanceUrl'],
+    ["Promapp's sign-in host", () => ({ vendor: 'promapp', instanceUrl: 'https://acme.promapp.com', credentials: { token: 'demo-all-scopes' } }), 'body.instanceUrl'],
     ['oversized secret', (b) => ({ ...b, credentials: { clientId: 'x', clientSecret: 'y'.repeat(5000) } }), 'body.credentials.clientSecret'],
     ['credentials of the wrong type', (b) => ({ ...b, credentials: 'x' }), 'body.credentials'],
   ];
@@ -66,7 +67,7 @@ describe('bad input gets a 400 naming the field', () => {
   });
 
   test('a body over the size limit', async () => {
-    const res = await inject('POST', '/v1/connections', { ...valid(), displayName: 'x'.repeat(70_000) });
+    const res = await inject('POST', '/v1/connections', { ...valid(), name: 'x'.repeat(70_000) });
     expect(res.statusCode).toBe(413);
     expect(res.json().error).toBeDefined();
   });
@@ -118,6 +119,32 @@ describe('bad input gets a 400 naming the field', () => {
   });
 });
 
+test('instance URLs are normalised per vendor and shown back; clearly wrong ones say what to enter', async () => {
+  const port = new URL(stack.sim.baseUrl).port;
+  const pasted = await stack.link({ ...valid(), instanceUrl: `http://LOCALHOST:${port}/invgate/?from=browser#top` });
+  expect(pasted.status).toBe(202);
+  expect(pasted.body.instanceUrl).toBe(`http://localhost:${port}/invgate`);
+  expect((await stack.waitForStatus(pasted.id, 'active')).instanceUrl).toBe(`http://localhost:${port}/invgate`);
+
+  const signIn = await inject('POST', '/v1/connections', {
+    vendor: 'promapp',
+    instanceUrl: 'https://acme.promapp.com/',
+    credentials: { token: 'demo-all-scopes' },
+  });
+  expect(signIn.statusCode).toBe(400);
+  expect(signIn.json().issues).toEqual([
+    { field: 'body.instanceUrl', message: expect.stringContaining('enter https://api.promapp.com/api/scim') },
+  ]);
+  const withPassword = await inject('POST', '/v1/connections', {
+    ...valid(),
+    instanceUrl: 'https://user:pw@acme.cloud.invgate.net',
+  });
+  expect(withPassword.json().issues).toEqual([
+    { field: 'body.instanceUrl', message: expect.stringContaining('enter the address only (e.g. https://acme.cloud.invgate.net)') },
+  ]);
+  expect(withPassword.body).not.toContain(':pw@');
+});
+
 test('the same Idempotency-Key returns the same connection; a different body with it is a conflict', async () => {
   const headers = { 'idempotency-key': 'link-once-123' };
   const [a, b] = await Promise.all([stack.link(valid(), headers), stack.link(valid(), headers)]);
@@ -127,7 +154,7 @@ test('the same Idempotency-Key returns the same connection; a different body wit
   const again = await stack.link(valid(), headers);
   expect(again.id).toBe(a.id);
   expect(await stack.db.connection.count({ where: { id: a.id } })).toBe(1);
-  const other = await stack.link({ ...valid(), displayName: 'different' }, headers);
+  const other = await stack.link({ ...valid(), name: 'different' }, headers);
   expect(other.status).toBe(409);
   expect(other.body.error).toBe('idempotency_key_reused');
   await stack.waitForStatus(a.id, 'active');
@@ -166,8 +193,9 @@ describe('list pagination: a cursor on (createdAt, id) inside the tenant and the
     key = (await createApiKey(stack.db, { name: 'pager', tenantId: tenant })).key;
     const base = Date.parse('2026-01-01T00:00:00.000Z');
     const createdAt = [0, 1_000, 2_000, 3_000, 3_000, 4_000].map((ms) => new Date(base + ms));
-    const rows = createdAt.map((at) => ({
+    const rows = createdAt.map((at, i) => ({
       id: randomUUID(),
+      name: `pager-${i}`,
       tenantId: tenant,
       vendor: 'invgate',
       instanceUrl: 'https://pager.cloud.invgate.net',

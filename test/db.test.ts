@@ -10,7 +10,13 @@ import { migrateDatabase } from '../dev/migrate';
 import { createTestDatabase, type TestDatabase } from './support/database';
 
 function newConnection(tenantId = 'tenant-1') {
-  return { id: randomUUID(), tenantId, vendor: 'promapp', instanceUrl: 'https://example.promapp.com' };
+  return {
+    id: randomUUID(),
+    tenantId,
+    vendor: 'promapp',
+    instanceUrl: 'https://example.promapp.com',
+    name: 'db test',
+  };
 }
 
 describe('database on PostgreSQL', () => {

@@ -51,3 +51,19 @@ test('rotation to a new token restarts the one-year clock', async () => {
   expect(res.json().connection.status).toBe('active');
   expect(Date.parse(res.json().connection.credentialExpiresAt) - Date.now()).toBeGreaterThan(364 * DAY);
 });
+
+test("Promapp's documented base (the API host alone) links: it is read as its SCIM base and shown back", async () => {
+  // The simulator serves Promapp under /promapp, as https://api.promapp.com serves it at its root.
+  const apiHost = `${stack.sim.baseUrl}/promapp`;
+  const { id, status, body } = await stack.link({
+    ...promapp('demo-all-scopes.api-host'),
+    instanceUrl: `${apiHost}/`,
+  });
+  expect(status).toBe(202);
+  expect(body.instanceUrl).toBe(`${apiHost}/api/scim`);
+  const connection = await stack.waitForStatus(id, ['active', 'invalid_credentials', 'insufficient_scopes']);
+  expect(connection.status).toBe('active');
+  expect(stack.sim.control.stats('promapp', 'demo-all-scopes.api-host').byEndpoint).toHaveProperty([
+    'GET /api/scim/Users',
+  ]);
+});

@@ -173,7 +173,13 @@ test('secrets are encrypted at rest and re-encrypted under a new key', async () 
     const before = createSecretStore(db, createSecretBox(new Map([['k1', k1]]), 'k1'));
     const cid = '7d3f5e0a-1111-4a2b-9c3d-000000000001';
     await db.connection.create({
-      data: { id: cid, tenantId: 't', vendor: 'invgate', instanceUrl: 'https://acme.example.com' },
+      data: {
+        id: cid,
+        tenantId: 't',
+        vendor: 'invgate',
+        instanceUrl: 'https://acme.example.com',
+        name: 'reseal',
+      },
     });
     await before.stageCandidate(cid, 'r1', {
       clientId: 'rotation-candidate',

@@ -99,6 +99,22 @@ test('events are signed, carry the connection and are verifiable with the Standa
   expect(event.data.missingScopes.map((m: any) => m.scope)).toContain('api.v1.locations:get');
 });
 
+test("events carry the connection's name and tags", async () => {
+  await register('/named', ['connection.linked']);
+  const { id } = await stack.link({
+    vendor: 'invgate',
+    instanceUrl: stack.instanceUrl('invgate'),
+    name: 'Jane at Acme',
+    tags: { endUser: 'jane@acme.example', organisation: 'Acme' },
+    credentials: { clientId: 'demo-all-scopes.wh-named', clientSecret: 'demo-secret' },
+  });
+  const [linked] = await eventsAt('/named', (e) => e.data.connectionId === id);
+  expect(linked.data).toMatchObject({
+    name: 'Jane at Acme',
+    tags: { endUser: 'jane@acme.example', organisation: 'Acme' },
+  });
+});
+
 test('a failing endpoint gets the same event again until it accepts it (at least once, same id)', async () => {
   await register('/flaky');
   failures.set('/flaky', 2);

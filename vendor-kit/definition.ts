@@ -73,6 +73,16 @@ export interface StaticBearerAuth {
   lifetimeDays?: number;
 }
 
+/**
+ * Where an install put the app, as the vendor's answer says. Slack: an Enterprise Grid organization
+ * (`is_enterprise_install`, `enterprise`) or a workspace (`team`, with the `enterprise` it belongs to, if any).
+ */
+export interface InstallTarget {
+  level: 'organization' | 'workspace';
+  organization: { id: string; name: string | null } | null;
+  workspace: { id: string; name: string | null } | null;
+}
+
 /** Tokens from an authorization code or a refresh (never leave the activity that received them). */
 export interface InstalledTokens {
   /** null: the vendor granted none of the requested scopes and issued no token (Slack does so). */
@@ -114,6 +124,13 @@ export const AUTH_KINDS = [
   'oauth2_install',
 ] as const satisfies readonly AuthSpec['kind'][];
 
+/** How each auth kind reads in default connection names ("InvGate-Client Credentials-1"). */
+export const AUTH_KIND_LABELS: Record<AuthSpec['kind'], string> = {
+  oauth2_client_credentials: 'Client Credentials',
+  static_bearer: 'Bearer Token',
+  oauth2_install: 'OAuth Install',
+};
+
 /**
  * What an error found in an answer body means, when the vendor's hook knows (Slack answers HTTP 200 with
  * {ok:false} for everything): a refused token or client, a missing permission, throttling, an outage, or a
@@ -141,6 +158,8 @@ export type RevokeSpec =
 export interface VendorDefinition {
   id: string;
   name: string;
+  /** The vendor's name in default connection names ("InvGate-Client Credentials-1"); default: `name`. */
+  shortName?: string;
   description: string;
   docsUrl?: string;
   auth: AuthSpec;
@@ -181,5 +200,10 @@ export interface VendorDefinition {
     requiredScopes?(ctx: VendorContext): string[];
     /** Instance URL when the customer gives none, from the settings (NinjaOne's region). */
     defaultInstanceUrl?(settings: Record<string, unknown>): string;
+    /**
+     * The instance's base URL from what the customer pasted (already parsed, without user name or password),
+     * or what to enter instead. Default: `keepPath` in instance-url.ts (no query, fragment, trailing slash).
+     */
+    normaliseInstanceUrl?(url: URL): string | { error: string };
   };
 }

@@ -8,7 +8,8 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { findVendor, getVendor, type VendorDefinition } from '../../catalog';
 import type { ConnectSession, Connection, Prisma } from '../../platform/db';
-import { checkInstanceUrl, type UrlPolicy } from '../../vendor-kit/url-policy';
+import { normaliseInstanceUrl } from '../../vendor-kit/instance-url';
+import type { UrlPolicy } from '../../vendor-kit/url-policy';
 import { refreshNowUpdate, rotateCredentialsUpdate } from '../../workflows/messages';
 import type { AppDeps } from '../app';
 import { sendCommand, startLifecycle } from '../commands';
@@ -30,8 +31,8 @@ const USABLE = ['active', 'expiring', 'degraded'];
 const CLOSED = ['revoking', 'revoked', 'paused'];
 
 /**
- * The instance URL as the API will store it. The page also accepts an address typed without a scheme
- * (acme.haloitsm.com) and reads it as https; then the API's own rules apply.
+ * The instance URL as the API will store it: the vendor's normalisation as for POST /v1/connections
+ * (an address typed without a scheme, acme.haloitsm.com, is read as https).
  */
 export function resolveInstanceUrl(
   vendor: VendorDefinition,
@@ -49,8 +50,7 @@ export function resolveInstanceUrl(
     }
     return fallback ? { url: fallback } : { error: `enter your ${vendor.instanceUrl.label}` };
   }
-  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(given) ? given : `https://${given}`;
-  return checkInstanceUrl(withScheme, policy);
+  return normaliseInstanceUrl(vendor, given, policy);
 }
 
 function parsed<T>(schema: z.ZodType<T>, value: unknown, field: string): T {
@@ -124,7 +124,7 @@ async function linkConnection(ctx: ConnectContext, session: ConnectSession, body
     tenantId: session.tenantId,
     vendor: vendor.id,
     instanceUrl,
-    displayName: null,
+    name: null,
     tags: session.tags as Record<string, string>,
     settings: body.settings ?? {},
     sealedCredentials: deps.secrets.sealCredentials(id, credentials),

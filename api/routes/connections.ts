@@ -3,8 +3,9 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { getVendor } from '../../catalog';
-import { checkInstanceUrl } from '../../vendor-kit/url-policy';
+import { isDeepStrictEqual } from 'node:util';
+import { getVendor, type VendorDefinition } from '../../catalog';
+import { normaliseInstanceUrl } from '../../vendor-kit/instance-url';
 import {
   pauseUpdate,
   resumeUpdate,
@@ -29,6 +30,8 @@ import {
   ListQuerySchema,
   RotateCredentialsSchema,
   RotationResultSchema,
+  UpdateConnectionResultSchema,
+  UpdateConnectionSchema,
 } from '../schemas';
 
 const IdempotencyHeaders = z.object({
@@ -68,7 +71,7 @@ export const connectionRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; data: Tena
         body.instanceUrl ??
         vendor.hooks?.defaultInstanceUrl?.(body.settings ?? {}) ??
         vendor.instanceUrl.default!;
-      const checked = checkInstanceUrl(rawUrl, deps.urlPolicy);
+      const checked = normaliseInstanceUrl(vendor, rawUrl, deps.urlPolicy);
       if ('error' in checked) throw validationError([{ field: 'body.instanceUrl', message: checked.error }]);
 
       const key = request.headers['idempotency-key'];
@@ -84,7 +87,7 @@ export const connectionRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; data: Tena
         tenantId,
         vendor: vendor.id,
         instanceUrl: checked.url,
-        displayName: body.displayName ?? null,
+        name: body.name ?? null,
         tags: body.tags ?? {},
         settings: body.settings ?? {},
         sealedCredentials: secrets.sealCredentials(id, body.credentials),
@@ -122,7 +125,8 @@ export const connectionRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; data: Tena
     {
       schema: {
         tags: ['connections'],
-        summary: 'List connections, newest first, filtered by vendor, status and tags',
+        summary:
+          'List connections, newest first, filtered by vendor, status, name (exact or by prefix) and tags',
         querystring: ListQuerySchema,
         response: { 200: ConnectionListSchema, 400: ErrorSchema },
       },
@@ -144,6 +148,104 @@ export const connectionRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; data: Tena
     },
     async (request) => connectionView(await connections.get(readScope(request), request.params.id)),
   );
+
+  app.patch(
+    '/connections/:id',
+    {
+      schema: {
+        tags: ['connections'],
+        summary:
+          'Rename, re-tag or change settings without a relink; new settings are verified with the vendor first, like a rotation',
+        params: IdParamsSchema,
+        body: UpdateConnectionSchema,
+        response: { 200: UpdateConnectionResultSchema, 422: UpdateConnectionResultSchema, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const connection = await connections.get(readScope(request), request.params.id);
+      const { name, tags, settings } = request.body;
+      const vendor = getVendor(connection.vendor);
+      const newSettings = settings === undefined ? null : changedSettings(vendor, connection, settings);
+      if (newSettings) {
+        const result = await verifySettings(connection, newSettings);
+        if (result.outcome === 'rejected') {
+          const current = connectionView(await connections.get(connection.tenantId, connection.id));
+          return reply.status(422).send({
+            outcome: 'rejected' as const,
+            settingsVerified: false,
+            reason: result.reason,
+            message: result.message,
+            missingScopes: result.missingScopes,
+            connection: current,
+          });
+        }
+      }
+      // Verified settings were made live with the rotation; the row read now carries them.
+      const fresh = newSettings ? await connections.get(connection.tenantId, connection.id) : connection;
+      const updated = await connections.update(fresh, { name, tags, settingsChanged: newSettings !== null });
+      return reply.status(200).send({
+        outcome: 'updated' as const,
+        settingsVerified: newSettings !== null,
+        connection: connectionView(updated),
+      });
+    },
+  );
+
+  /**
+   * The settings after merging the patch into the current ones, validated by the vendor's schema (400 naming
+   * the field); null when they mean the same as the current ones.
+   */
+  function changedSettings(
+    vendor: VendorDefinition,
+    connection: { settings: unknown },
+    patch: Record<string, unknown>,
+  ): Record<string, unknown> | null {
+    const current = (connection.settings ?? {}) as Record<string, unknown>;
+    const merged = Object.fromEntries(
+      Object.entries({ ...current, ...patch }).filter(([, value]) => value !== null),
+    );
+    const parsed = vendor.settings.safeParse(merged);
+    if (!parsed.success) {
+      throw validationError(
+        parsed.error.issues.map((i) => ({
+          // Unknown keys name themselves, as in every other 400 ("body.settings.extra").
+          field: [
+            'body',
+            'settings',
+            ...i.path.map(String),
+            ...(i.code === 'unrecognized_keys' ? [i.keys.join(',')] : []),
+          ].join('.'),
+          message: i.message,
+        })),
+      );
+    }
+    const before = vendor.settings.safeParse(current);
+    return before.success && isDeepStrictEqual(before.data, parsed.data) ? null : parsed.data;
+  }
+
+  /**
+   * New settings go through the rotation path: the live credentials are staged again as the candidate, with
+   * the new settings beside them; the workflow verifies the candidate with the vendor (token, permissions the
+   * new settings require), and only when it passes are credentials and settings made live together.
+   */
+  async function verifySettings(
+    connection: Awaited<ReturnType<typeof connections.get>>,
+    settings: Record<string, unknown>,
+  ) {
+    if (connection.status === 'revoked' || connection.status === 'revoking') {
+      throw new ApiError(409, 'conflict', `connection is ${connection.status}`);
+    }
+    const credentials = await secrets.readCredentials(connection.id);
+    if (!credentials) throw new ApiError(409, 'conflict', 'the connection has no stored credentials');
+    const rotationId = randomUUID();
+    await secrets.stageCandidate(connection.id, rotationId, credentials, settings);
+    try {
+      return await sendCommand(deps, connection, rotateCredentialsUpdate, [{ rotationId }]);
+    } catch (err) {
+      await secrets.discardCandidate(connection.id, rotationId);
+      throw err;
+    }
+  }
 
   app.get(
     '/connections/:id/events',

@@ -1,9 +1,12 @@
 // Connections as the API reads and writes them. Reads are scoped to the caller's tenant: another
 // tenant's connection is exactly as absent as one that does not exist.
+import { isDeepStrictEqual } from 'node:util';
 import { Prisma, type AuditEvent, type Connection, type Db } from '../../platform/db';
 import type { Quotas } from '../../platform/config';
 import type { SecretStore } from '../../platform/secret-store';
 import type { ConnectionStatus } from '../../domain/connection';
+import { getVendor } from '../../catalog';
+import { AUTH_KIND_LABELS } from '../../vendor-kit/definition';
 import { ApiError } from '../errors';
 import { tagsWhere } from '../tags';
 import { CONNECT_SESSION_ACTOR } from './connect-sessions';
@@ -16,7 +19,8 @@ export interface NewConnection {
   tenantId: string;
   vendor: string;
   instanceUrl: string;
-  displayName: string | null;
+  /** null: the default name, `<vendor>-<auth kind>-<n>` with the tenant's next number for that prefix. */
+  name: string | null;
   tags: Record<string, string>;
   settings: Record<string, unknown>;
   sealedCredentials: ReturnType<SecretStore['sealCredentials']>;
@@ -29,11 +33,38 @@ export interface NewConnection {
 export interface ConnectionFilter {
   vendor?: string;
   status?: ConnectionStatus;
+  /** Exact name. */
+  name?: string;
+  /** Names starting with this, ignoring case. */
+  namePrefix?: string;
   /** Every tag given must match. */
   tag?: { key: string; value: string }[];
   limit: number;
   /** nextCursor of the previous page. */
   cursor?: string;
+}
+
+/** "InvGate-Client Credentials": the vendor's short name and how it authenticates. */
+const defaultNamePrefix = (vendorId: string) => {
+  const vendor = getVendor(vendorId);
+  return `${vendor.shortName ?? vendor.name}-${AUTH_KIND_LABELS[vendor.auth.kind]}`;
+};
+
+/**
+ * The tenant's next default name for this prefix: numbers are never reused, even after a rename. Runs inside
+ * the create's transaction, after the tenant's quota lock, so concurrent links of a tenant take turns.
+ */
+async function nextDefaultName(
+  tx: Prisma.TransactionClient,
+  tenantId: string,
+  prefix: string,
+): Promise<string> {
+  const counter = await tx.connectionNameCounter.upsert({
+    where: { tenantId_prefix: { tenantId, prefix } },
+    create: { tenantId, prefix, last: 1 },
+    update: { last: { increment: 1 } },
+  });
+  return `${prefix}-${counter.last}`;
 }
 
 /** How many audit events one read returns at most. */
@@ -54,14 +85,21 @@ export function connectionData(db: Db, quotas: Quotas) {
     },
 
     /** Newest first; each page continues strictly after the previous page's last row. */
-    async list(scope: TenantScope, { vendor, status, tag, limit, cursor }: ConnectionFilter) {
+    async list(scope: TenantScope, filter: ConnectionFilter) {
+      const { vendor, status, name, namePrefix, limit, cursor } = filter;
       const position = cursor === undefined ? null : decodeCursor(cursor, scope);
       const rows = await db.connection.findMany({
         where: {
           ...inScope(scope),
           ...(vendor ? { vendor } : {}),
           ...(status ? { status } : {}),
-          ...tagsWhere(tag),
+          ...(name !== undefined ? { name } : {}),
+          AND: [
+            ...(namePrefix !== undefined
+              ? [{ name: { startsWith: namePrefix, mode: 'insensitive' as const } }]
+              : []),
+            tagsWhere(filter.tag),
+          ],
           ...(position ? after(position) : {}),
         },
         orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
@@ -99,7 +137,7 @@ export function connectionData(db: Db, quotas: Quotas) {
               tenantId,
               vendor: link.vendor,
               instanceUrl: link.instanceUrl,
-              displayName: link.displayName,
+              name: link.name ?? (await nextDefaultName(tx, tenantId, defaultNamePrefix(link.vendor))),
               tags: link.tags,
               settings: link.settings as Prisma.InputJsonObject,
               secrets: { create: [link.sealedCredentials] },
@@ -142,6 +180,40 @@ export function connectionData(db: Db, quotas: Quotas) {
         }
         throw err;
       }
+    },
+
+    /**
+     * Rename and re-tag a connection already loaded through `get`, with an audit event naming what changed;
+     * settings changes reach the row through their verification (the rotation path), not here.
+     */
+    async update(
+      connection: Connection,
+      change: { name?: string; tags?: Record<string, string>; settingsChanged?: boolean },
+    ): Promise<Connection> {
+      const { id, tenantId } = connection;
+      const renamed = change.name !== undefined && change.name !== connection.name;
+      const retagged = change.tags !== undefined && !isDeepStrictEqual(change.tags, connection.tags);
+      if (!renamed && !retagged && !change.settingsChanged) return connection;
+      return db.$transaction(async (tx) => {
+        const updated = await tx.connection.update({
+          where: { id },
+          data: { ...(renamed ? { name: change.name } : {}), ...(retagged ? { tags: change.tags } : {}) },
+        });
+        await tx.auditEvent.create({
+          data: {
+            connectionId: id,
+            tenantId,
+            type: 'connection_updated',
+            actor: 'api',
+            detail: {
+              ...(renamed ? { name: { from: connection.name, to: change.name } } : {}),
+              ...(retagged ? { tags: change.tags } : {}),
+              ...(change.settingsChanged ? { settings: updated.settings } : {}),
+            } as Prisma.InputJsonObject,
+          },
+        });
+        return updated;
+      });
     },
 
     /** What an Idempotency-Key of the tenant was first used for, if it was. */
