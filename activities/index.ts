@@ -4,8 +4,8 @@ import { log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { getVendor, type VendorDefinition } from '../catalog';
 import { vendorContext } from '../vendor-kit/context';
-import type { ClientCredentials, VendorEndpoints } from '../vendor-kit/definition';
-import type { Db } from '../platform/db';
+import type { ClientCredentials, InstallTarget, VendorEndpoints } from '../vendor-kit/definition';
+import type { Db, Prisma } from '../platform/db';
 import type { Credentials, SecretStore } from '../platform/secret-store';
 import { VendorError } from '../vendor-kit/vendor-error';
 import type { VendorHttp } from '../vendor-kit/vendor-http';
@@ -223,14 +223,26 @@ export function createActivities({ db, secrets, http, endpoints }: ActivityDeps)
       installId: string;
     }): Promise<TokenInfo> {
       return classified(async () => {
-        const { vendor, ctx } = await load(connectionId);
+        const { connection, vendor, ctx } = await load(connectionId);
         if (vendor.auth.kind !== 'oauth2_install') {
           throw new VendorError(
             FailureType.InvalidConfiguration,
             `${vendor.name} is not linked by an install`,
           );
         }
-        const token = await completeInstall(vendor.auth, ctx, secrets, connectionId, installId);
+        const revoke = vendor.revoke;
+        const token = await completeInstall(vendor.auth, ctx, secrets, connectionId, installId, {
+          previous: (connection.installedOn ?? null) as InstallTarget | null,
+          record: async (installedOn) => {
+            await db.connection.update({
+              where: { id: connectionId },
+              data: { installedOn: installedOn as unknown as Prisma.InputJsonObject },
+            });
+          },
+          revoke: async (accessToken) => {
+            if (revoke.supported) await revoke.revoke(ctx, {}, accessToken);
+          },
+        });
         log.info('install completed', {
           connectionId,
           vendor: vendor.id,

@@ -13,6 +13,7 @@ import { FailureType } from '../domain/failures';
 import type { SecretStore } from '../platform/secret-store';
 import type {
   ClientCredentials,
+  InstallTarget,
   InstalledTokens,
   OAuthInstallAuth,
   VendorContext,
@@ -22,9 +23,19 @@ import { VendorError } from '../vendor-kit/vendor-error';
 const SAVE_ATTEMPTS = 3;
 const SAVE_RETRY_MS = 200;
 
+/** Where the connection's earlier installs went, and how to record a new one, or revoke a refused one. */
+export interface InstallPlace {
+  previous: InstallTarget | null;
+  record(installedOn: InstallTarget): Promise<void>;
+  /** Revoke a token the vendor issued for an install that is refused (nobody would manage it). */
+  revoke(accessToken: string): Promise<void>;
+}
+
 /**
  * Redeem the code the API stored for this install and store the tokens. The code is spent once the vendor
- * answered; only when no answer came (network, 5xx) is it kept for the activity's retry.
+ * answered; only when no answer came (network, 5xx) is it kept for the activity's retry. An install the
+ * vendor's `refuseInstall` refuses (the wrong place) keeps nothing: its token is revoked at the vendor, and
+ * the failure (InvalidConfiguration) says what to do instead.
  */
 export async function completeInstall(
   auth: OAuthInstallAuth,
@@ -32,6 +43,7 @@ export async function completeInstall(
   secrets: SecretStore,
   connectionId: string,
   installId: string,
+  place: InstallPlace,
 ): Promise<TokenInfo> {
   const grant = await secrets.readAuthorizationCode(connectionId, installId);
   if (!grant) throw new VendorError(FailureType.RotationSuperseded, 'a newer install replaced this one');
@@ -49,8 +61,16 @@ export async function completeInstall(
     if (!unanswered) await secrets.deleteAuthorizationCode(connectionId, installId);
     throw err;
   }
+  const refusal = auth.refuseInstall?.(tokens.installedOn ?? null, place.previous) ?? null;
+  if (refusal !== null) {
+    await secrets.deleteAuthorizationCode(connectionId, installId);
+    // Best effort: the refusal stands whether or not the vendor took the revocation.
+    if (tokens.accessToken !== null) await place.revoke(tokens.accessToken).catch(() => undefined);
+    throw new VendorError(FailureType.InvalidConfiguration, refusal);
+  }
   if (tokens.accessToken !== null)
     await saveTokens(secrets, connectionId, tokens.accessToken, tokens.refreshToken);
+  if (tokens.installedOn) await place.record(tokens.installedOn);
   await secrets.deleteAuthorizationCode(connectionId, installId);
   return tokenInfo(obtainedAt, tokens);
 }

@@ -56,6 +56,11 @@ export interface AppDeps {
   proxy?: Partial<ProxyOptions>;
   /** Where customers' browsers reach this API (TETHER_PUBLIC_URL): OAuth installs need it for their redirect URI. */
   publicUrl?: string;
+  /**
+   * Where an install's callback sends the admin's browser, with the outcome in the query (TETHER_INSTALL_RETURN_URL);
+   * unset: the callback answers a small page of its own.
+   */
+  installReturnUrl?: string;
   /** Overrides of fixed vendor URLs (Slack's), the same as the worker's. */
   vendorEndpoints?: VendorEndpoints;
   /** Serves /codec/decode|encode for the Temporal Web UI when given. */

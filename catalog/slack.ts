@@ -15,6 +15,7 @@ import { FailureType } from '../domain/failures';
 import type {
   BodyError,
   BodyErrorKind,
+  InstallTarget,
   OAuthInstallAuth,
   Probe,
   RevokeSpec,
@@ -179,6 +180,41 @@ export const slack: VendorDefinition = {
     'At https://api.slack.com/apps, open your app → OAuth & Permissions → User Token Scopes, add the missing scope, install the app again, and enter the new User OAuth Token.',
 };
 
+/** An `{id, name}` of Slack's answer (`enterprise`, `team`), or null. */
+function place(value: unknown): { id: string; name: string | null } | null {
+  if (!isRecord(value) || typeof value.id !== 'string' || value.id === '') return null;
+  return { id: value.id, name: typeof value.name === 'string' ? value.name : null };
+}
+
+/** Where oauth.v2.access says the app went: the whole Enterprise Grid organization, or one workspace. */
+function installedOn(body: Record<string, unknown>): InstallTarget {
+  const organization = place(body.enterprise);
+  return body.is_enterprise_install === true
+    ? { level: 'organization', organization, workspace: null }
+    : { level: 'workspace', organization, workspace: place(body.team) };
+}
+
+const named = (p: { id: string; name: string | null }) => (p.name ? `${p.name} (${p.id})` : p.id);
+
+/**
+ * SCIM on Enterprise Grid works only with a token from an org-level install, so a workspace-level install
+ * inside a Grid organization is refused; and a connection stays with the organization (or, off Grid, the
+ * workspace) of its first install: a reinstall elsewhere would silently provision another company's users.
+ */
+function refuseInstall(to: InstallTarget | null, previous: InstallTarget | null): string | null {
+  if (!to) return null;
+  if (to.level === 'workspace' && to.organization) {
+    const workspace = to.workspace ? ` ${named(to.workspace)}` : '';
+    return `Slack installed the app on the workspace${workspace} of the Enterprise Grid organization ${named(to.organization)}, but SCIM on Enterprise Grid needs an org-level install. In the app's settings, opt it in under Org Level Apps; then start the install again and, as an Org Owner or Admin, choose the organization, not a workspace, on Slack's consent page.`;
+  }
+  if (!previous) return null;
+  const was = previous.organization ?? previous.workspace;
+  const now = to.organization ?? to.workspace;
+  if (!was || !now || was.id === now.id) return null;
+  const kind = previous.organization ? 'Enterprise Grid organization' : 'workspace';
+  return `this connection belongs to the ${kind} ${named(was)}, but the app was installed on ${named(now)}: install it on ${named(was)}, or link a new connection for ${named(now)}`;
+}
+
 /** The customer's app, installed by their admin; its client id and secret are the connection's credentials. */
 const installAuth: OAuthInstallAuth = {
   kind: 'oauth2_install',
@@ -199,7 +235,7 @@ const installAuth: OAuthInstallAuth = {
       redirect_uri: redirectUri,
     });
     // The user token is under authed_user (the top level is for bot tokens, which Tether never asks for).
-    return tokensFrom(body.authed_user);
+    return { ...tokensFrom(body.authed_user), installedOn: installedOn(body) };
   },
   async refreshToken(ctx, client, refreshToken) {
     const body = await postTokenForm(slackGrid, ctx, `${endpoint(ctx, 'slack.api')}/oauth.v2.access`, {
@@ -211,6 +247,7 @@ const installAuth: OAuthInstallAuth = {
     // A refreshed user token comes back at the top level, with the next refresh token.
     return tokensFrom(body);
   },
+  refuseInstall,
 };
 
 export const slackGrid: VendorDefinition = {

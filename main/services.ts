@@ -171,6 +171,7 @@ export function createApi(
     // The proxy calls vendors under the worker's limits.
     proxy: { timeoutMs: config.vendorHttp.timeoutMs, maxBytes: config.vendorHttp.maxResponseBytes },
     publicUrl: config.publicUrl,
+    installReturnUrl: config.installReturnUrl,
     vendorEndpoints: config.vendorEndpoints,
     logger,
     // Always served (admin API key); the UI token route only when a token is configured.

@@ -56,6 +56,8 @@ const EnvSchema = z.object({
   TETHER_REJECTION_LIMIT: int(DEFAULT_POLICY.rejectionLimit),
   /** Where customers' browsers reach this API: OAuth redirect URIs are <this>/v1/oauth/callback. */
   TETHER_PUBLIC_URL: z.url().optional(),
+  /** Where an OAuth install's callback sends the admin's browser, with the outcome (unset: a page of its own). */
+  TETHER_INSTALL_RETURN_URL: z.url({ protocol: /^https?$/ }).optional(),
   /** API requests per minute per key on /v1. */
   TETHER_RATE_LIMIT_PER_MINUTE: int(600),
   /** Token hand-outs (POST /v1/connections/{id}/access-token) per minute per key, counted apart. */
@@ -111,6 +113,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     },
     policy,
     publicUrl: e.TETHER_PUBLIC_URL?.replace(/\/+$/, ''),
+    installReturnUrl: e.TETHER_INSTALL_RETURN_URL,
     workerMetricsAddress: e.TETHER_WORKER_METRICS_ADDRESS,
     rateLimitPerMinute: e.TETHER_RATE_LIMIT_PER_MINUTE,
     quotas: Object.fromEntries(

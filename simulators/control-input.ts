@@ -32,6 +32,25 @@ export const addFaultSchema = z.object({
   times: z.number().int().positive().optional(),
 });
 
+const placeSchema = z.object({ id: z.string().min(1), name: z.string() });
+
+/**
+ * Where an OAuth install lands: the admin's choice on the consent page, answered by the token exchange in
+ * Slack's words (oauth.v2.access: `is_enterprise_install`, `enterprise`, `team`). Null: the vendor's default.
+ */
+export const installTargetSchema = z.object({
+  vendor: z.string().min(1),
+  /** A client_id, or '*' for every client without a target of its own. */
+  match: z.string().min(1).default('*'),
+  target: z
+    .object({
+      isEnterpriseInstall: z.boolean(),
+      enterprise: placeSchema.nullable(),
+      team: placeSchema.nullable(),
+    })
+    .nullable(),
+});
+
 export const revokeSchema = z.object({ vendor: z.string().min(1), match: z.string().min(1).default('*') });
 
 export const requestsQuerySchema = z.object({ vendor: z.string().min(1) });
@@ -42,6 +61,8 @@ export const statsQuerySchema = z.object({
 });
 
 export type Fault = z.infer<typeof faultSchema>;
+export type InstallTarget = NonNullable<z.output<typeof installTargetSchema>['target']>;
+export type SetInstallTargetInput = z.input<typeof installTargetSchema>;
 export type FaultScope = z.infer<typeof addFaultSchema>['scope'];
 /** What callers pass (defaults optional). */
 export type AddFaultInput = z.input<typeof addFaultSchema>;

@@ -42,6 +42,11 @@ export function registerControlRoutes(app: FastifyInstance, control: SimulatorCo
     return reply.code(204).send();
   });
 
+  app.put('/install-target', async (request, reply) => {
+    control.setInstallTarget(request.body as never);
+    return reply.code(204).send();
+  });
+
   app.post('/revoke', async (request, reply) => {
     const { vendor, match } = parseControlInput(revokeSchema, request.body);
     control.revokeAll(vendor, match);

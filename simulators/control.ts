@@ -1,6 +1,13 @@
 // In-process control of the simulators, for tests and benchmarks; /_control exposes the same over HTTP.
 import type { VendorStats } from './call-stats';
-import { addFaultSchema, ControlInputError, parseControlInput, type AddFaultInput } from './control-input';
+import {
+  addFaultSchema,
+  ControlInputError,
+  installTargetSchema,
+  parseControlInput,
+  type AddFaultInput,
+  type SetInstallTargetInput,
+} from './control-input';
 import type { ActiveFault } from './faults';
 import type { LoggedRequest } from './request-log';
 import type { VendorRuntime } from './vendor-runtime';
@@ -50,6 +57,15 @@ export class SimulatorControl {
   /** The vendor's last requests (up to 50), oldest first, headers as received. */
   requests(vendor: string): LoggedRequest[] {
     return this.runtime(vendor).requests.list();
+  }
+
+  /**
+   * Where the consent page installs the app for `match` from now on (Slack: an Enterprise Grid organization,
+   * one of its workspaces, or a workspace outside Grid); `target: null` goes back to the default.
+   */
+  setInstallTarget(input: SetInstallTargetInput): void {
+    const { vendor, match, target } = parseControlInput(installTargetSchema, input);
+    this.runtime(vendor).setInstallTarget(match, target);
   }
 
   /** Revokes every token issued so far to `match` (client_id or static token; '*' = all). New grants work. */

@@ -10,6 +10,7 @@ import { isPatchOp, scimError, scimErrorBody, serviceProviderConfig, SCIM_CONTEN
 import { isScimError, ScimDirectory } from './scim-directory';
 import { internScopes, splitScopes, type ScopeSet } from './scopes';
 import type { TokenChain, TokenRecord } from './token-record';
+import type { InstallTarget } from './control-input';
 import type { VendorSimulator } from './vendor';
 import type { Call, Caller, ErrorBody, RouteSpec, VendorRuntime } from './vendor-runtime';
 
@@ -24,6 +25,9 @@ const CODE_LIFETIME_SECONDS = 600;
 const APP_ID = 'A0SIMULATOR';
 const USER_ID = 'U0SIMADMIN';
 const TEAM = { id: 'T0SIMULATOR', name: 'Simulated Workspace' };
+const ENTERPRISE = { id: 'E0SIMULATOR', name: 'Simulated Grid Org' };
+/** Unless the control API says otherwise, the admin installs on the whole Enterprise Grid organization. */
+const ORG_INSTALL: InstallTarget = { isEnterpriseInstall: true, enterprise: ENTERPRISE, team: null };
 
 const FAILURE_ERRORS = {
   missing: 'not_authed',
@@ -54,6 +58,8 @@ interface PendingCode {
   readonly scenario: Scenario;
   readonly userScopes: string[];
   readonly redirectUri: string;
+  /** Where the admin chose to install, on the consent page. */
+  readonly target: InstallTarget;
 }
 
 interface RefreshGrant {
@@ -61,6 +67,8 @@ interface RefreshGrant {
   /** The access token issued with it: when that was revoked (one by one or by revokeAll), so is this. */
   readonly issuedWith: TokenRecord;
   readonly chain: TokenChain;
+  /** Where the install it renews went. */
+  readonly target: InstallTarget;
 }
 
 export const slack: VendorSimulator = {
@@ -87,7 +95,13 @@ export const slack: VendorSimulator = {
     const webApiCaller = (request: FastifyRequest) =>
       tokenCaller(bearerToken(request) ?? field(request, 'token'));
 
-    function issueAccessToken(clientId: string, scenario: Scenario, scopes: ScopeSet, chain: TokenChain) {
+    function issueAccessToken(
+      clientId: string,
+      scenario: Scenario,
+      scopes: ScopeSet,
+      chain: TokenChain,
+      target: InstallTarget,
+    ) {
       const accessToken = opaqueToken(`${STATIC_TOKEN_PREFIX}7000000001-7000000002-`);
       const lifetimeSeconds =
         scenario.kind === 'rotating' || scenario.kind === 'ttl' ? scenario.seconds : undefined;
@@ -100,7 +114,7 @@ export const slack: VendorSimulator = {
       });
       if (scenario.kind !== 'rotating') return { access_token: accessToken };
       const refreshToken = opaqueToken('xoxe-1-');
-      refreshGrants.set(refreshToken, { expiresAt: Infinity, issuedWith, chain });
+      refreshGrants.set(refreshToken, { expiresAt: Infinity, issuedWith, chain, target });
       return { access_token: accessToken, refresh_token: refreshToken, expires_in: scenario.seconds };
     }
 
@@ -144,6 +158,7 @@ export const slack: VendorSimulator = {
           scenario: call.scenario,
           userScopes: splitScopes(field(request, 'user_scope')),
           redirectUri,
+          target: runtime.installTargetOf(call.subject as string) ?? ORG_INSTALL,
         });
         callback.searchParams.set('code', code);
         return reply.redirect(callback.toString(), 302);
@@ -191,15 +206,23 @@ export const slack: VendorSimulator = {
           : {
               scope: granted.join(','),
               token_type: 'user',
-              ...issueAccessToken(clientId, pending.scenario, internScopes(granted), { revoked: false }),
+              ...issueAccessToken(
+                clientId,
+                pending.scenario,
+                internScopes(granted),
+                { revoked: false },
+                pending.target,
+              ),
             };
+      const { isEnterpriseInstall, enterprise, team } = pending.target;
       return {
         ok: true,
         app_id: APP_ID,
         authed_user: { id: USER_ID, ...userToken },
-        team: TEAM,
-        enterprise: null,
-        is_enterprise_install: false,
+        // Slack's shape: an org-wide install has no team; a workspace in Grid names its enterprise too.
+        team,
+        enterprise,
+        is_enterprise_install: isEnterpriseInstall,
       };
     }
 
@@ -217,10 +240,10 @@ export const slack: VendorSimulator = {
         authed_user: { id: USER_ID },
         scope: [...previous.scopes].join(','),
         token_type: 'user',
-        ...issueAccessToken(clientId, previous.scenario, previous.scopes, grant.chain),
-        team: TEAM,
-        enterprise: null,
-        is_enterprise_install: false,
+        ...issueAccessToken(clientId, previous.scenario, previous.scopes, grant.chain, grant.target),
+        team: grant.target.team,
+        enterprise: grant.target.enterprise,
+        is_enterprise_install: grant.target.isEnterpriseInstall,
       };
     }
 

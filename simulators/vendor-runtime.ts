@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify';
 import { CallStats } from './call-stats';
-import type { Fault } from './control-input';
+import type { Fault, InstallTarget } from './control-input';
 import { ExpiringMap } from './expiring-map';
 import { FaultList, type FaultEffect } from './faults';
 import { RequestLog } from './request-log';
@@ -79,6 +79,8 @@ export class VendorRuntime {
   /** Vendor-wide admission control, consulted after faults (Halo's rate limit). */
   admission?: (call: Call, kind: RouteKind) => Refusal | undefined;
 
+  /** Where installs land, by client_id or '*' (the consent page's choice; Slack). */
+  private readonly installTargets = new Map<string, InstallTarget>();
   private readonly staticTokens = new Map<string, TokenRecord>();
   private readonly subjects = new Map<string, SubjectState>();
   private readonly resetHooks: Array<() => void> = [];
@@ -231,6 +233,16 @@ export class VendorRuntime {
     else this.subjectState(match).revokedBefore = this.nextSeq;
   }
 
+  setInstallTarget(match: string, target: InstallTarget | null): void {
+    if (target) this.installTargets.set(match, target);
+    else this.installTargets.delete(match);
+  }
+
+  /** The install target set for this client, else the one for '*', else none (the vendor's default). */
+  installTargetOf(clientId: string): InstallTarget | undefined {
+    return this.installTargets.get(clientId) ?? this.installTargets.get('*');
+  }
+
   onReset(hook: () => void): void {
     this.resetHooks.push(hook);
   }
@@ -240,6 +252,7 @@ export class VendorRuntime {
     this.staticTokens.clear();
     this.subjects.clear();
     this.faults.clear();
+    this.installTargets.clear();
     this.stats.clear();
     this.requests.clear();
     this.revokedBefore = 0;

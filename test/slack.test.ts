@@ -5,7 +5,15 @@
 // test/vendor-contract.test.ts.
 import { createHash, randomBytes } from 'node:crypto';
 import { eventually } from './support/eventually';
-import { callback, consent, install, slackWebApi, startInstall } from './support/slack';
+import {
+  browserCallback,
+  callback,
+  consent,
+  install,
+  installOn,
+  slackWebApi,
+  startInstall,
+} from './support/slack';
 import { startStack, TEST_PUBLIC_URL, type Stack } from './support/stack';
 
 let stack: Stack;
@@ -21,6 +29,7 @@ const linkApp = (clientId: string) =>
   stack.link({ vendor: 'slack-grid', credentials: { clientId, clientSecret: 'demo-secret' } });
 const webApi = (method: string, form: Record<string, string>, token?: string) =>
   slackWebApi(stack, method, form, token);
+const GRID_ORG = { id: 'E0SIMULATOR', name: 'Simulated Grid Org' };
 
 /** Everything a refused callback must leave as it was. */
 async function snapshot(id: string) {
@@ -126,24 +135,26 @@ describe('OAuth install (slack-grid)', () => {
 
   test('a forged, an expired and a reused state are refused with 400 and change nothing', async () => {
     const { id } = await linkApp('demo-all-scopes.state');
+    // Each install supersedes the earlier ones' links, so the expired one is refused before the next starts.
     const expiring = await consent((await startInstall(stack, id)).authorizeUrl);
-    const good = await consent((await startInstall(stack, id)).authorizeUrl);
-    const before = await snapshot(id);
-
-    const forged = new URLSearchParams(good.search);
-    forged.set('state', randomBytes(32).toString('base64url'));
-    const forgedRes = await callback(stack, `?${forged}`);
-    expect(forgedRes.statusCode).toBe(400);
-    expect(forgedRes.json().error).toBe('invalid_state');
-
     const expiredHash = createHash('sha256').update(expiring.searchParams.get('state')!).digest('hex');
     await stack.db.oAuthState.update({
       where: { stateHash: expiredHash },
       data: { expiresAt: new Date(Date.now() - 1000) },
     });
+    const beforeExpired = await snapshot(id);
     const expiredRes = await callback(stack, expiring.search);
     expect(expiredRes.statusCode).toBe(400);
     expect(expiredRes.json().error).toBe('state_expired');
+    expect(await snapshot(id)).toEqual(beforeExpired);
+
+    const good = await consent((await startInstall(stack, id)).authorizeUrl);
+    const before = await snapshot(id);
+    const forged = new URLSearchParams(good.search);
+    forged.set('state', randomBytes(32).toString('base64url'));
+    const forgedRes = await callback(stack, `?${forged}`);
+    expect(forgedRes.statusCode).toBe(400);
+    expect(forgedRes.json().error).toBe('invalid_state');
     expect(await snapshot(id)).toEqual(before);
 
     expect((await callback(stack, good.search)).statusCode).toBe(202);
@@ -154,6 +165,28 @@ describe('OAuth install (slack-grid)', () => {
     expect(reused.json().error).toBe('state_used');
     await new Promise((r) => setTimeout(r, 500));
     expect(await snapshot(id)).toEqual(after);
+  });
+
+  test('a new install invalidates the earlier ones: the older link is refused, saying why; the newest works', async () => {
+    const { id } = await linkApp('demo-all-scopes.superseded');
+    const older = await consent((await startInstall(stack, id)).authorizeUrl);
+    const newer = await consent((await startInstall(stack, id)).authorizeUrl);
+    const before = await snapshot(id);
+
+    const refused = await callback(stack, older.search);
+    expect(refused.statusCode).toBe(400);
+    expect(refused.json()).toEqual({
+      error: 'state_superseded',
+      message: expect.stringMatching(/newer install .* was started after this one.*newest link/),
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await snapshot(id)).toEqual(before);
+    expect(await stack.secrets.readAccessToken(id)).toBeNull();
+
+    expect((await callback(stack, newer.search)).statusCode).toBe(202);
+    await stack.waitForStatus(id, 'active');
+    // Still refused once the newer one is used.
+    expect((await callback(stack, older.search)).json().error).toBe('state_superseded');
   });
 
   test('access_denied at the consent page: the connection keeps waiting, saying why', async () => {
@@ -249,6 +282,101 @@ describe('OAuth install (slack-grid)', () => {
     expect(refresh.error).toBe('invalid_refresh_token');
   });
 
+  test('the callback ends on a small page of its own for a browser, under a strict CSP, for outcomes and refusals', async () => {
+    const { id } = await linkApp('demo-all-scopes.page');
+    const back = await consent((await startInstall(stack, id)).authorizeUrl);
+    const page = await browserCallback(stack, back.search);
+    expect(page.statusCode).toBe(202);
+    expect(page.headers['content-type']).toMatch(/^text\/html/);
+    expect(page.headers['cache-control']).toBe('no-store');
+    const csp = String(page.headers['content-security-policy']);
+    expect(csp).toMatch(/default-src 'none'/);
+    expect(csp).toMatch(/style-src 'sha256-[A-Za-z0-9+/=]+'/);
+    expect(csp).toMatch(/frame-ancestors 'none'/);
+    expect(csp).not.toMatch(/unsafe|https?:/);
+    expect(page.body).toMatch(/<h1 class="ok">Slack app installed<\/h1>/);
+    expect(page.body).toContain('token is being obtained and verified');
+    expect(page.body).toContain('Slack-OAuth Install-');
+    // Nothing loaded from anywhere: no scripts, links, images or external URLs.
+    expect(page.body).not.toMatch(/<script|<link|<img|src=|href=|https?:\/\//i);
+    await stack.waitForStatus(id, 'active');
+
+    const replay = await browserCallback(stack, back.search);
+    expect(replay.statusCode).toBe(400);
+    expect(replay.headers['content-type']).toMatch(/^text\/html/);
+    expect(replay.body).toMatch(/<h1 class="failed">/);
+    expect(replay.body).toContain('this install already came back once: start it again');
+    const broken = await browserCallback(stack, '?code=abc');
+    expect(broken.statusCode).toBe(400);
+    expect(broken.body).toContain('not a complete install link');
+  });
+
+  test('an org-level install stores the Enterprise Grid organization from oauth.v2.access', async () => {
+    const { id } = await linkApp('demo-all-scopes.grid');
+    await install(stack, id);
+    const connection = await stack.waitForStatus(id, 'active');
+    expect(connection.installedOn).toEqual({
+      level: 'organization',
+      organization: GRID_ORG,
+      workspace: null,
+    });
+  });
+
+  test('a workspace-level install inside a Grid organization is refused, saying how to install on the organization', async () => {
+    const clientId = 'demo-all-scopes.grid-workspace';
+    const { id } = await linkApp(clientId);
+    installOn(stack, clientId, {
+      isEnterpriseInstall: false,
+      enterprise: GRID_ORG,
+      team: { id: 'T0GRIDWS', name: 'Sales' },
+    });
+    expect((await install(stack, id)).res.statusCode).toBe(202);
+    const refused = await eventually(
+      () => stack.getConnection(id),
+      (c) => c.statusReason === 'invalid_configuration',
+      { what: 'the workspace-level install refused' },
+    );
+    expect(refused.statusMessage).toMatch(
+      /workspace Sales \(T0GRIDWS\) of the Enterprise Grid organization Simulated Grid Org \(E0SIMULATOR\).*org-level install.*Org Level Apps.*choose the organization/,
+    );
+    expect(refused.installedOn).toBeNull();
+    // Nothing kept, and the token Slack issued for it is revoked there.
+    expect(await stack.secrets.readAccessToken(id)).toBeNull();
+    expect(stack.sim.control.stats('slack', clientId).byEndpoint['POST /api/auth.revoke']).toBe(1);
+
+    installOn(stack, clientId, { isEnterpriseInstall: true, enterprise: GRID_ORG, team: null });
+    await install(stack, id);
+    const installed = await stack.waitForStatus(id, 'active');
+    expect(installed.installedOn).toMatchObject({ level: 'organization', organization: GRID_ORG });
+  });
+
+  test('a reinstall into another organization is refused; the connection keeps working on its own', async () => {
+    const clientId = 'demo-all-scopes.grid-other';
+    const { id } = await linkApp(clientId);
+    await install(stack, id);
+    const linked = await stack.waitForStatus(id, 'active');
+    const token = await stack.secrets.readAccessToken(id);
+
+    installOn(stack, clientId, {
+      isEnterpriseInstall: true,
+      enterprise: { id: 'E0OTHER', name: 'Other Corp' },
+      team: null,
+    });
+    await install(stack, id);
+    const failed = await eventually(
+      () => stack.events(id),
+      (events) => events.some((e: { type: string }) => e.type === 'install_failed'),
+      { what: 'the reinstall refused' },
+    );
+    expect(failed.find((e: { type: string }) => e.type === 'install_failed').detail.message).toMatch(
+      /belongs to the Enterprise Grid organization Simulated Grid Org \(E0SIMULATOR\).*installed on Other Corp \(E0OTHER\)/,
+    );
+    const connection = await stack.getConnection(id);
+    expect(connection).toMatchObject({ status: 'active', installedOn: linked.installedOn });
+    expect(await stack.secrets.readAccessToken(id)).toBe(token);
+    expect((await webApi('auth.test', {}, token!)).ok).toBe(true);
+  });
+
   test('the connectors describe both forms; installs are only for install connectors', async () => {
     const grid = (await stack.app.inject({ method: 'GET', url: '/v1/connectors/slack-grid' })).json();
     expect(grid).toMatchObject({ authKind: 'oauth2_install', revoke: { supported: true } });
@@ -260,5 +388,45 @@ describe('OAuth install (slack-grid)', () => {
     const { id } = await linkToken('xoxp-demo-all-scopes.not-installable');
     const res = await stack.app.inject({ method: 'POST', url: `/v1/connections/${id}/install` });
     expect(res.statusCode).toBe(409);
+  });
+});
+
+describe('with a return URL configured (TETHER_INSTALL_RETURN_URL)', () => {
+  const RETURN_URL = 'https://app.example.com/integrations/slack?from=tether';
+  let returning: Stack;
+  beforeAll(async () => {
+    returning = await startStack({ installReturnUrl: RETURN_URL });
+  });
+  afterAll(async () => {
+    await returning?.close();
+  });
+
+  test("the browser is sent back to the customer's app with the outcome, refusals included", async () => {
+    const { id } = await returning.link({
+      vendor: 'slack-grid',
+      credentials: { clientId: 'demo-all-scopes.return', clientSecret: 'demo-secret' },
+    });
+    const back = await consent((await startInstall(returning, id)).authorizeUrl);
+
+    const res = await browserCallback(returning, back.search);
+    expect(res.statusCode).toBe(303);
+    const to = new URL(res.headers.location as string);
+    expect(`${to.origin}${to.pathname}`).toBe('https://app.example.com/integrations/slack');
+    expect(Object.fromEntries(to.searchParams)).toEqual({
+      from: 'tether',
+      outcome: 'authorized',
+      connectionId: id,
+      status: 'linking',
+      message: expect.stringContaining('verified'),
+    });
+    await returning.waitForStatus(id, 'active');
+
+    const again = new URL((await browserCallback(returning, back.search)).headers.location as string);
+    expect(again.searchParams.get('outcome')).toBe('error');
+    expect(again.searchParams.get('error')).toBe('state_used');
+    // Scripts asking for JSON still get JSON.
+    const json = await callback(returning, back.search);
+    expect(json.statusCode).toBe(400);
+    expect(json.json().error).toBe('state_used');
   });
 });

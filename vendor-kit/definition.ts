@@ -92,6 +92,8 @@ export interface InstalledTokens {
   /** null: the token does not expire. */
   expiresInSeconds: number | null;
   grantedScopes: string[] | null;
+  /** Where the app was installed, when the vendor says (code exchanges). */
+  installedOn?: InstallTarget | null;
 }
 
 /**
@@ -113,6 +115,11 @@ export interface OAuthInstallAuth {
   ): Promise<InstalledTokens>;
   /** Renew with the stored refresh token; the answer carries its successor when the vendor rotates them. */
   refreshToken(ctx: VendorContext, client: ClientCredentials, refreshToken: string): Promise<InstalledTokens>;
+  /**
+   * Why an install may not be taken (what to do instead), or null: where it landed, against where the
+   * connection's earlier installs landed (null before the first). A refused install's token is revoked.
+   */
+  refuseInstall?(installedOn: InstallTarget | null, previous: InstallTarget | null): string | null;
 }
 
 export type AuthSpec = OAuthClientCredentialsAuth | StaticBearerAuth | OAuthInstallAuth;

@@ -7,14 +7,19 @@
 // short-lived secret, so it is stored encrypted (like credentials) and only an install id enters the
 // workflow's history.
 import { randomUUID } from 'node:crypto';
-import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { hasZodFastifySchemaValidationErrors, type FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { z } from 'zod';
+import { findVendor } from '../../catalog';
+import type { Connection } from '../../platform/db';
 import { completeInstallUpdate } from '../../workflows/messages';
 import type { AppDeps } from '../app';
 import { readScope } from '../auth';
 import { sendCommand } from '../commands';
 import { connectPageReturn } from '../connect/install-return';
 import type { TenantData } from '../tenant-data';
-import { ApiError, validationError } from '../errors';
+import { ApiError, errorHandler, validationError } from '../errors';
+import { INSTALL_PAGE_CSP, renderInstallPage } from '../install-page';
 import { hashState, startInstall } from '../oauth-install';
 import {
   ErrorSchema,
@@ -58,41 +63,51 @@ export const installRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; data: TenantD
   );
 };
 
-/** GET /v1/oauth/callback: no API key (the admin's browser comes here from the vendor); the state decides. */
+/** How the callback ended: what a JSON caller gets, and the connection it concerns when the state named one. */
+interface CallbackAnswer {
+  statusCode: number;
+  body: z.output<typeof InstallCallbackResultSchema> | ReturnType<ApiError['toBody']>;
+  connection?: Connection;
+}
+
+/**
+ * GET /v1/oauth/callback: no API key (the admin's browser comes here from the vendor); the state decides.
+ * An install started on the connect page goes back there; otherwise a browser ends on a small page saying
+ * what happened (or, with TETHER_INSTALL_RETURN_URL, is sent back to the customer's app with the outcome),
+ * and a caller that asks for JSON gets JSON.
+ */
 export const oauthCallbackRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; data: TenantData }> = async (
   app,
   { deps, data },
 ) => {
   const { secrets } = deps;
 
-  /** Hands the install to the workflow; refuses an unknown, used or expired state with an ApiError. */
-  async function completeCallback({ state, code, error }: { state: string; code?: string; error?: string }) {
+  /** Hands the install to the workflow; refuses an unknown, used, superseded or expired state with an ApiError. */
+  async function completeCallback({
+    state,
+    code,
+    error,
+  }: z.output<typeof OAuthCallbackQuerySchema>): Promise<CallbackAnswer> {
     const stateHash = hashState(state);
-    const pending = await data.installs.find(stateHash);
-    if (!pending) throw new ApiError(400, 'invalid_state', 'unknown state: start the install again');
-    if (pending.usedAt)
-      throw new ApiError(400, 'state_used', 'this install already came back once: start it again');
     const now = new Date();
-    if (pending.expiresAt <= now) {
-      throw new ApiError(
-        400,
-        'state_expired',
-        'the install was not completed within 10 minutes: start it again',
-      );
-    }
+    const pending = await data.installs.find(stateHash);
+    const refused = stateRefusal(pending, now);
+    if (refused) throw refused;
     if (!code && !error)
       throw validationError([{ field: 'querystring.code', message: 'a code or an error is required' }]);
-    // Claim the state; of two callbacks racing with it, only one gets here.
-    if (!(await data.installs.claim(stateHash, now)))
-      throw new ApiError(400, 'state_used', 'this install already came back once: start it again');
+    // Claim the state; of two callbacks racing with it (or with a newer install), only one gets here.
+    if (!(await data.installs.claim(stateHash, now))) {
+      throw stateRefusal(await data.installs.find(stateHash), now) ?? stateUsed();
+    }
     // The state authenticates the callback, for its own tenant's connection only.
-    const connection = await data.connections.find(pending.tenantId, pending.connectionId);
+    const connection = await data.connections.find(pending!.tenantId, pending!.connectionId);
     if (!connection) throw new ApiError(400, 'invalid_state', 'the connection of this install is gone');
 
     if (error) {
       const accepted = await sendCommand(deps, connection, completeInstallUpdate, [{ denied: error }]);
       return {
-        httpStatus: 200 as const,
+        statusCode: 200,
+        connection,
         body: {
           connectionId: connection.id,
           outcome: 'denied' as const,
@@ -104,7 +119,7 @@ export const oauthCallbackRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; data: T
     const installId = randomUUID();
     await secrets.saveAuthorizationCode(connection.id, installId, {
       code: code!,
-      redirectUri: pending.redirectUri,
+      redirectUri: pending!.redirectUri,
     });
     let accepted;
     try {
@@ -114,7 +129,8 @@ export const oauthCallbackRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; data: T
       throw err;
     }
     return {
-      httpStatus: 202 as const,
+      statusCode: 202,
+      connection,
       body: {
         connectionId: connection.id,
         outcome: 'authorized' as const,
@@ -130,7 +146,7 @@ export const oauthCallbackRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; data: T
       schema: {
         tags: ['oauth'],
         summary:
-          "Where the vendor's consent page returns (the redirect URI): hands the install to the connection's workflow. An unknown, expired or used state is refused and changes nothing. An install started on the connect page is sent back there (303) with the outcome.",
+          "Where the vendor's consent page returns (the redirect URI): hands the install to the connection's workflow. An unknown, expired, used or superseded state is refused and changes nothing. An install started on the connect page is sent back there (303) with the outcome; otherwise the answer is a small HTML page, a 303 to TETHER_INSTALL_RETURN_URL when set, or JSON (below) for `Accept: application/json`.",
         querystring: OAuthCallbackQuerySchema,
         response: {
           200: InstallCallbackResultSchema,
@@ -140,18 +156,31 @@ export const oauthCallbackRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; data: T
           503: ErrorSchema,
         },
       },
+      // Refusals and malformed links reach the browser the same way as outcomes; anything else as JSON.
+      errorHandler(err, request, reply) {
+        if (wantsJson(request)) return errorHandler(err, request, reply);
+        if (err instanceof ApiError) {
+          return answer(request, reply, { statusCode: err.statusCode, body: err.toBody() });
+        }
+        if (hasZodFastifySchemaValidationErrors(err)) {
+          const refused = new ApiError(
+            400,
+            'invalid_request',
+            'this is not a complete install link: start the install again',
+          );
+          return answer(request, reply, { statusCode: 400, body: refused.toBody() });
+        }
+        return errorHandler(err, request, reply);
+      },
     },
     async (request, reply) => {
       const page = await connectPageReturn(deps, data, hashState(request.query.state));
-      if (!page) {
-        const { httpStatus, body } = await completeCallback(request.query);
-        return reply.status(httpStatus).send(body);
-      }
+      if (!page) return answer(request, reply, await completeCallback(request.query));
       // Marked before the workflow hears of the install, so the page shows it as in progress until it ends.
       await page.markReturned();
       try {
         const { body } = await completeCallback(request.query);
-        return reply.redirect(page.url(body.outcome), 303);
+        return reply.redirect(page.url('outcome' in body ? body.outcome : 'failed'), 303);
       } catch (err) {
         await page.unmarkReturned();
         if (err instanceof ApiError) return reply.redirect(page.url('failed', err.code), 303);
@@ -159,4 +188,79 @@ export const oauthCallbackRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; data: T
       }
     },
   );
+
+  /** JSON for callers that ask for it; otherwise a redirect to the configured return URL, or the page. */
+  function answer(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    { statusCode, body, connection }: CallbackAnswer,
+  ) {
+    if (wantsJson(request)) return reply.status(statusCode).send(body);
+    const outcome = 'outcome' in body ? body.outcome : 'error';
+    reply.header('cache-control', 'no-store');
+    if (deps.installReturnUrl) {
+      const back = new URL(deps.installReturnUrl);
+      back.searchParams.set('outcome', outcome);
+      if (connection) back.searchParams.set('connectionId', connection.id);
+      if ('status' in body) back.searchParams.set('status', body.status);
+      if ('error' in body) back.searchParams.set('error', body.error);
+      back.searchParams.set('message', body.message);
+      return reply.redirect(back.toString(), 303);
+    }
+    const vendor = connection ? `${findVendor(connection.vendor)?.shortName ?? connection.vendor} ` : '';
+    const titles = {
+      authorized: `${vendor}app installed`,
+      denied: `${vendor}install not approved`,
+      error: `${vendor}install link not accepted`,
+    } as const;
+    const page = renderInstallPage({
+      ok: outcome === 'authorized',
+      title: titles[outcome].replace(/^./, (c) => c.toUpperCase()),
+      message: body.message,
+      details: [
+        ...(connection
+          ? ([['Connection', `${connection.name} (${connection.id})`]] as [string, string][])
+          : []),
+        ...('status' in body ? ([['Status', body.status]] as [string, string][]) : []),
+      ],
+    });
+    return reply
+      .status(statusCode)
+      .header('content-security-policy', INSTALL_PAGE_CSP)
+      .type('text/html; charset=utf-8')
+      .send(page);
+  }
 };
+
+/** Why a state cannot complete an install, or null while it can (unused, current, unexpired). */
+function stateRefusal(
+  pending: { usedAt: Date | null; supersededAt: Date | null; expiresAt: Date } | null,
+  now: Date,
+): ApiError | null {
+  if (!pending) return new ApiError(400, 'invalid_state', 'unknown state: start the install again');
+  if (pending.usedAt) return stateUsed();
+  if (pending.supersededAt) {
+    return new ApiError(
+      400,
+      'state_superseded',
+      'a newer install of this connection was started after this one, so this link no longer works: finish the install from the newest link, or start it again',
+    );
+  }
+  if (pending.expiresAt <= now) {
+    return new ApiError(
+      400,
+      'state_expired',
+      'the install was not completed within 10 minutes: start it again',
+    );
+  }
+  return null;
+}
+
+const stateUsed = () =>
+  new ApiError(400, 'state_used', 'this install already came back once: start it again');
+
+/** A caller that names JSON and not HTML (a script, a test); browsers ask for HTML first. */
+function wantsJson(request: FastifyRequest): boolean {
+  const accept = request.headers.accept ?? '';
+  return /\bapplication\/json\b/i.test(accept) && !/\btext\/html\b/i.test(accept);
+}

@@ -16,6 +16,8 @@ export interface ServiceEnvironmentParts {
   /** The policy fields that have a variable; others can only be set on the config object. */
   policy?: Partial<MaintenancePolicy>;
   publicUrl?: string;
+  /** TETHER_INSTALL_RETURN_URL. */
+  installReturnUrl?: string;
   rateLimitPerMinute?: number;
   quotas?: Partial<Quotas>;
 }
@@ -28,6 +30,7 @@ export function serviceEnvironment(parts: ServiceEnvironmentParts): Record<strin
     TETHER_FAILURE_BACKOFF_CAP_MS: parts.policy?.failureBackoffCapMs,
     TETHER_REJECTION_LIMIT: parts.policy?.rejectionLimit,
     TETHER_PUBLIC_URL: parts.publicUrl,
+    TETHER_INSTALL_RETURN_URL: parts.installReturnUrl,
     TETHER_RATE_LIMIT_PER_MINUTE: parts.rateLimitPerMinute,
     ...Object.fromEntries(
       Object.entries(parts.quotas ?? {}).map(([name, limit]) => [QUOTAS[name as QuotaName].variable, limit]),

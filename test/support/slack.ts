@@ -35,9 +35,32 @@ export async function consent(authorizeUrl: string): Promise<URL> {
   return back;
 }
 
-/** The browser arriving at the callback: no API key, only what Slack put in the URL. */
+/** The browser arriving at the callback: no API key, only what Slack put in the URL; JSON asked for. */
 export const callback = (stack: Stack, search: string) =>
-  stack.rawApp.inject({ method: 'GET', url: `/v1/oauth/callback${search}` });
+  stack.rawApp.inject({
+    method: 'GET',
+    url: `/v1/oauth/callback${search}`,
+    headers: { accept: 'application/json' },
+  });
+
+/** The same, as a browser asks for it: the callback answers a page (or a redirect) then. */
+export const browserCallback = (stack: Stack, search: string) =>
+  stack.rawApp.inject({
+    method: 'GET',
+    url: `/v1/oauth/callback${search}`,
+    headers: { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' },
+  });
+
+/** Where the simulated admin installs the app from now on, for this client (the consent page's choice). */
+export const installOn = (
+  stack: Stack,
+  clientId: string,
+  target: {
+    isEnterpriseInstall: boolean;
+    enterprise: { id: string; name: string } | null;
+    team: { id: string; name: string } | null;
+  },
+) => stack.sim.control.setInstallTarget({ vendor: 'slack', match: clientId, target });
 
 /** The whole round trip: start, consent, callback. */
 export async function install(stack: Stack, id: string) {

@@ -86,6 +86,8 @@ export interface StackOptions {
   logLines?: string[];
   /** Serve the worker's Prometheus metrics (Temporal SDK + ours) on this host:port. */
   workerMetricsAddress?: string;
+  /** TETHER_INSTALL_RETURN_URL: where install callbacks send the browser. */
+  installReturnUrl?: string;
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
@@ -132,6 +134,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         encryptionKeys: `fixtures:${FIXTURE_KEY.toString('base64')}`,
         simulatorsUrl: sim.baseUrl,
         publicUrl: options.publicUrl ?? TEST_PUBLIC_URL,
+        installReturnUrl: options.installReturnUrl,
         rateLimitPerMinute: options.rateLimitPerMinute,
         quotas: options.quotas,
       }),
