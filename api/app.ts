@@ -37,6 +37,8 @@ import { webhookRoutes } from './routes/webhooks';
 import { accessTokenRoutes } from './routes/access-token';
 import { proxyRoutes, type ProxyOptions } from './routes/proxy';
 import { createAccessMetrics } from './access-metrics';
+import { jobRoutes } from './routes/jobs';
+import type { JobPolicy } from '../domain/jobs';
 
 export interface AppDeps {
   db: Db;
@@ -48,6 +50,8 @@ export interface AppDeps {
   policy: Partial<MaintenancePolicy>;
   /** Requests per minute per API key on /v1 (default 600). */
   rateLimitPerMinute?: number;
+  /** Provisioning jobs' waits and retries (TETHER_JOB_*), passed to every new job workflow. */
+  jobs?: Partial<Omit<JobPolicy, 'webhookRetry'>>;
   /** Per-tenant quotas (TETHER_QUOTA_*); unset ones keep their defaults. */
   quotas?: Partial<Quotas>;
   /** Requests per minute per API key on POST /v1/connections/{id}/access-token (default 60), counted apart. */
@@ -135,6 +139,7 @@ export async function buildApp(deps: AppDeps) {
       });
       await v1.register(connectorRoutes);
       await v1.register(connectionRoutes, { deps, data });
+      await v1.register(jobRoutes, { deps, data });
       await v1.register(webhookRoutes, { deps });
       await v1.register(installRoutes, { deps, data });
       await v1.register(connectSessionRoutes, { deps, data });

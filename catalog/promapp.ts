@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { VendorDefinition } from '../vendor-kit/definition';
+import { scimUserOperations } from '../vendor-kit/scim';
 import { hostIsUnder, segments, segmentsPath, type InstanceUrlNormaliser } from '../vendor-kit/instance-url';
 
 const SCIM_BASE = 'https://api.promapp.com/api/scim';
@@ -63,6 +64,8 @@ export const promapp: VendorDefinition = {
   scopes: [{ scope: 'SCIM', purpose: 'create, update and disable users through SCIM' }],
   // Promapp exposes no granted scopes: a SCIM read proves the token's SCIM scope.
   probes: [{ id: 'scim-users', method: 'GET', path: '/Users?count=1', proves: ['SCIM'], health: true }],
+  // The instance URL is the SCIM base; Promapp takes PATCH, and deprovisioning disables the user.
+  operations: scimUserOperations({ baseUrl: (ctx) => ctx.instanceUrl, patch: true }),
   revoke: {
     supported: false,
     instructions:

@@ -8,6 +8,7 @@
 // TETHER_SLACK_AUTHORIZE_URL) so tests and the demo reach the simulator.
 import { z } from 'zod';
 import { postTokenForm, tokensFrom } from '../vendor-kit/oauth-install';
+import { scimUserOperations } from '../vendor-kit/scim';
 import { classifiedBodyError, parseJson, throwIfUnavailable } from '../vendor-kit/vendor-responses';
 import { VendorError } from '../vendor-kit/vendor-error';
 import { hostIsUnder } from '../vendor-kit/instance-url';
@@ -87,6 +88,9 @@ const scopes: ScopeRequirement[] = [
 
 const scimBase = (ctx: VendorContext) => endpoint(ctx, 'slack.scim');
 
+// Slack's SCIM API takes PATCH; its writes are rate-limited org-wide (429 with Retry-After), which jobs honour.
+const operations = scimUserOperations({ baseUrl: scimBase, patch: true });
+
 const probes: Probe[] = [
   // Whether the token works at all: a dead one answers HTTP 200 {ok:false, error:"invalid_auth"}.
   { id: 'auth.test', method: 'POST', path: '/auth.test', proves: [], health: true },
@@ -137,6 +141,7 @@ const shared = {
   scopes,
   probes,
   revoke,
+  operations,
   hooks: {
     // Slack's addresses are fixed: a workspace address (acme.slack.com) means Slack itself; others are not Slack.
     normaliseInstanceUrl: (url: URL) =>

@@ -10,6 +10,8 @@ export const WEBHOOK_EVENT_TYPES = [
   'connection.recovered',
   'connection.expiring',
   'connection.revoked',
+  'job.succeeded',
+  'job.failed',
 ] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 

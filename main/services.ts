@@ -165,6 +165,7 @@ export function createApi(
     taskQueue: config.temporal.taskQueue,
     urlPolicy: { allowInsecureLoopback: config.vendorHttp.allowInsecureLoopback },
     policy: config.policy,
+    jobs: config.jobs,
     rateLimitPerMinute: config.rateLimitPerMinute,
     quotas: config.quotas,
     tokenRateLimitPerMinute: config.tokenRateLimitPerMinute,

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import type { VendorEndpoints } from '../vendor-kit/definition';
 import { DEFAULT_POLICY, type MaintenancePolicy } from '../domain/policy';
+import { DEFAULT_JOB_POLICY, type JobPolicy } from '../domain/jobs';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
@@ -72,6 +73,11 @@ const EnvSchema = z.object({
   TETHER_SLACK_API_BASE_URL: z.url().optional(),
   TETHER_SLACK_SCIM_BASE_URL: z.url().optional(),
   TETHER_SLACK_AUTHORIZE_URL: z.url().optional(),
+  /** Provisioning jobs: how long one waits for a connection that is linking, degraded or paused. */
+  TETHER_JOB_CONNECTION_WAIT_MS: int(DEFAULT_JOB_POLICY.connectionWaitMs),
+  TETHER_JOB_CONNECTION_POLL_MS: int(DEFAULT_JOB_POLICY.connectionPollMs),
+  /** Attempts at the vendor per job before it fails vendor_unavailable (transient failures only). */
+  TETHER_JOB_MAX_ATTEMPTS: int(DEFAULT_JOB_POLICY.retry.maximumAttempts),
   ...quotaVariables,
 });
 
@@ -127,6 +133,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       uiToken: e.TETHER_UI_CODEC_TOKEN,
     },
     vendorEndpoints,
+    jobs: {
+      connectionWaitMs: e.TETHER_JOB_CONNECTION_WAIT_MS,
+      connectionPollMs: e.TETHER_JOB_CONNECTION_POLL_MS,
+      retry: { ...DEFAULT_JOB_POLICY.retry, maximumAttempts: e.TETHER_JOB_MAX_ATTEMPTS },
+    } satisfies Omit<JobPolicy, 'webhookRetry'>,
   };
 }
 

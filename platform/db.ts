@@ -10,6 +10,7 @@ export type {
   AuditEvent,
   IdempotencyKey,
   ConnectSession,
+  Job,
 } from '../prisma/generated/client';
 
 export type Db = PrismaClient;

@@ -10,6 +10,8 @@ export const faultSchema = z.discriminatedUnion('kind', [
     body: z.unknown().optional(),
   }),
   z.object({ kind: z.literal('delay'), ms: z.number().int().min(0).max(600_000) }),
+  /** The vendor does the work at once and answers only after `ms`: a caller lost meanwhile never hears of it. */
+  z.object({ kind: z.literal('delay_answer'), ms: z.number().int().min(0).max(600_000) }),
   z.object({ kind: z.literal('malformed') }),
   z.object({ kind: z.literal('revoke_tokens') }),
   z.object({ kind: z.literal('drop_scopes'), scopes: z.array(z.string().min(1)).min(1) }),

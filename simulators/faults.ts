@@ -12,6 +12,8 @@ export interface ActiveFault extends AddFault {
 /** The combined effect of the faults that matched one request. */
 export interface FaultEffect {
   delayMs: number;
+  /** Added after the vendor handled the request (delay_answer). */
+  answerDelayMs: number;
   droppedScopes: string[];
   revokeTokens: boolean;
   /** Send the answer body slowly, in pieces. */
@@ -54,10 +56,11 @@ export class FaultList {
     let effect: FaultEffect | undefined;
     for (const fault of this.faults) {
       if (!appliesTo(fault, subject, kind)) continue;
-      effect ??= { delayMs: 0, droppedScopes: [], revokeTokens: false };
+      effect ??= { delayMs: 0, answerDelayMs: 0, droppedScopes: [], revokeTokens: false };
       fault.remaining -= 1;
       const spec = fault.fault;
       if (spec.kind === 'delay') effect.delayMs += spec.ms;
+      else if (spec.kind === 'delay_answer') effect.answerDelayMs += spec.ms;
       else if (spec.kind === 'drop_scopes') effect.droppedScopes.push(...spec.scopes);
       else if (spec.kind === 'revoke_tokens') effect.revokeTokens = true;
       else if (spec.kind === 'trickle')

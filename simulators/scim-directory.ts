@@ -6,7 +6,19 @@ import { listResponse, scimError, SCIM_USER_SCHEMA, type ScimError } from './sci
 export type ScimUser = Record<string, unknown> & { id: string; userName: string; active: boolean };
 
 /** Attributes a client may set; everything else in a request body is ignored. */
-const WRITABLE = ['userName', 'externalId', 'name', 'displayName', 'emails', 'title', 'active'];
+const ENTERPRISE_SCHEMA = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
+const WRITABLE = [
+  'userName',
+  'externalId',
+  'name',
+  'displayName',
+  'emails',
+  'title',
+  'active',
+  ENTERPRISE_SCHEMA,
+];
+/** `attribute eq "value"` for the attributes provisioning looks users up by (JSON string escapes allowed). */
+const EQ_FILTER = /^(userName|externalId|emails|emails\.value|email)\s+eq\s+("(?:[^"\\]|\\.)*")$/i;
 const MAX_PAGE = 100;
 
 export class ScimDirectory {
@@ -36,12 +48,17 @@ export class ScimDirectory {
     );
     let matching: ScimUser[];
     if (query.filter) {
-      const userName = /^userName eq "([^"]*)"$/i.exec(query.filter.trim())?.[1];
-      if (userName === undefined)
-        return scimError(400, 'Only `userName eq "..."` filters are supported', 'invalidFilter');
-      const id = this.idsByUserName.get(userName.toLowerCase());
-      const user = id === undefined ? undefined : this.users.get(id);
-      matching = user ? [user] : [];
+      const match = EQ_FILTER.exec(query.filter.trim());
+      if (!match) {
+        return scimError(
+          400,
+          'Only `userName`, `externalId` and `emails` (or `emails.value`) `eq "..."` filters are supported',
+          'invalidFilter',
+        );
+      }
+      const attribute = match[1]!.toLowerCase();
+      const value = (JSON.parse(match[2]!) as string).toLowerCase();
+      matching = [...this.users.values()].filter((user) => matches(user, attribute, value));
     } else {
       matching = [...this.users.values()];
     }
@@ -123,4 +140,12 @@ function writable(body: unknown): Record<string, unknown> {
 
 export function isScimError(value: unknown): value is ScimError {
   return typeof value === 'object' && value !== null && 'detail' in value && 'status' in value;
+}
+
+/** Case-insensitive, as RFC 7643 makes userName and emails (externalId is case-exact; close enough here). */
+function matches(user: ScimUser, attribute: string, value: string): boolean {
+  if (attribute === 'username') return user.userName.toLowerCase() === value;
+  if (attribute === 'externalid') return String(user.externalId ?? '').toLowerCase() === value;
+  const emails = Array.isArray(user.emails) ? (user.emails as { value?: unknown }[]) : [];
+  return emails.some((e) => typeof e.value === 'string' && e.value.toLowerCase() === value);
 }

@@ -7,4 +7,6 @@ export interface SimulatorOptions {
   logger?: boolean;
   /** HaloITSM's per-client limit (default 300 requests per rolling 300 s); tests use a small one. */
   haloRateLimit?: { requests: number; windowSeconds: number };
+  /** Slack's org-wide SCIM write limit (default 600 per 60 s, 429 with Retry-After); tests use a small one. */
+  slackScimWriteLimit?: { requests: number; windowSeconds: number };
 }

@@ -8,6 +8,8 @@ import { bearerToken, clientCredentials, field } from './request-credentials';
 import { COMMON_SCENARIOS, DEMO_SECRET, type Scenario } from './scenario';
 import { isPatchOp, scimError, scimErrorBody, serviceProviderConfig, SCIM_CONTENT_TYPE } from './scim';
 import { isScimError, ScimDirectory } from './scim-directory';
+import type { SimulatorOptions } from './simulator-options';
+import { SlidingWindowLimiter } from './sliding-window-limiter';
 import { internScopes, splitScopes, type ScopeSet } from './scopes';
 import type { TokenChain, TokenRecord } from './token-record';
 import type { InstallTarget } from './control-input';
@@ -79,7 +81,7 @@ export const slack: VendorSimulator = {
     instanceUrl: vendorUrl,
     credentials: 'token=xoxp-demo-all-scopes, or OAuth client_id=demo-all-scopes client_secret=demo-secret',
   }),
-  register(app, runtime) {
+  register(app, runtime, options) {
     const codes = new ExpiringMap<PendingCode>(0);
     const refreshGrants = new ExpiringMap<RefreshGrant>(0);
     runtime.onReset(() => {
@@ -289,7 +291,7 @@ export const slack: VendorSimulator = {
       },
     });
 
-    registerScim(app, runtime, (request) => tokenCaller(bearerToken(request)));
+    registerScim(app, runtime, (request) => tokenCaller(bearerToken(request)), options);
   },
 };
 
@@ -310,7 +312,12 @@ function registerScim(
   app: Parameters<VendorSimulator['register']>[0],
   runtime: VendorRuntime,
   identify: RouteSpec['identify'],
+  options: SimulatorOptions,
 ): void {
+  // One limit for the whole organisation (this simulator plays one), on SCIM writes only.
+  const writeLimit = options.slackScimWriteLimit ?? { requests: 600, windowSeconds: 60 };
+  const writes = new SlidingWindowLimiter(writeLimit.requests, writeLimit.windowSeconds * 1000);
+  runtime.onReset(() => writes.clear());
   const directory = new ScimDirectory([
     {
       userName: 'sim-admin',
@@ -339,12 +346,23 @@ function registerScim(
           ? scimError(401, `Authentication failed: ${FAILURE_ERRORS[failure]}`)
           : needsAdmin && !runtime.hasScope(call, ADMIN_SCOPE)
             ? scimError(403, 'The token does not have the admin scope')
-            : undefined;
+            : throttled(request, reply);
         const body = refusal ?? answer(request, reply);
         if (isScimError(body)) reply.code(Number(body.status));
         return body;
       },
     });
+
+  function throttled(request: FastifyRequest, reply: FastifyReply) {
+    if (request.method === 'GET') return undefined;
+    const waitSeconds = writes.hit('org');
+    if (waitSeconds === undefined) return undefined;
+    reply.header('retry-after', String(waitSeconds));
+    return scimError(
+      429,
+      `Rate limit exceeded: ${writeLimit.requests} SCIM writes per ${writeLimit.windowSeconds} seconds`,
+    );
+  }
 
   const userId = (request: FastifyRequest) => (request.params as { id: string }).id;
   scim('GET', '/ServiceProviderConfig', false, () =>

@@ -40,6 +40,8 @@ export interface Call extends Caller {
   droppedScopes: ScopeSet;
   /** A trickle fault: the answer body leaves slowly. */
   trickle?: FaultEffect['trickle'];
+  /** How long delay_answer faults hold the answer after the handler ran. */
+  answerDelayMs: number;
 }
 
 /** The vendor's error body for an HTTP status. */
@@ -122,6 +124,7 @@ export class VendorRuntime {
         try {
           const call = await this.admit(caller, spec, reply);
           result = call ? await spec.handle(call, request, reply) : reply;
+          if (call && call.answerDelayMs > 0) await sleep(call.answerDelayMs);
           if (call?.trickle && !reply.sent) result = trickle(reply, result, call.trickle);
         } catch (error) {
           this.stats.record(caller.subject, spec.kind, endpoint, 500);
@@ -290,6 +293,7 @@ export class VendorRuntime {
       ...caller,
       droppedScopes: effect && effect.droppedScopes.length > 0 ? new Set(effect.droppedScopes) : NO_SCOPES,
       trickle: effect?.trickle,
+      answerDelayMs: effect?.answerDelayMs ?? 0,
     };
     if (effect) {
       if (effect.revokeTokens && caller.subject !== undefined) this.revokeAll(caller.subject);

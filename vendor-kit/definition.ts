@@ -2,6 +2,7 @@
 // how to prove them, and how to revoke. Small hooks cover quirks. The generic engine that reads
 // these definitions lives in activities/; adding a vendor is one file here plus its simulator.
 import type { z } from 'zod';
+import type { OperationResult } from '../domain/jobs';
 import type { VendorHttp } from './vendor-http';
 
 export interface ScopeRequirement {
@@ -162,6 +163,27 @@ export type RevokeSpec =
       ): Promise<void>;
     };
 
+/** What an operation's run learns about earlier attempts of the same job (crash or timeout before the record). */
+export interface OperationAttempt {
+  /** An earlier attempt of this job may have reached the vendor with the same request. */
+  resumed: boolean;
+  /** Note, durably, that a request that creates something is about to be sent (so a later attempt knows). */
+  markSent(): Promise<void>;
+}
+
+/**
+ * One provisioning operation a vendor supports (create user, deactivate user...): its input as a zod
+ * schema (validated by the API, shown in OpenAPI) and how to run it with the connection's token.
+ * Permanent refusals throw OperationRefused; transient ones VendorError.
+ */
+export interface OperationSpec<Input = unknown> {
+  /** e.g. `create_user`; the `operation` of POST /v1/connections/{id}/jobs. */
+  name: string;
+  summary: string;
+  input: z.ZodType<Input>;
+  run(ctx: VendorContext, accessToken: string, input: Input, attempt: OperationAttempt): Promise<OperationResult>;
+}
+
 export interface VendorDefinition {
   id: string;
   name: string;
@@ -194,6 +216,8 @@ export interface VendorDefinition {
   setupSteps: string[];
   /** Where in the vendor's console a missing permission is granted (shown beside each missing one). */
   grantPermissions: string;
+  /** Provisioning operations jobs can run on a connection of this vendor; none when absent. */
+  operations?: readonly OperationSpec[];
   hooks?: {
     /** A 2xx answer that is really an error (InvGate answers 200 with {error}). */
     errorInBody?(body: unknown): BodyError | null;

@@ -10,13 +10,14 @@ import { checkRequestUrl, isAllowedAddress, type UrlPolicy } from './url-policy'
 import { VendorError } from './vendor-error';
 
 export interface VendorRequest {
-  method: 'GET' | 'POST' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   url: string;
   headers?: Record<string, string>;
   /** Sent as application/x-www-form-urlencoded. */
   form?: Record<string, string>;
-  /** Sent as is with content-type application/json (webhooks). */
+  /** Sent as is with content-type application/json (webhooks), or `contentType` when given (SCIM). */
   jsonBody?: string;
+  contentType?: string;
 }
 
 export interface VendorResponse {
@@ -76,7 +77,7 @@ export function createVendorHttp(
       headers['content-type'] = 'application/x-www-form-urlencoded';
       body = new URLSearchParams(req.form).toString();
     } else if (req.jsonBody !== undefined) {
-      headers['content-type'] = 'application/json';
+      headers['content-type'] = req.contentType ?? 'application/json';
       body = req.jsonBody;
     }
     let res;

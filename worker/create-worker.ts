@@ -1,6 +1,7 @@
 // The worker: the lifecycle workflow plus activities built with their dependencies.
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities';
+import { createJobActivities } from '../activities/provisioning-job';
 import type { VendorEndpoints } from '../vendor-kit/definition';
 import type { Db } from '../platform/db';
 import { encryptedDataConverter, type EncryptionCodec } from '../platform/payload-codec';
@@ -40,12 +41,10 @@ export async function createWorker(deps: WorkerDeps): Promise<Worker> {
       ? { workflowBundle: deps.workflowBundle }
       : { workflowsPath: require.resolve('../workflows') }),
     ...deps.tuning,
-    activities: createActivities({
-      db: deps.db,
-      secrets: deps.secrets,
-      http: deps.http,
-      endpoints: deps.endpoints,
-    }),
+    activities: {
+      ...createActivities({ db: deps.db, secrets: deps.secrets, http: deps.http, endpoints: deps.endpoints }),
+      ...createJobActivities({ db: deps.db, secrets: deps.secrets, http: deps.http, endpoints: deps.endpoints }),
+    },
     // A crashed worker's activities are retried after the heartbeat timeout, not the start-to-close one.
     interceptors: { activity: [heartbeatWhileRunning] },
     // On shutdown, activities in flight get this long to finish before they are asked to cancel

@@ -2,3 +2,8 @@
 export function connectionWorkflowId(connectionId: string): string {
   return `connection:${connectionId}`;
 }
+
+/** One workflow per provisioning job. */
+export function jobWorkflowId(jobId: string): string {
+  return `provision:${jobId}`;
+}

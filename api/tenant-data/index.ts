@@ -6,6 +6,7 @@ import { connectSessionData } from './connect-sessions';
 import { connectionData } from './connections';
 import { installData } from './installs';
 import { tokenIssueData } from './token-issues';
+import { jobData } from './jobs';
 
 export type { TenantScope } from './tenant-scope';
 
@@ -15,6 +16,7 @@ export function createTenantData(db: Db, quotas: Quotas) {
     installs: installData(db),
     connectSessions: connectSessionData(db, quotas),
     tokenIssues: tokenIssueData(db),
+    jobs: jobData(db),
   };
 }
 

@@ -14,7 +14,8 @@ import { createLogger } from '../../platform/logger';
 import { EncryptionCodec } from '../../platform/payload-codec';
 import type { SecretStore } from '../../platform/secret-store';
 import type { VendorHttp } from '../../vendor-kit/vendor-http';
-import { startSimulators, type RunningSimulators } from '../../simulators/server';
+import { startSimulators, type RunningSimulators, type SimulatorOptions } from '../../simulators/server';
+import type { JobPolicy } from '../../domain/jobs';
 import type { ConnectionStatus } from '../../domain/connection';
 import type { MaintenancePolicy } from '../../domain/policy';
 import { createTestDatabase } from './database';
@@ -28,6 +29,13 @@ export const TEST_POLICY: Partial<MaintenancePolicy> = {
   failureBackoffCapMs: 2_000,
   rejectionLimit: 2,
   webhookRetry: { initialIntervalMs: 200, maximumIntervalMs: 1_000, maximumAttempts: 4 },
+};
+
+/** Provisioning jobs retry and wait in fractions of a second. */
+export const TEST_JOB_POLICY: Omit<JobPolicy, 'webhookRetry'> = {
+  connectionWaitMs: 20_000,
+  connectionPollMs: 300,
+  retry: { initialIntervalMs: 200, maximumIntervalMs: 1_000, maximumAttempts: 5 },
 };
 
 /** The API's public address in tests: OAuth redirect URIs start with it (nothing listens there). */
@@ -88,6 +96,9 @@ export interface StackOptions {
   workerMetricsAddress?: string;
   /** TETHER_INSTALL_RETURN_URL: where install callbacks send the browser. */
   installReturnUrl?: string;
+  /** Overrides of TEST_JOB_POLICY. */
+  jobs?: Partial<Omit<JobPolicy, 'webhookRetry'>>;
+  simulators?: SimulatorOptions;
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
@@ -123,7 +134,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   try {
     const database = await createTestDatabase();
     cleanups.push(() => database.drop());
-    const sim = await startSimulators();
+    const sim = await startSimulators(options.simulators);
     cleanups.push(() => sim.close());
     const taskQueue = `test-${randomUUID()}`;
     const config = loadConfig(
@@ -141,6 +152,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     );
     // Webhook retries and steps per run have no variable: the whole policy is set here.
     config.policy = { ...TEST_POLICY, ...options.policy };
+    config.jobs = { ...TEST_JOB_POLICY, ...options.jobs };
     const logger = logLines
       ? createLogger('debug', 'api', { write: (line: string) => logLines.push(line) })
       : undefined;

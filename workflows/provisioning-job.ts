@@ -1,0 +1,100 @@
+// One provisioning job (workflow id `provision:<jobId>`): run one operation at the vendor through the
+// connection, wait while the connection is temporarily unusable (up to a deadline), retry transient
+// failures with backoff and the vendor's Retry-After, and record how it ended (row, audit event,
+// webhooks). Only ids, statuses and reasons travel through history: the token is read inside the
+// activity, the person's attributes stay in the Job row.
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  isCancellation,
+  proxyActivities,
+  sleep,
+  startChild,
+} from '@temporalio/workflow';
+import type { JobActivities, JobOutcome } from '../activities/provisioning-job';
+import { JOB_FAILURE_TYPES, type JobFailureReason, type JobPolicy } from '../domain/jobs';
+import { webhookDelivery } from './webhook-delivery';
+
+export interface ProvisioningJobInput {
+  jobId: string;
+  policy: JobPolicy;
+}
+
+export async function provisioningJob({ jobId, policy }: ProvisioningJobInput): Promise<JobOutcome> {
+  const vendor = proxyActivities<JobActivities>({
+    startToCloseTimeout: '60s',
+    // worker/heartbeat.ts heartbeats: a crashed worker's attempt is retried after 10 s.
+    heartbeatTimeout: '10s',
+    // A cancel waits for an attempt in flight to end, so a user created meanwhile is never unreported.
+    cancellationType: 'WAIT_CANCELLATION_COMPLETED',
+    retry: {
+      initialInterval: policy.retry.initialIntervalMs,
+      maximumInterval: policy.retry.maximumIntervalMs,
+      backoffCoefficient: 2,
+      maximumAttempts: policy.retry.maximumAttempts,
+      nonRetryableErrorTypes: [JOB_FAILURE_TYPES.refused, JOB_FAILURE_TYPES.connectionNotReady],
+    },
+  });
+  const store = proxyActivities<JobActivities>({
+    startToCloseTimeout: '20s',
+    heartbeatTimeout: '10s',
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' },
+  });
+
+  let outcome: JobOutcome;
+  try {
+    outcome = await run();
+  } catch (err) {
+    if (!isCancellation(err)) throw err;
+    outcome = { status: 'cancelled' };
+  }
+  await CancellationScope.nonCancellable(async () => {
+    const { deliveries } = await store.finishJob({ jobId, outcome });
+    for (const deliveryId of deliveries) {
+      await startChild(webhookDelivery, {
+        workflowId: `webhook:${deliveryId}`,
+        args: [{ deliveryId, retry: policy.webhookRetry }],
+        parentClosePolicy: 'ABANDON',
+      });
+    }
+  });
+  return outcome;
+
+  async function run(): Promise<JobOutcome> {
+    const deadline = Date.now() + policy.connectionWaitMs;
+    let waiting = false;
+    for (;;) {
+      try {
+        return { status: 'succeeded', result: await vendor.runJobOperation({ jobId }) };
+      } catch (err) {
+        if (isCancellation(err)) throw err;
+        if (!(err instanceof ActivityFailure)) throw err;
+        const failure = err.cause;
+        if (!(failure instanceof ApplicationFailure)) {
+          // Every attempt timed out (a worker lost each time, or a vendor that never answers).
+          return { status: 'failed', reason: 'vendor_unavailable', message: failure?.message ?? err.message };
+        }
+        if (failure.type === JOB_FAILURE_TYPES.refused) {
+          const reason = (failure.details?.[0] as { reason: JobFailureReason }).reason;
+          return { status: 'failed', reason, message: failure.message };
+        }
+        if (failure.type !== JOB_FAILURE_TYPES.connectionNotReady) {
+          // Retries are used up: the vendor stayed unavailable or kept throttling.
+          return { status: 'failed', reason: 'vendor_unavailable', message: failure.message };
+        }
+        const left = deadline - Date.now();
+        if (left <= 0) {
+          return {
+            status: 'failed',
+            reason: 'connection_wait_expired',
+            message: `${failure.message} for longer than ${Math.round(policy.connectionWaitMs / 1000)} s`,
+          };
+        }
+        if (!waiting) await store.markJobWaiting({ jobId });
+        waiting = true;
+        await sleep(Math.min(policy.connectionPollMs, left));
+      }
+    }
+  }
+}
