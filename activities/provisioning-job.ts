@@ -141,7 +141,13 @@ export function createJobActivities({ db, secrets, http, endpoints }: JobActivit
      * Record how the job ended, its audit event on the connection and its webhook deliveries, in one
      * transaction; a retried call finds what the first one wrote. Returns the deliveries to send.
      */
-    async finishJob({ jobId, outcome }: { jobId: string; outcome: JobOutcome }): Promise<{ deliveries: string[] }> {
+    async finishJob({
+      jobId,
+      outcome,
+    }: {
+      jobId: string;
+      outcome: JobOutcome;
+    }): Promise<{ deliveries: string[] }> {
       return db.$transaction(async (tx) => {
         const finished = await tx.job.updateMany({
           where: { id: jobId, status: { notIn: [...FINISHED_JOB_STATUSES] } },
@@ -169,7 +175,11 @@ export function createJobActivities({ db, secrets, http, endpoints }: JobActivit
         const job = await tx.job.findUniqueOrThrow({ where: { id: jobId } });
         const reason = outcome.status === 'failed' ? outcome.reason : outcome.status;
         Context.current()
-          .metricMeter.createCounter('tether_provisioning_jobs', 'jobs', 'Finished provisioning jobs by outcome')
+          .metricMeter.createCounter(
+            'tether_provisioning_jobs',
+            'jobs',
+            'Finished provisioning jobs by outcome',
+          )
           .add(1, { vendor: job.vendor, operation: job.operation, outcome: reason });
         await tx.auditEvent.create({
           data: {
@@ -187,7 +197,11 @@ export function createJobActivities({ db, secrets, http, endpoints }: JobActivit
           },
         });
         const type: WebhookEventType | null =
-          outcome.status === 'succeeded' ? 'job.succeeded' : outcome.status === 'failed' ? 'job.failed' : null;
+          outcome.status === 'succeeded'
+            ? 'job.succeeded'
+            : outcome.status === 'failed'
+              ? 'job.failed'
+              : null;
         if (!type) return { deliveries: [] };
         const endpoints = await tx.webhookEndpoint.findMany({
           where: {
@@ -244,7 +258,8 @@ function toJobFailure(err: unknown): unknown {
         type: FailureType.RateLimited,
         message: err.message,
         // The server schedules the next attempt when the vendor said, instead of the worker sleeping.
-        nextRetryDelay: err.retryAfterMs === undefined ? undefined : Math.min(err.retryAfterMs, MAX_RETRY_AFTER_MS),
+        nextRetryDelay:
+          err.retryAfterMs === undefined ? undefined : Math.min(err.retryAfterMs, MAX_RETRY_AFTER_MS),
       });
     case FailureType.VendorUnavailable:
       return ApplicationFailure.create({ type: FailureType.VendorUnavailable, message: err.message });

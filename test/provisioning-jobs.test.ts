@@ -40,10 +40,11 @@ async function linked(vendor: string, scenario: string) {
   return id;
 }
 
-const start = (connectionId: string, body: unknown, headers: Record<string, string> = {}) =>
+const start = (connectionId: string, body: object, headers: Record<string, string> = {}) =>
   stack.app.inject({ method: 'POST', url: `/v1/connections/${connectionId}/jobs`, payload: body, headers });
 
-const getJob = async (id: string) => (await stack.app.inject({ method: 'GET', url: `/v1/jobs/${id}` })).json();
+const getJob = async (id: string) =>
+  (await stack.app.inject({ method: 'GET', url: `/v1/jobs/${id}` })).json();
 
 const finished = (id: string, timeoutMs = 30_000) =>
   eventually(
@@ -52,7 +53,7 @@ const finished = (id: string, timeoutMs = 30_000) =>
     { what: `job ${id} finished`, timeoutMs },
   );
 
-async function run(connectionId: string, body: unknown) {
+async function run(connectionId: string, body: object) {
   const res = await start(connectionId, body);
   expect(res.statusCode).toBe(202);
   return finished(res.json().id);
@@ -110,8 +111,15 @@ describe.each([
     expect(afterUpdate.title).toBe('Principal Engineer');
     expect(afterUpdate.name).toEqual({ givenName: 'Ada', familyName: 'Lovelace' });
 
-    const deactivated = await run(connectionId, { operation: 'deactivate_user', input: { user: { userName } } });
-    expect(deactivated).toMatchObject({ status: 'succeeded', vendorId: id, result: { detail: { active: false } } });
+    const deactivated = await run(connectionId, {
+      operation: 'deactivate_user',
+      input: { user: { userName } },
+    });
+    expect(deactivated).toMatchObject({
+      status: 'succeeded',
+      vendorId: id,
+      result: { detail: { active: false } },
+    });
     expect((await vendorUsers(scimBase(), token, `userName eq "${userName}"`))[0].active).toBe(false);
 
     const reactivated = await run(connectionId, { operation: 'reactivate_user', input: { user: { id } } });
@@ -125,9 +133,15 @@ describe.each([
 
   test('failures a person can act on: uniqueness, unknown user, invalid input (400 naming the field)', async () => {
     const connectionId = await linked(vendor, scenario);
-    const first = await run(connectionId, { operation: 'create_user', input: { userName: `taken.${vendor}` } });
+    const first = await run(connectionId, {
+      operation: 'create_user',
+      input: { userName: `taken.${vendor}` },
+    });
     expect(first.status).toBe('succeeded');
-    const second = await run(connectionId, { operation: 'create_user', input: { userName: `taken.${vendor}` } });
+    const second = await run(connectionId, {
+      operation: 'create_user',
+      input: { userName: `taken.${vendor}` },
+    });
     expect(second).toMatchObject({ status: 'failed', failure: { reason: 'uniqueness' }, vendorId: null });
     expect(second.failure.message).toContain(first.vendorId);
 
@@ -137,7 +151,10 @@ describe.each([
     });
     expect(missing).toMatchObject({ status: 'failed', failure: { reason: 'not_found' } });
 
-    const bad = await start(connectionId, { operation: 'create_user', input: { userName: 'x', emails: [{ value: 'no' }] } });
+    const bad = await start(connectionId, {
+      operation: 'create_user',
+      input: { userName: 'x', emails: [{ value: 'no' }] },
+    });
     expect(bad.statusCode).toBe(400);
     expect(bad.json().issues[0].field).toBe('body.input.emails.0.value');
     const unknown = await start(connectionId, { operation: 'create_request', input: {} });
@@ -184,14 +201,24 @@ test("Slack's SCIM rate limit: writes beyond it are answered 429 and retried aft
   const after = stack.sim.control.stats('slack');
   expect((after.byStatus['429'] ?? 0) - (before.byStatus['429'] ?? 0)).toBeGreaterThan(0);
   for (let i = 0; i < 8; i++) {
-    expect(await vendorUsers(slackScim(), 'xoxp-demo-all-scopes.burst', `userName eq "burst-${i}"`)).toHaveLength(1);
+    expect(
+      await vendorUsers(slackScim(), 'xoxp-demo-all-scopes.burst', `userName eq "burst-${i}"`),
+    ).toHaveLength(1);
   }
 });
 
 test('a vendor outage is retried with backoff; after the last attempt the job fails vendor_unavailable', async () => {
   const connectionId = await linked('promapp', 'demo-all-scopes.outage');
-  stack.sim.control.addFault({ vendor: 'promapp', scope: 'api', fault: { kind: 'status', status: 503 }, times: 2 });
-  const recovered = await run(connectionId, { operation: 'create_user', input: { userName: 'after-outage' } });
+  stack.sim.control.addFault({
+    vendor: 'promapp',
+    scope: 'api',
+    fault: { kind: 'status', status: 503 },
+    times: 2,
+  });
+  const recovered = await run(connectionId, {
+    operation: 'create_user',
+    input: { userName: 'after-outage' },
+  });
   expect(recovered.status).toBe('succeeded');
 
   stack.sim.control.addFault({ vendor: 'promapp', scope: 'api', fault: { kind: 'status', status: 500 } });
@@ -201,21 +228,35 @@ test('a vendor outage is retried with backoff; after the last attempt the job fa
 
 test('a job waits while its connection is paused and runs once it is resumed; a cancel ends a waiting job', async () => {
   const connectionId = await linked('promapp', 'demo-all-scopes.pause');
-  expect((await stack.app.inject({ method: 'POST', url: `/v1/connections/${connectionId}/pause` })).statusCode).toBe(202);
+  expect(
+    (await stack.app.inject({ method: 'POST', url: `/v1/connections/${connectionId}/pause` })).statusCode,
+  ).toBe(202);
   await stack.waitForStatus(connectionId, 'paused');
   const res = await start(connectionId, { operation: 'create_user', input: { userName: 'patient' } });
   const jobId = res.json().id;
-  await eventually(() => getJob(jobId), (j) => j.status === 'waiting_for_connection', { what: 'waiting' });
+  await eventually(
+    () => getJob(jobId),
+    (j) => j.status === 'waiting_for_connection',
+    { what: 'waiting' },
+  );
 
-  const other = (await start(connectionId, { operation: 'create_user', input: { userName: 'cancelled' } })).json().id;
-  await eventually(() => getJob(other), (j) => j.status === 'waiting_for_connection', { what: 'waiting' });
+  const other = (
+    await start(connectionId, { operation: 'create_user', input: { userName: 'cancelled' } })
+  ).json().id;
+  await eventually(
+    () => getJob(other),
+    (j) => j.status === 'waiting_for_connection',
+    { what: 'waiting' },
+  );
   expect((await stack.app.inject({ method: 'POST', url: `/v1/jobs/${other}/cancel` })).statusCode).toBe(202);
   expect(await finished(other)).toMatchObject({ status: 'cancelled' });
   expect((await stack.app.inject({ method: 'POST', url: `/v1/jobs/${other}/cancel` })).statusCode).toBe(409);
 
   await stack.app.inject({ method: 'POST', url: `/v1/connections/${connectionId}/resume` });
   expect(await finished(jobId)).toMatchObject({ status: 'succeeded' });
-  expect(await vendorUsers(promappScim(), 'demo-all-scopes.pause', 'userName eq "cancelled"')).toHaveLength(0);
+  expect(await vendorUsers(promappScim(), 'demo-all-scopes.pause', 'userName eq "cancelled"')).toHaveLength(
+    0,
+  );
 });
 
 test('a connection that stays unusable past the deadline fails the job connection_wait_expired', async () => {
@@ -289,7 +330,10 @@ test('lists per tenant and per connection, filtered and paged; another tenant se
   expect([...page1.items, ...page2.items].map((j: any) => j.input.userName)).toEqual(['l3', 'l2', 'l1']);
 
   const tenantWide = (
-    await stack.app.inject({ method: 'GET', url: `/v1/jobs?connectionId=${connectionId}&operation=find_user` })
+    await stack.app.inject({
+      method: 'GET',
+      url: `/v1/jobs?connectionId=${connectionId}&operation=find_user`,
+    })
   ).json();
   expect(tenantWide.items).toHaveLength(1);
 
@@ -319,7 +363,13 @@ test('job.succeeded and job.failed webhooks; no token in the job, its workflow h
   );
   expect(events.find((e) => e.data.jobId === ok.id)).toMatchObject({
     type: 'job.succeeded',
-    data: { connectionId, vendor: 'slack', operation: 'create_user', status: 'succeeded', vendorId: ok.vendorId },
+    data: {
+      connectionId,
+      vendor: 'slack',
+      operation: 'create_user',
+      status: 'succeeded',
+      vendorId: ok.vendorId,
+    },
   });
   expect(events.find((e) => e.data.jobId === failed.id)).toMatchObject({
     type: 'job.failed',
@@ -330,7 +380,9 @@ test('job.succeeded and job.failed webhooks; no token in the job, its workflow h
   const history = await stack.client.workflow.getHandle(ok.workflowId).fetchHistory();
   const { testCodec } = await import('./support/stack');
   // Payloads are encrypted: decode them before looking, so the check means something.
-  const payloads = JSON.stringify(history, (_k, v) => (v instanceof Uint8Array ? Buffer.from(v).toString('base64') : v));
+  const payloads = JSON.stringify(history, (_k, v) =>
+    v instanceof Uint8Array ? Buffer.from(v).toString('base64') : v,
+  );
   const decoded = await Promise.all(
     (history.events ?? []).flatMap((e: any) =>
       [
@@ -340,7 +392,13 @@ test('job.succeeded and job.failed webhooks; no token in the job, its workflow h
         e.workflowExecutionCompletedEventAttributes?.result,
       ]
         .filter(Boolean)
-        .map(async (p: any) => JSON.stringify(await Promise.all((await testCodec().decode(p.payloads)).map((x) => Buffer.from(x.data!).toString())))),
+        .map(async (p: any) =>
+          JSON.stringify(
+            await Promise.all(
+              (await testCodec().decode(p.payloads)).map((x) => Buffer.from(x.data!).toString()),
+            ),
+          ),
+        ),
     ),
   );
   expect(decoded.join('')).toContain(ok.id);

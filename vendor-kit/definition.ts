@@ -181,7 +181,12 @@ export interface OperationSpec<Input = unknown> {
   name: string;
   summary: string;
   input: z.ZodType<Input>;
-  run(ctx: VendorContext, accessToken: string, input: Input, attempt: OperationAttempt): Promise<OperationResult>;
+  run(
+    ctx: VendorContext,
+    accessToken: string,
+    input: Input,
+    attempt: OperationAttempt,
+  ): Promise<OperationResult>;
 }
 
 export interface VendorDefinition {

@@ -207,7 +207,8 @@ class ScimClient {
 
   async resolve(ref: UserRef): Promise<string> {
     if ('id' in ref) return ref.id;
-    const [attribute, value] = 'userName' in ref ? ['userName', ref.userName] : ['externalId', ref.externalId];
+    const [attribute, value] =
+      'userName' in ref ? ['userName', ref.userName] : ['externalId', ref.externalId];
     const [user] = await this.find(eq(attribute, value));
     if (!user) throw new OperationRefused('not_found', `no user with ${attribute} ${value}`);
     return user.id;
@@ -240,7 +241,10 @@ class ScimClient {
   private user(res: VendorResponse, what: string): ScimUser {
     const body = this.ok(res, what);
     if (!isUser(body)) {
-      throw new VendorError(FailureType.VendorUnavailable, `${this.host()} answered ${what} without a user id`);
+      throw new VendorError(
+        FailureType.VendorUnavailable,
+        `${this.host()} answered ${what} without a user id`,
+      );
     }
     return body;
   }
@@ -250,7 +254,10 @@ class ScimClient {
     const body = safeJson(res.text);
     if (res.status >= 200 && res.status < 300) {
       if (body && typeof body === 'object') return body as Record<string, unknown>;
-      throw new VendorError(FailureType.VendorUnavailable, `${this.host()} answered ${what} with malformed JSON`);
+      throw new VendorError(
+        FailureType.VendorUnavailable,
+        `${this.host()} answered ${what} with malformed JSON`,
+      );
     }
     throw refusal(res, body, `${this.host()} refused to ${what}`);
   }
@@ -266,9 +273,15 @@ function refusal(res: VendorResponse, body: unknown, what: string): Error {
   const detail = typeof scim.detail === 'string' ? `: ${truncate(scim.detail)}` : '';
   const message = `${what} (HTTP ${res.status}${typeof scim.scimType === 'string' ? ` ${scim.scimType}` : ''})${detail}`;
   if (res.status === 429) {
-    return new VendorError(FailureType.RateLimited, message, parseRetryAfter(res.headers['retry-after']), 429);
+    return new VendorError(
+      FailureType.RateLimited,
+      message,
+      parseRetryAfter(res.headers['retry-after']),
+      429,
+    );
   }
-  if (res.status >= 500) return new VendorError(FailureType.VendorUnavailable, message, undefined, res.status);
+  if (res.status >= 500)
+    return new VendorError(FailureType.VendorUnavailable, message, undefined, res.status);
   const reason: JobFailureReason =
     res.status === 409 || scim.scimType === 'uniqueness'
       ? 'uniqueness'

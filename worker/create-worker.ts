@@ -43,7 +43,12 @@ export async function createWorker(deps: WorkerDeps): Promise<Worker> {
     ...deps.tuning,
     activities: {
       ...createActivities({ db: deps.db, secrets: deps.secrets, http: deps.http, endpoints: deps.endpoints }),
-      ...createJobActivities({ db: deps.db, secrets: deps.secrets, http: deps.http, endpoints: deps.endpoints }),
+      ...createJobActivities({
+        db: deps.db,
+        secrets: deps.secrets,
+        http: deps.http,
+        endpoints: deps.endpoints,
+      }),
     },
     // A crashed worker's activities are retried after the heartbeat timeout, not the start-to-close one.
     interceptors: { activity: [heartbeatWhileRunning] },

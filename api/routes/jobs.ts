@@ -112,7 +112,11 @@ export const jobRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; data: TenantData 
     const existing = await jobs.byIdempotencyKey(tenantId, key);
     if (!existing) return null;
     if (existing.requestHash !== requestHash) {
-      throw new ApiError(409, 'idempotency_key_reused', 'this Idempotency-Key was used with a different request');
+      throw new ApiError(
+        409,
+        'idempotency_key_reused',
+        'this Idempotency-Key was used with a different request',
+      );
     }
     await startJob(existing);
     return jobView(existing);
@@ -213,7 +217,8 @@ export const jobRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; data: TenantData 
       try {
         await deps.temporal.workflow.getHandle(jobWorkflowId(job.id)).cancel();
       } catch (err) {
-        if (err instanceof WorkflowNotFoundError) throw new ApiError(409, 'conflict', 'the job already ended');
+        if (err instanceof WorkflowNotFoundError)
+          throw new ApiError(409, 'conflict', 'the job already ended');
         throw new ApiError(503, 'temporal_unavailable', 'the cancel could not be delivered; retry later');
       }
       return reply.status(202).send(jobView(job));

@@ -59,7 +59,9 @@ export function jobData(db: Db) {
             data: {
               ...fields,
               input: fields.input as Prisma.InputJsonObject,
-              ...(idempotency ? { idempotencyKey: idempotency.key, requestHash: idempotency.requestHash } : {}),
+              ...(idempotency
+                ? { idempotencyKey: idempotency.key, requestHash: idempotency.requestHash }
+                : {}),
             },
           });
           await tx.auditEvent.create({
