@@ -100,7 +100,7 @@ describe.each([
 
     const found = await run(connectionId, { operation: 'find_user', input: { email: userName } });
     expect(found).toMatchObject({ status: 'succeeded', vendorId: id });
-    expect(found.result.detail.matches).toEqual([{ id, userName, active: true }]);
+    expect(found.result.detail.matches).toEqual([{ id, active: true }]);
 
     const updated = await run(connectionId, {
       operation: 'update_user',

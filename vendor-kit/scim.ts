@@ -143,7 +143,7 @@ export function scimUserOperations(vendor: ScimVendor): OperationSpec[] {
         const users = await client(ctx, token).find(filter);
         return {
           vendorId: users[0]?.id ?? null,
-          detail: { matches: users.map((u) => ({ id: u.id, userName: u.userName, active: u.active })) },
+          detail: { matches: users.map((u) => ({ id: u.id, active: u.active })) },
         };
       },
     },
@@ -300,14 +300,9 @@ function scimAttributes({ department, ...core }: Attributes): Record<string, unk
   return { ...core, ...(department ? { [ENTERPRISE_SCHEMA]: { department } } : {}) };
 }
 
+/** Ids and flags only: results travel through workflow history, where a person's attributes do not go. */
 function summary(user: ScimUser): OperationResult {
-  return {
-    vendorId: user.id,
-    detail: {
-      ...(user.userName !== undefined ? { userName: user.userName } : {}),
-      ...(user.active !== undefined ? { active: user.active } : {}),
-    },
-  };
+  return { vendorId: user.id, detail: user.active !== undefined ? { active: user.active } : {} };
 }
 
 /** A SCIM `eq` filter with the value quoted as RFC 7644 §3.4.2.2 says (JSON string escaping). */

@@ -1,0 +1,173 @@
+// Exactly once at the vendor: the worker (a real child process, main/worker.ts) is killed after the vendor
+// made the user and before the job recorded it. The retried create, on a new worker, finds and adopts that
+// user instead of making a second one or failing on uniqueness.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { createApiKey } from '../platform/api-keys';
+import { loadConfig, type Config } from '../platform/config';
+import { createLogger } from '../platform/logger';
+import {
+  connectTemporalClient,
+  createApi,
+  createServices,
+  type Api,
+  type Services,
+  type TemporalClient,
+} from '../main/services';
+import { startSimulators, type RunningSimulators } from '../simulators/server';
+import { createTestDatabase, type TestDatabase } from './support/database';
+import { serviceEnvironment } from './support/environment';
+import { eventually } from './support/eventually';
+import { TEST_POLICY } from './support/stack';
+
+const REPO = path.resolve(__dirname, '..');
+/** The connection's token, which the fault matches; the test reads the directory with another one. */
+const TOKEN = 'demo-all-scopes.crash';
+const OBSERVER = 'demo-all-scopes.observer';
+
+let database: TestDatabase;
+let sim: RunningSimulators;
+let env: Record<string, string>;
+let config: Config;
+let services: Services;
+let temporal: TemporalClient;
+let app: Api;
+let key: string;
+const children: ChildProcess[] = [];
+
+beforeAll(async () => {
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  database = await createTestDatabase();
+  sim = await startSimulators();
+  env = {
+    ...serviceEnvironment({
+      databaseUrl: database.url,
+      temporalAddress: process.env.TEST_TEMPORAL_ADDRESS!,
+      taskQueue: `crash-${randomUUID()}`,
+      encryptionKeys: `crash:${randomBytes(32).toString('base64')}`,
+      simulatorsUrl: sim.baseUrl,
+      policy: TEST_POLICY,
+    }),
+    LOG_LEVEL: 'info',
+  };
+  config = loadConfig(env);
+  services = createServices(config, { logger: createLogger('silent', 'test') });
+  temporal = await connectTemporalClient(config, services);
+  app = await createApi(config, services, temporal.client);
+  key = (await createApiKey(services.db, { name: 'crash', tenantId: 'crash' })).key;
+});
+
+afterAll(async () => {
+  for (const child of children) kill(child);
+  await app?.close();
+  await temporal?.close();
+  await services?.close();
+  await sim?.close();
+  await database?.drop();
+});
+
+function kill(child: ChildProcess) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  try {
+    process.kill(-child.pid!, 'SIGKILL');
+  } catch {
+    // gone
+  }
+}
+
+/** main/worker.ts in its own process group; resolves once it polls. */
+async function startWorkerProcess(): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'main/worker.ts'], {
+    cwd: REPO,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  children.push(child);
+  let output = '';
+  await new Promise<void>((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString('utf8');
+      if (output.includes('"msg":"worker running"')) resolve();
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`worker exited (${code}):\n${output.slice(-3000)}`)));
+  });
+  return child;
+}
+
+const api = (method: 'GET' | 'POST', url: string, payload?: object) =>
+  app.inject({ method, url, payload, headers: { authorization: `Bearer ${key}` } });
+
+async function usersNamed(userName: string): Promise<{ id: string }[]> {
+  const filter = encodeURIComponent(`userName eq "${userName}"`);
+  const res = await fetch(`${sim.baseUrl}/promapp/api/scim/Users?filter=${filter}`, {
+    headers: { authorization: `Bearer ${OBSERVER}` },
+  });
+  return ((await res.json()) as { Resources: { id: string }[] }).Resources;
+}
+
+test('a create whose worker died after the vendor made the user adopts that user on retry: one user, succeeded', async () => {
+  const first = await startWorkerProcess();
+  const linked = await api('POST', '/v1/connections', {
+    vendor: 'promapp',
+    instanceUrl: `${sim.baseUrl}/promapp/api/scim`,
+    credentials: { token: TOKEN },
+  });
+  expect(linked.statusCode).toBe(202);
+  const connectionId = linked.json().id;
+  await eventually(
+    async () => (await api('GET', `/v1/connections/${connectionId}`)).json().status,
+    (status) => status === 'active',
+    { what: 'connection active', timeoutMs: 60_000 },
+  );
+
+  // One create matched later by its externalId, one by its userName alone (this job sent its create before).
+  let worker = first;
+  for (const input of [
+    { userName: 'crash.external@example.com', externalId: 'hr-crash-1' },
+    { userName: 'crash.plain@example.com' },
+  ]) {
+    // The vendor acts at once but answers the connection's calls only after 3 s (within the 5 s timeout).
+    const fault = sim.control.addFault({
+      vendor: 'promapp',
+      match: TOKEN,
+      scope: 'api',
+      fault: { kind: 'delay_answer', ms: 3_000 },
+    });
+    const res = await api('POST', `/v1/connections/${connectionId}/jobs`, {
+      operation: 'create_user',
+      input,
+    });
+    expect(res.statusCode).toBe(202);
+    const jobId = res.json().id as string;
+    await eventually(
+      () => usersNamed(input.userName),
+      (users) => users.length === 1,
+      {
+        what: `${input.userName} created at the vendor`,
+        timeoutMs: 60_000,
+        intervalMs: 100,
+      },
+    );
+    // The user exists; its answer has not reached the worker, which dies now.
+    expect((await api('GET', `/v1/jobs/${jobId}`)).json().status).toBe('running');
+    kill(worker);
+    sim.control.removeFault(fault);
+
+    worker = await startWorkerProcess();
+    const done = await eventually(
+      async () => (await api('GET', `/v1/jobs/${jobId}`)).json(),
+      (j) => j.status !== 'running' && j.status !== 'queued',
+      { what: `job ${jobId} finished`, timeoutMs: 60_000 },
+    );
+    const users = await usersNamed(input.userName);
+    expect(users).toHaveLength(1);
+    expect(done).toMatchObject({ status: 'succeeded', vendorId: users[0]!.id, result: { adopted: true } });
+  }
+  // The vendor saw exactly one create per job.
+  expect(sim.control.stats('promapp', TOKEN).byEndpoint['POST /api/scim/Users']).toBe(2);
+}, 240_000);
