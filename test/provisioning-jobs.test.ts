@@ -3,6 +3,7 @@
 // 5xx, waiting for a paused connection, cancel, Idempotency-Key, lists, webhooks, audit and no secrets.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { freePort } from '../dev/temporal-dev-server';
 import { eventually } from './support/eventually';
 import { startStack, type Stack } from './support/stack';
 import { install } from './support/slack';
@@ -11,10 +12,15 @@ import { demoLink } from './support/vendor-fixtures';
 let stack: Stack;
 let receiver: Server;
 let receiverUrl: string;
+let workerMetrics: string;
 const received: any[] = [];
 
 beforeAll(async () => {
-  stack = await startStack({ simulators: { slackScimWriteLimit: { requests: 3, windowSeconds: 2 } } });
+  workerMetrics = `127.0.0.1:${await freePort()}`;
+  stack = await startStack({
+    simulators: { slackScimWriteLimit: { requests: 3, windowSeconds: 2 } },
+    workerMetricsAddress: workerMetrics,
+  });
   receiver = createServer((req, res) => {
     let body = '';
     req.on('data', (c) => (body += c));
@@ -406,4 +412,24 @@ test('job.succeeded and job.failed webhooks; no token in the job, its workflow h
   expect(decoded.join('')).not.toContain('hooked');
   expect(payloads).not.toContain(token);
   expect(JSON.stringify(await getJob(ok.id))).not.toContain(token);
+});
+
+test('worker metrics count job attempts and finished jobs per vendor, operation and outcome', async () => {
+  const connectionId = await linked('promapp', 'demo-all-scopes.metrics');
+  await run(connectionId, { operation: 'create_user', input: { userName: 'metered' } });
+  await run(connectionId, { operation: 'create_user', input: { userName: 'metered' } });
+  const metrics = await eventually(
+    async () => (await fetch(`http://${workerMetrics}/metrics`)).text(),
+    (text) => /tether_provisioning_jobs\{[^}]*outcome="uniqueness"/.test(text),
+    { what: 'job metrics exported' },
+  );
+  expect(metrics).toMatch(
+    /tether_provisioning_calls\{[^}]*operation="create_user",[^}]*outcome="ok",[^}]*vendor="promapp"\} [1-9]/,
+  );
+  expect(metrics).toMatch(
+    /tether_provisioning_calls\{[^}]*operation="create_user",[^}]*outcome="OperationRefused",[^}]*vendor="promapp"\} [1-9]/,
+  );
+  expect(metrics).toMatch(
+    /tether_provisioning_jobs\{[^}]*operation="create_user",[^}]*outcome="succeeded",[^}]*vendor="promapp"\} [1-9]/,
+  );
 });
