@@ -17,6 +17,9 @@ const RULES: Rule[] = [
   { url: /^\/v1\/connectors(\/|$)/, ...either(null) },
   { url: /^\/v1\/connections\/:id\/access-token$/, ...either('connections:token') },
   { url: /^\/v1\/connections\/:id\/proxy\/\*$/, ...either('connections:proxy') },
+  // Jobs act at the vendor: starting or cancelling one is asked for by name; reading them is reading connections.
+  { url: /^\/v1\/connections\/:id\/jobs$/, read: 'connections:read', write: 'provisioning:write' },
+  { url: /^\/v1\/jobs(\/|$)/, read: 'connections:read', write: 'provisioning:write' },
   { url: /^\/v1\/connections(\/|$)/, read: 'connections:read', write: 'connections:write' },
   // Connect sessions link connections on the customer's behalf; the return URL allowlist is theirs.
   {

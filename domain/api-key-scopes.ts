@@ -6,6 +6,8 @@ export const API_KEY_SCOPES = [
   'connections:token',
   /** Call the vendor through tether, which injects the token (the caller never holds it). */
   'connections:proxy',
+  /** Start and cancel provisioning jobs (create, change, deactivate users at the vendor). */
+  'provisioning:write',
   'webhooks:read',
   'webhooks:write',
 ] as const;

@@ -4,6 +4,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { freePort } from '../dev/temporal-dev-server';
+import { DEFAULT_API_KEY_SCOPES } from '../domain/api-key-scopes';
+import { createApiKey } from '../platform/api-keys';
 import { eventually } from './support/eventually';
 import { startStack, type Stack } from './support/stack';
 import { install } from './support/slack';
@@ -13,6 +15,8 @@ let stack: Stack;
 let receiver: Server;
 let receiverUrl: string;
 let workerMetrics: string;
+/** A key that may start jobs; the stack's own key has the default scopes only. */
+let jobsKey: string;
 const received: any[] = [];
 
 beforeAll(async () => {
@@ -21,6 +25,13 @@ beforeAll(async () => {
     simulators: { slackScimWriteLimit: { requests: 3, windowSeconds: 2 } },
     workerMetricsAddress: workerMetrics,
   });
+  jobsKey = (
+    await createApiKey(stack.db, {
+      name: 'jobs',
+      tenantId: 'test-tenant',
+      scopes: [...DEFAULT_API_KEY_SCOPES, 'provisioning:write'],
+    })
+  ).key;
   receiver = createServer((req, res) => {
     let body = '';
     req.on('data', (c) => (body += c));
@@ -47,7 +58,18 @@ async function linked(vendor: string, scenario: string) {
 }
 
 const start = (connectionId: string, body: object, headers: Record<string, string> = {}) =>
-  stack.app.inject({ method: 'POST', url: `/v1/connections/${connectionId}/jobs`, payload: body, headers });
+  stack.app.inject({
+    method: 'POST',
+    url: `/v1/connections/${connectionId}/jobs`,
+    payload: body,
+    headers: { authorization: `Bearer ${jobsKey}`, ...headers },
+  });
+const cancel = (jobId: string) =>
+  stack.app.inject({
+    method: 'POST',
+    url: `/v1/jobs/${jobId}/cancel`,
+    headers: { authorization: `Bearer ${jobsKey}` },
+  });
 
 const getJob = async (id: string) =>
   (await stack.app.inject({ method: 'GET', url: `/v1/jobs/${id}` })).json();
@@ -254,9 +276,9 @@ test('a job waits while its connection is paused and runs once it is resumed; a 
     (j) => j.status === 'waiting_for_connection',
     { what: 'waiting' },
   );
-  expect((await stack.app.inject({ method: 'POST', url: `/v1/jobs/${other}/cancel` })).statusCode).toBe(202);
+  expect((await cancel(other)).statusCode).toBe(202);
   expect(await finished(other)).toMatchObject({ status: 'cancelled' });
-  expect((await stack.app.inject({ method: 'POST', url: `/v1/jobs/${other}/cancel` })).statusCode).toBe(409);
+  expect((await cancel(other)).statusCode).toBe(409);
 
   await stack.app.inject({ method: 'POST', url: `/v1/connections/${connectionId}/resume` });
   expect(await finished(jobId)).toMatchObject({ status: 'succeeded' });
@@ -343,7 +365,6 @@ test('lists per tenant and per connection, filtered and paged; another tenant se
   ).json();
   expect(tenantWide.items).toHaveLength(1);
 
-  const { createApiKey } = await import('../platform/api-keys');
   const otherKey = (await createApiKey(stack.db, { name: 'other', tenantId: 'other-tenant' })).key;
   const asOther = (url: string) =>
     stack.rawApp.inject({ method: 'GET', url, headers: { authorization: `Bearer ${otherKey}` } });
@@ -432,4 +453,20 @@ test('worker metrics count job attempts and finished jobs per vendor, operation 
   expect(metrics).toMatch(
     /tether_provisioning_jobs\{[^}]*operation="create_user",[^}]*outcome="succeeded",[^}]*vendor="promapp"\} [1-9]/,
   );
+});
+
+test('starting or cancelling a job needs the provisioning:write scope; reading needs connections:read', async () => {
+  const connectionId = await linked('promapp', 'demo-all-scopes.scopes');
+  const job = await run(connectionId, { operation: 'find_user', input: { userName: 'x' } });
+  // The stack's key: the default scopes, which every key had before provisioning existed.
+  const withoutScope = await stack.app.inject({
+    method: 'POST',
+    url: `/v1/connections/${connectionId}/jobs`,
+    payload: { operation: 'find_user', input: { userName: 'x' } },
+  });
+  expect(withoutScope.statusCode).toBe(403);
+  expect(withoutScope.json()).toMatchObject({ error: 'insufficient_scope', scope: 'provisioning:write' });
+  const cancelWithout = await stack.app.inject({ method: 'POST', url: `/v1/jobs/${job.id}/cancel` });
+  expect(cancelWithout.statusCode).toBe(403);
+  expect((await stack.app.inject({ method: 'GET', url: `/v1/jobs/${job.id}` })).statusCode).toBe(200);
 });
