@@ -56,7 +56,13 @@ beforeAll(async () => {
   services = createServices(config, { logger: createLogger('silent', 'test') });
   temporal = await connectTemporalClient(config, services);
   app = await createApi(config, services, temporal.client);
-  key = (await createApiKey(services.db, { name: 'crash', tenantId: 'crash' })).key;
+  key = (
+    await createApiKey(services.db, {
+      name: 'crash',
+      tenantId: 'crash',
+      scopes: ['connections:read', 'connections:write', 'provisioning:write'],
+    })
+  ).key;
 });
 
 afterAll(async () => {

@@ -294,11 +294,18 @@ test('a connection that stays unusable past the deadline fails the job connectio
     await short.waitForStatus(id, 'active');
     await short.app.inject({ method: 'POST', url: `/v1/connections/${id}/pause` });
     await short.waitForStatus(id, 'paused');
+    const { key } = await createApiKey(short.db, {
+      name: 'jobs',
+      tenantId: 'test-tenant',
+      scopes: ['connections:read', 'connections:write', 'provisioning:write'],
+    });
     const res = await short.app.inject({
       method: 'POST',
       url: `/v1/connections/${id}/jobs`,
       payload: { operation: 'find_user', input: { userName: 'x' } },
+      headers: { authorization: `Bearer ${key}` },
     });
+    expect(res.statusCode).toBe(202);
     const job = await eventually(
       async () => (await short.app.inject({ method: 'GET', url: `/v1/jobs/${res.json().id}` })).json(),
       (j) => j.status === 'failed',
