@@ -25,7 +25,45 @@ const invgate = (stack: Stack, clientId: string, clientSecret = 'demo-secret') =
 const call = (stack: Stack, method: 'POST' | 'PUT' | 'DELETE', url: string, payload?: object) =>
   stack.app.inject({ method, url, payload });
 
+/** As the admin key, which holds every scope (provisioning:write included). */
+const asAdmin = (stack: Stack, method: 'GET' | 'POST', url: string, payload?: object) =>
+  stack.rawApp.inject({
+    method,
+    url,
+    payload,
+    headers: { authorization: `Bearer ${stack.adminKey}`, 'x-tenant-id': 'test-tenant' },
+  });
+
 const scenarios: Record<string, Scenario> = {
+  // A provisioning job: waits for a paused connection, succeeds once it is resumed, starts its webhook.
+  // Returns the job's workflow id (the others return a connection id).
+  async 'promapp-provisioning-job'(stack) {
+    await asAdmin(stack, 'POST', '/v1/webhooks', {
+      url: 'http://127.0.0.1:9/hook',
+      eventTypes: ['job.succeeded'],
+    });
+    const { id } = await stack.link({
+      vendor: 'promapp',
+      instanceUrl: stack.instanceUrl('promapp'),
+      credentials: { token: 'demo-all-scopes.rec-job' },
+    });
+    await stack.waitForStatus(id, 'active');
+    await call(stack, 'POST', `/v1/connections/${id}/pause`);
+    await stack.waitForStatus(id, 'paused');
+    const job = (
+      await asAdmin(stack, 'POST', `/v1/connections/${id}/jobs`, {
+        operation: 'create_user',
+        input: { userName: 'recorded@example.com', externalId: 'rec-1' },
+      })
+    ).json();
+    await until(
+      async () =>
+        (await asAdmin(stack, 'GET', `/v1/jobs/${job.id}`)).json().status === 'waiting_for_connection',
+      'the job never waited',
+    );
+    await call(stack, 'POST', `/v1/connections/${id}/resume`);
+    return job.workflowId as string;
+  },
   // Every command once: refresh now, pause, resume, rotation rejected and accepted, revoke.
   async 'invgate-commands'(stack) {
     const { id } = await stack.link(invgate(stack, 'demo-all-scopes.rec'));
@@ -219,7 +257,7 @@ async function main() {
     for (const [name, scenario] of Object.entries(scenarios)) {
       if (names.length > 0 && !names.includes(name)) continue;
       const id = await scenario(stack);
-      const handle = stack.client.workflow.getHandle(`connection:${id}`);
+      const handle = stack.client.workflow.getHandle(id.includes(':') ? id : `connection:${id}`);
       await handle.result();
       writeFileSync(path.join(OUT, `${name}.json`), historyToJSON(await handle.fetchHistory()));
       console.log(`recorded ${name}`);
