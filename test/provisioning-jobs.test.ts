@@ -438,6 +438,14 @@ test('job.succeeded and job.failed webhooks; no token in the job, its workflow h
   expect(decoded.join('')).toContain(ok.id);
   expect(decoded.join('')).not.toContain(token);
   expect(decoded.join('')).not.toContain('hooked');
+  // The failed job's reason names the person (uniqueness): failure messages are encrypted like payloads,
+  // so nothing of it is readable in the stored history.
+  const failedHistory = await stack.client.workflow.getHandle(failed.workflowId).fetchHistory();
+  const raw = JSON.stringify(failedHistory, (_k, v) =>
+    v instanceof Uint8Array ? Buffer.from(v).toString('base64') : v,
+  );
+  expect(raw).toContain('activityTaskFailedEventAttributes');
+  expect(raw).not.toContain('hooked');
   expect(payloads).not.toContain(token);
   expect(JSON.stringify(await getJob(ok.id))).not.toContain(token);
 });
