@@ -15,7 +15,7 @@ import { createApiKey } from '../platform/api-keys';
 import { loadConfig } from '../platform/config';
 import type { Db } from '../platform/db';
 import { createLogger } from '../platform/logger';
-import type { EncryptionCodec } from '../platform/payload-codec';
+import { FAILURE_CONVERTER_PATH, type EncryptionCodec } from '../platform/payload-codec';
 import type { SecretStore } from '../platform/secret-store';
 import {
   ensureTemporalCli,
@@ -95,7 +95,11 @@ export async function startHarness(log: (line: string) => void): Promise<Harness
     };
     const [server, bundle, bareBundle] = await Promise.all([
       startTemporalDevServer({ headless: true, cliPath, searchAttributes: { ...SEARCH_ATTRIBUTE_TYPES } }),
-      bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: quiet }),
+      bundleWorkflowCode({
+        workflowsPath: require.resolve('../workflows'),
+        failureConverterPath: FAILURE_CONVERTER_PATH,
+        logger: quiet,
+      }),
       bundleWorkflowCode({ workflowsPath: require.resolve('./bare-workflow'), logger: quiet }),
     ]);
     cleanups.push(() => server.stop());

@@ -1,7 +1,12 @@
 // API keys: `tk_<prefix>_<secret>`. Only a salted SHA-256 of the secret is stored. A fast hash is
 // right here: keys are 256-bit random values, not passwords, so there is nothing to brute-force.
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import { API_KEY_SCOPES, DEFAULT_API_KEY_SCOPES, isApiKeyScope, type ApiKeyScope } from '../domain/api-key-scopes';
+import {
+  API_KEY_SCOPES,
+  DEFAULT_API_KEY_SCOPES,
+  isApiKeyScope,
+  type ApiKeyScope,
+} from '../domain/api-key-scopes';
 import type { Db } from './db';
 
 export interface ApiKeyAuth {
@@ -42,7 +47,9 @@ export async function createApiKey(
     throw new Error(`unknown scope ${unknown.join(', ')}; scopes are ${API_KEY_SCOPES.join(', ')}`);
   }
   const scopes: ApiKeyScope[] =
-    role === 'admin' ? [...API_KEY_SCOPES] : [...new Set((input.scopes ?? DEFAULT_API_KEY_SCOPES) as ApiKeyScope[])];
+    role === 'admin'
+      ? [...API_KEY_SCOPES]
+      : [...new Set((input.scopes ?? DEFAULT_API_KEY_SCOPES) as ApiKeyScope[])];
   const prefix = randomBytes(6).toString('hex');
   const secret = randomBytes(32).toString('base64url');
   const salt = randomBytes(16);
@@ -94,7 +101,10 @@ export async function verifyApiKey(db: Db, presented: string): Promise<ApiKeyAut
 }
 
 export async function revokeApiKey(db: Db, prefix: string): Promise<boolean> {
-  const { count } = await db.apiKey.updateMany({ where: { prefix, revokedAt: null }, data: { revokedAt: new Date() } });
+  const { count } = await db.apiKey.updateMany({
+    where: { prefix, revokedAt: null },
+    data: { revokedAt: new Date() },
+  });
   return count > 0;
 }
 

@@ -36,8 +36,20 @@ export function createPrismaClient(databaseUrl: string, options: PrismaClientOpt
 // connection closed, no pool connection in time, too many connections.
 const UNAVAILABLE_PRISMA_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024', 'P2037']);
 // What the driver adapter reports for the same, when Prisma has no code for it.
-const UNAVAILABLE_ADAPTER_KINDS = new Set(['DatabaseNotReachable', 'ConnectionClosed', 'SocketTimeout', 'TooManyConnections']);
-const UNAVAILABLE_SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH']);
+const UNAVAILABLE_ADAPTER_KINDS = new Set([
+  'DatabaseNotReachable',
+  'ConnectionClosed',
+  'SocketTimeout',
+  'TooManyConnections',
+]);
+const UNAVAILABLE_SOCKET_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+]);
 // SQLSTATE: 08xxx connection exceptions; 57P01-57P03 the server shutting down, crashed or starting up;
 // 53300 too many connections.
 const UNAVAILABLE_SQLSTATE = /^(08[0-9A-Z]{3}|57P0[1-3]|53300)$/;
@@ -52,11 +64,19 @@ const UNAVAILABLE_MESSAGES =
 export function isDatabaseUnavailable(err: unknown): boolean {
   for (let e: unknown = err, depth = 0; e && typeof e === 'object' && depth < 5; depth++) {
     if (e instanceof Prisma.PrismaClientInitializationError) return true;
-    const o = e as { code?: unknown; kind?: unknown; originalCode?: unknown; message?: unknown; cause?: unknown };
-    if (e instanceof Prisma.PrismaClientKnownRequestError && UNAVAILABLE_PRISMA_CODES.has(e.code)) return true;
+    const o = e as {
+      code?: unknown;
+      kind?: unknown;
+      originalCode?: unknown;
+      message?: unknown;
+      cause?: unknown;
+    };
+    if (e instanceof Prisma.PrismaClientKnownRequestError && UNAVAILABLE_PRISMA_CODES.has(e.code))
+      return true;
     if (typeof o.kind === 'string' && UNAVAILABLE_ADAPTER_KINDS.has(o.kind)) return true;
     for (const code of [o.code, o.originalCode]) {
-      if (typeof code === 'string' && (UNAVAILABLE_SOCKET_CODES.has(code) || UNAVAILABLE_SQLSTATE.test(code))) return true;
+      if (typeof code === 'string' && (UNAVAILABLE_SOCKET_CODES.has(code) || UNAVAILABLE_SQLSTATE.test(code)))
+        return true;
     }
     if (typeof o.message === 'string' && UNAVAILABLE_MESSAGES.test(o.message)) return true;
     // Prisma keeps the adapter's error in meta.driverAdapterError; the adapter's error keeps the driver's in cause.

@@ -44,7 +44,8 @@ export function loadKeyring(
   const keys = parseKeyring(spec);
   const activeKeyId = config.activeKeyId ?? [...keys.keys()][0];
   if (!activeKeyId) throw new Error('TETHER_ENCRYPTION_KEYS holds no key');
-  if (!keys.has(activeKeyId)) throw new Error(`TETHER_ACTIVE_KEY_ID ${activeKeyId} is not in TETHER_ENCRYPTION_KEYS`);
+  if (!keys.has(activeKeyId))
+    throw new Error(`TETHER_ACTIVE_KEY_ID ${activeKeyId} is not in TETHER_ENCRYPTION_KEYS`);
   return { keys, activeKeyId };
 }
 

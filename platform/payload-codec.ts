@@ -2,7 +2,7 @@
 // leaves the process, on client and worker alike. Workflows carry ids, never secrets; this is the
 // second wall, so even ids and vendor messages are unreadable to anyone with only Temporal access.
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
-import { DefaultFailureConverter, type LoadedDataConverter, type Payload, type PayloadCodec } from '@temporalio/common';
+import type { DataConverter, Payload, PayloadCodec } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 
 const ENCODING = 'binary/encrypted';
@@ -19,7 +19,10 @@ export class EncryptionCodec implements PayloadCodec {
     private readonly activeKeyId: string,
   ) {
     this.keys = new Map(
-      [...keyring].map(([id, key]) => [id, Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), 'tether/temporal-payloads', 32))]),
+      [...keyring].map(([id, key]) => [
+        id,
+        Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), 'tether/temporal-payloads', 32)),
+      ]),
     );
     if (!this.keys.has(activeKeyId)) throw new Error(`payload key ${activeKeyId} is not configured`);
   }
@@ -55,11 +58,17 @@ export class EncryptionCodec implements PayloadCodec {
   }
 }
 
-/** The data converter for client and worker: encrypted payloads, and failure messages and stack
- *  traces moved into the (encrypted) encoded attributes instead of travelling in clear. */
+/** Module of the failure converter, for `bundleWorkflowCode({ failureConverterPath })` where a bundle is built ahead. */
+export const FAILURE_CONVERTER_PATH = require.resolve('./failure-converter');
+
+/**
+ * The data converter for client and worker: encrypted payloads, and failure messages and stack traces moved
+ * into the (encrypted) encoded attributes instead of travelling in clear. The failure converter goes by path:
+ * the SDK ignores a converter instance in these options.
+ */
 export function encryptedDataConverter(codec: EncryptionCodec) {
   return {
     payloadCodecs: [codec],
-    failureConverter: new DefaultFailureConverter({ encodeCommonAttributes: true }),
-  } satisfies Partial<LoadedDataConverter> & { payloadCodecs: PayloadCodec[] };
+    failureConverterPath: FAILURE_CONVERTER_PATH,
+  } satisfies DataConverter;
 }

@@ -38,7 +38,10 @@ export async function reencryptSecrets(
   const endpoints = await db.webhookEndpoint.findMany({ where: { secretKeyId: { not: box.activeKeyId } } });
   for (const endpoint of endpoints) {
     const context = `webhook/${endpoint.id}`;
-    const plain = box.open({ keyId: endpoint.secretKeyId, sealed: Buffer.from(endpoint.secretSealed) }, context);
+    const plain = box.open(
+      { keyId: endpoint.secretKeyId, sealed: Buffer.from(endpoint.secretSealed) },
+      context,
+    );
     const { keyId, sealed } = box.seal(plain, context);
     const { count } = await db.webhookEndpoint.updateMany({
       where: { id: endpoint.id, secretKeyId: endpoint.secretKeyId },

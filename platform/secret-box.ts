@@ -47,9 +47,10 @@ export function createSecretBox(keys: Map<string, Buffer>, activeKeyId: string):
       const decipher = createDecipheriv('aes-256-gcm', key, sealed.subarray(0, IV_BYTES));
       decipher.setAAD(Buffer.from(context, 'utf8'));
       decipher.setAuthTag(sealed.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
-      return Buffer.concat([decipher.update(sealed.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]).toString(
-        'utf8',
-      );
+      return Buffer.concat([
+        decipher.update(sealed.subarray(IV_BYTES + TAG_BYTES)),
+        decipher.final(),
+      ]).toString('utf8');
     },
   };
 }
@@ -57,9 +58,13 @@ export function createSecretBox(keys: Map<string, Buffer>, activeKeyId: string):
 /** Parse `id1:base64key,id2:base64key` (TETHER_ENCRYPTION_KEYS). */
 export function parseKeyring(spec: string): Map<string, Buffer> {
   const keys = new Map<string, Buffer>();
-  for (const part of spec.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const part of spec
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const at = part.indexOf(':');
-    if (at <= 0) throw new Error('TETHER_ENCRYPTION_KEYS entries must look like <keyId>:<base64 32-byte key>');
+    if (at <= 0)
+      throw new Error('TETHER_ENCRYPTION_KEYS entries must look like <keyId>:<base64 32-byte key>');
     keys.set(part.slice(0, at), Buffer.from(part.slice(at + 1), 'base64'));
   }
   return keys;

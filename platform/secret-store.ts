@@ -125,14 +125,19 @@ export function createSecretStore(db: Db, box: SecretBox) {
     },
 
     async readRefreshToken(connectionId: string): Promise<string | null> {
-      return (await read<{ refreshToken: string }>(connectionId, 'refresh_token'))?.value.refreshToken ?? null;
+      return (
+        (await read<{ refreshToken: string }>(connectionId, 'refresh_token'))?.value.refreshToken ?? null
+      );
     },
 
     /**
      * An access token with the refresh token that came with it, together: a rotated refresh token never
      * sits beside a stale access token, and none left from an earlier install outlives a pair without one.
      */
-    async saveTokens(connectionId: string, tokens: { accessToken: string; refreshToken: string | null }): Promise<void> {
+    async saveTokens(
+      connectionId: string,
+      tokens: { accessToken: string; refreshToken: string | null },
+    ): Promise<void> {
       await db.$transaction(async (tx) => {
         await write(connectionId, 'access_token', { accessToken: tokens.accessToken }, null, tx);
         if (tokens.refreshToken) {
@@ -144,7 +149,11 @@ export function createSecretStore(db: Db, box: SecretBox) {
     },
 
     /** Keep an install's code for the workflow's activity; a newer install replaces an older one's. */
-    async saveAuthorizationCode(connectionId: string, installId: string, grant: AuthorizationCode): Promise<void> {
+    async saveAuthorizationCode(
+      connectionId: string,
+      installId: string,
+      grant: AuthorizationCode,
+    ): Promise<void> {
       await write(connectionId, 'authorization_code', grant, installId);
     },
 
@@ -155,7 +164,9 @@ export function createSecretStore(db: Db, box: SecretBox) {
     },
 
     async deleteAuthorizationCode(connectionId: string, installId: string): Promise<void> {
-      await db.connectionSecret.deleteMany({ where: { connectionId, kind: 'authorization_code', rotationId: installId } });
+      await db.connectionSecret.deleteMany({
+        where: { connectionId, kind: 'authorization_code', rotationId: installId },
+      });
     },
 
     /**
@@ -198,7 +209,10 @@ export function createSecretStore(db: Db, box: SecretBox) {
     },
 
     openWebhookSecret(endpoint: { id: string; secretKeyId: string; secretSealed: Uint8Array }): string {
-      return box.open({ keyId: endpoint.secretKeyId, sealed: Buffer.from(endpoint.secretSealed) }, `webhook/${endpoint.id}`);
+      return box.open(
+        { keyId: endpoint.secretKeyId, sealed: Buffer.from(endpoint.secretSealed) },
+        `webhook/${endpoint.id}`,
+      );
     },
 
     async wipe(connectionId: string): Promise<number> {

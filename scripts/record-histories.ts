@@ -12,6 +12,7 @@ import { startTemporalDevServer } from '../dev/temporal-dev-server';
 import { startStack, type Stack } from '../test/support/stack';
 import { SEARCH_ATTRIBUTE_TYPES } from '../workflows/search-attributes';
 import type { ConnectionView } from '../domain/connection';
+import { FAILURE_CONVERTER_PATH } from '../platform/payload-codec';
 
 const OUT = path.join(__dirname, '..', 'test', 'fixtures', 'histories');
 
@@ -249,7 +250,12 @@ async function main() {
   const bundlePath = path.join(tmpdir(), `tether-record-${process.pid}.js`);
   writeFileSync(
     bundlePath,
-    (await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows') })).code,
+    (
+      await bundleWorkflowCode({
+        workflowsPath: require.resolve('../workflows'),
+        failureConverterPath: FAILURE_CONVERTER_PATH,
+      })
+    ).code,
   );
   const stack = await startStack({ temporalAddress: server.address, workflowBundlePath: bundlePath });
   mkdirSync(OUT, { recursive: true });

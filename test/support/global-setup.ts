@@ -6,6 +6,7 @@ import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { startTemporalDevServer, type TemporalDevServer } from '../../dev/temporal-dev-server';
 import { SEARCH_ATTRIBUTE_TYPES } from '../../workflows/search-attributes';
+import { FAILURE_CONVERTER_PATH } from '../../platform/payload-codec';
 
 declare global {
   var __TEMPORAL__: TemporalDevServer | undefined;
@@ -14,7 +15,11 @@ declare global {
 export default async function globalSetup(): Promise<void> {
   const [server, bundle] = await Promise.all([
     startTemporalDevServer({ headless: true, searchAttributes: { ...SEARCH_ATTRIBUTE_TYPES } }),
-    bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: quietLogger }),
+    bundleWorkflowCode({
+      workflowsPath: require.resolve('../../workflows'),
+      failureConverterPath: FAILURE_CONVERTER_PATH,
+      logger: quietLogger,
+    }),
   ]);
   globalThis.__TEMPORAL__ = server;
   const bundlePath = path.join(tmpdir(), `tether-workflows-${process.pid}.js`);
