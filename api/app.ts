@@ -26,6 +26,8 @@ import { createTenantData } from './tenant-data';
 import { acceptEmptyJsonBody } from './empty-json-body';
 import { registerMetrics } from './metrics';
 import { ApiError, errorHandler, notFoundHandler } from './errors';
+import { auditTrailRoutes } from './routes/audit-trail';
+import { connectionCommandRoutes } from './routes/connection-commands';
 import { connectionRoutes } from './routes/connections';
 import { connectPageRoutes } from './routes/connect-page';
 import { connectSessionRoutes } from './routes/connect-sessions';
@@ -67,6 +69,10 @@ export interface AppDeps {
   installReturnUrl?: string;
   /** Overrides of fixed vendor URLs (Slack's), the same as the worker's. */
   vendorEndpoints?: VendorEndpoints;
+  /** How long a command waits for Temporal to take it (TETHER_COMMAND_TIMEOUT_MS, default 10 s). */
+  commandTimeoutMs?: number;
+  /** The Temporal Web UI's address (TETHER_TEMPORAL_UI_URL): connections then link to their workflow there. */
+  temporalUiUrl?: string;
   /** Serves /codec/decode|encode for the Temporal Web UI when given. */
   codec?: { codec: EncryptionCodec; allowedOrigins: string[]; uiToken?: string };
   logger?: Logger | false;
@@ -140,6 +146,8 @@ export async function buildApp(deps: AppDeps) {
       await v1.register(connectorRoutes);
       await v1.register(connectionRoutes, { deps, data });
       await v1.register(jobRoutes, { deps, data });
+      await v1.register(connectionCommandRoutes, { deps, data });
+      await v1.register(auditTrailRoutes, { data });
       await v1.register(webhookRoutes, { deps });
       await v1.register(installRoutes, { deps, data });
       await v1.register(connectSessionRoutes, { deps, data });

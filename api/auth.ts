@@ -4,6 +4,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { verifyApiKey, type ApiKeyAuth } from '../platform/api-keys';
 import type { Db } from '../platform/db';
+import type { Actor } from '../domain/audit-events';
 import { ApiError, validationError } from './errors';
 import { requiredScope } from './route-scopes';
 
@@ -84,4 +85,9 @@ function requestedTenant(request: FastifyRequest): string | null {
     throw validationError([{ field: 'headers.x-tenant-id', message: 'letters, digits, . _ - (max 64)' }]);
   }
   return value;
+}
+
+/** Who a request acts as, for the audit trail: its API key's id and name (never the key). */
+export function requestActor(request: FastifyRequest): Actor {
+  return { kind: 'api', keyId: request.auth.keyId, label: request.auth.name };
 }

@@ -6,10 +6,12 @@ import { connectionWorkflowId } from '../workflows/ids';
 import type { MissingScope, VendorRevocation } from '../domain/connection';
 import type { InstallTarget } from '../vendor-kit/definition';
 import type { ConnectionSchema } from './schemas';
+import { workflowUiUrl, type TemporalUi } from './temporal-ui';
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
-export function connectionView(c: Connection): z.output<typeof ConnectionSchema> {
+/** `ui`: where the Temporal Web UI is, for the link to the workflow (none without it). */
+export function connectionView(c: Connection, ui?: TemporalUi): z.output<typeof ConnectionSchema> {
   const vendor = findVendor(c.vendor);
   const revoke = vendor?.revoke;
   return {
@@ -39,5 +41,6 @@ export function connectionView(c: Connection): z.output<typeof ConnectionSchema>
     createdAt: c.createdAt.toISOString(),
     updatedAt: c.updatedAt.toISOString(),
     workflowId: connectionWorkflowId(c.id),
+    workflowUrl: workflowUiUrl(ui, connectionWorkflowId(c.id)),
   };
 }

@@ -15,6 +15,8 @@ export class ApiError extends Error {
     readonly issues?: { field: string; message: string }[],
     /** More machine-readable fields of the answer (e.g. the scope a key lacks). */
     readonly details?: Record<string, unknown>,
+    /** Sent as Retry-After: when to try again, for a condition expected to pass. */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
   }
@@ -31,6 +33,7 @@ export function validationError(issues: { field: string; message: string }[]): A
 
 export function errorHandler(err: FastifyError, request: FastifyRequest, reply: FastifyReply) {
   if (err instanceof ApiError) {
+    if (err.retryAfterSeconds !== undefined) reply.header('retry-after', String(err.retryAfterSeconds));
     return reply.status(err.statusCode).send(err.toBody());
   }
   if (hasZodFastifySchemaValidationErrors(err)) {

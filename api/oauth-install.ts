@@ -4,6 +4,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { getVendor } from '../catalog';
 import type { Connection } from '../platform/db';
+import type { Actor } from '../domain/audit-events';
 import { vendorContext } from '../vendor-kit/context';
 import type { VendorHttp } from '../vendor-kit/vendor-http';
 import { requiredScopes } from '../vendor-kit/scope-verification';
@@ -32,6 +33,7 @@ export async function startInstall(
   deps: AppDeps,
   data: TenantData,
   connection: Connection,
+  actor: Actor,
 ): Promise<StartedInstall> {
   const { secrets } = deps;
   const vendor = getVendor(connection.vendor);
@@ -63,6 +65,6 @@ export async function startInstall(
     state,
     scopes: requiredScopes(vendor, ctx).map((s) => s.scope),
   });
-  await data.installs.start(connection, { stateHash, redirectUri, expiresAt }, now);
+  await data.installs.start(connection, { stateHash, redirectUri, expiresAt }, now, actor);
   return { authorizeUrl, expiresAt, stateHash };
 }

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { vendors, type VendorDefinition } from '../catalog';
 import { AUTH_KINDS } from '../vendor-kit/definition';
 import { CONNECTION_STATUSES, ROTATION_REJECTION_REASONS, VENDOR_REVOCATIONS } from '../domain/connection';
+import { AUDIT_EVENT_TYPES, COMMANDS } from '../domain/audit-events';
 import { TagFilterSchema, TagsSchema } from './tags';
 
 export const ConnectionStatusSchema = z.enum(CONNECTION_STATUSES);
@@ -80,6 +81,16 @@ export const UpdateConnectionSchema = z
   .refine((body) => Object.keys(body).length > 0, 'give at least one of name, tags, settings')
   .meta({ id: 'UpdateConnection' });
 
+export const IdempotencyHeadersSchema = z.object({
+  'idempotency-key': z
+    .string()
+    .min(1)
+    .max(255)
+    .regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces')
+    .optional()
+    .describe('a retry with the same key is the same request: the same link, or the same command'),
+});
+
 export const IdParamsSchema = z.object({ id: z.uuid() });
 export const VendorParamsSchema = z.object({ vendor: z.string().max(64) });
 
@@ -147,6 +158,10 @@ export const ConnectionSchema = z
     createdAt: z.string(),
     updatedAt: z.string(),
     workflowId: z.string(),
+    workflowUrl: z
+      .string()
+      .nullable()
+      .describe("the workflow's page in the Temporal Web UI; null unless TETHER_TEMPORAL_UI_URL is set"),
   })
   .meta({ id: 'Connection' });
 
@@ -155,22 +170,96 @@ export const ConnectionListSchema = z.object({
   nextCursor: z.string().nullable().describe('pass as ?cursor= for the next page; null on the last page'),
 });
 
-export const CommandAcceptedSchema = z.object({
-  id: z.uuid(),
-  status: ConnectionStatusSchema,
-  coalesced: z
-    .boolean()
-    .describe(
-      'joined an equal command that had not started (for a refresh: whose token request was not sent yet)',
-    ),
+/** The longest a command waits for its outcome (`?wait=`), on top of the wait for Temporal to take it. */
+export const MAX_COMMAND_WAIT_SECONDS = 30;
+
+export const CommandQuerySchema = z
+  .object({
+    wait: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(MAX_COMMAND_WAIT_SECONDS)
+      .optional()
+      .describe(
+        `seconds (0-${MAX_COMMAND_WAIT_SECONDS}) to wait for what the command led to: 200 with the outcome when it came in time, else 202 with links to poll`,
+      ),
+  })
+  .strict();
+
+export const ActorSchema = z
+  .discriminatedUnion('kind', [
+    z.object({
+      kind: z.literal('api'),
+      keyId: z.uuid().nullable().describe('the API key (null on events recorded before keys were named)'),
+      label: z.string().nullable().describe("the key's name when the event was recorded"),
+    }),
+    z.object({
+      kind: z.literal('connect_session').describe('the end user on the connect page'),
+      sessionId: z.string().nullable().describe('the connect session'),
+    }),
+    z.object({ kind: z.literal('workflow').describe("the connection's own maintenance") }),
+    z.object({ kind: z.literal('operator'), command: z.string().describe('e.g. keys:reencrypt') }),
+  ])
+  .meta({ id: 'Actor' });
+
+export const AuditEventSchema = z
+  .object({
+    id: z.string(),
+    type: z.string().describe(`one of ${AUDIT_EVENT_TYPES.join(', ')}`),
+    fromStatus: ConnectionStatusSchema.nullable(),
+    toStatus: ConnectionStatusSchema.nullable(),
+    actor: ActorSchema,
+    detail: z.record(z.string(), z.unknown()),
+    createdAt: z.string(),
+  })
+  .meta({ id: 'AuditEvent' });
+
+const CommandLinksSchema = z.object({
+  self: z.string().describe('the connection'),
+  events: z.string().describe('its audit trail from just before the command: what the command led to'),
 });
 
+export const CommandOutcomeSchema = z.object({
+  event: z.string().nullable().describe('the last transition the step recorded, e.g. refresh_succeeded'),
+  status: ConnectionStatusSchema.describe('the status after the step'),
+  error: z
+    .object({ reason: z.string(), message: z.string().nullable() })
+    .nullable()
+    .describe('why the step failed, when the status is not a healthy one'),
+  tokenExpiresAt: z.string().nullable(),
+  nextCheckAt: z.string().nullable(),
+  vendorRevocation: z.enum(VENDOR_REVOCATIONS).nullable().describe('after a revoke'),
+});
+
+export const CommandAnswerSchema = z
+  .object({
+    id: z.uuid(),
+    command: z.enum(COMMANDS),
+    status: ConnectionStatusSchema.describe('the status when the workflow took the command'),
+    coalesced: z
+      .boolean()
+      .describe(
+        'joined an equal command that had not started (for a refresh: whose token request was not sent yet)',
+      ),
+    completed: z.boolean().describe('the step the command caused has run (only ever true with ?wait)'),
+    outcome: CommandOutcomeSchema.nullable().describe('what the step did, once completed'),
+    events: z
+      .array(AuditEventSchema)
+      .describe('once completed: what was recorded since the command was sent, oldest first'),
+    links: CommandLinksSchema,
+  })
+  .meta({ id: 'CommandAnswer' });
+
 export const RotationResultSchema = z.object({
-  outcome: z.enum(['accepted', 'rejected']),
+  outcome: z
+    .enum(['accepted', 'rejected', 'pending'])
+    .describe('pending: the workflow took the rotation but had not finished it within the wait (202)'),
   reason: z.enum(ROTATION_REJECTION_REASONS).optional(),
   message: z.string().optional(),
   missingScopes: z.array(MissingScopeSchema).optional(),
   connection: ConnectionSchema,
+  links: CommandLinksSchema,
 });
 
 export const UpdateConnectionResultSchema = z.object({
@@ -184,14 +273,41 @@ export const UpdateConnectionResultSchema = z.object({
   connection: ConnectionSchema,
 });
 
-export const AuditEventSchema = z.object({
-  id: z.string(),
-  type: z.string(),
-  fromStatus: ConnectionStatusSchema.nullable(),
-  toStatus: ConnectionStatusSchema.nullable(),
-  actor: z.string(),
-  detail: z.record(z.string(), z.unknown()),
-  createdAt: z.string(),
+/** `?type=` takes event types comma-separated, or repeated. */
+const eventTypeList = z
+  .union([z.string().max(2000), z.array(z.string().max(100)).max(50)])
+  .transform((value, ctx) => {
+    const types = (Array.isArray(value) ? value : [value])
+      .flatMap((v) => v.split(','))
+      .map((t) => t.trim())
+      .filter(Boolean);
+    const known = new Set<string>(AUDIT_EVENT_TYPES);
+    const unknown = types.filter((t) => !known.has(t));
+    if (unknown.length > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `unknown event type ${unknown.map((t) => JSON.stringify(t)).join(', ')}; known: ${AUDIT_EVENT_TYPES.join(', ')}`,
+      });
+      return z.NEVER;
+    }
+    return types as (typeof AUDIT_EVENT_TYPES)[number][];
+  });
+
+const eventCursor = z.string().max(256);
+
+export const EventsQuerySchema = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(200).default(50),
+    before: eventCursor.optional().describe('olderCursor of a page: the events before it'),
+    after: eventCursor.optional().describe('newerCursor of a page: the events after it (poll with it)'),
+    type: eventTypeList.optional().describe('only these event types, comma-separated'),
+  })
+  .strict();
+
+export const EventPageSchema = z.object({
+  items: z.array(AuditEventSchema).describe('newest first'),
+  olderCursor: z.string().nullable().describe('pass as ?before= for older events; null when there are none'),
+  newerCursor: z.string().describe('pass as ?after= for events newer than this page'),
 });
 
 export const ConnectorSummarySchema = z.object({

@@ -153,6 +153,8 @@ async function main(): Promise<void> {
     const [databaseUrl, server] = await Promise.all([database, temporal]);
     config.databaseUrl = databaseUrl;
     if (server) config.temporal.address = server.address;
+    // Connections in the API link to their workflow in the dev server's Web UI.
+    config.temporalUiUrl ??= server?.uiUrl;
 
     const loopbackFromEnv = config.vendorHttp.allowInsecureLoopback;
     let simulatorsUrl: string | undefined;

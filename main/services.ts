@@ -173,6 +173,8 @@ export function createApi(
     proxy: { timeoutMs: config.vendorHttp.timeoutMs, maxBytes: config.vendorHttp.maxResponseBytes },
     publicUrl: config.publicUrl,
     installReturnUrl: config.installReturnUrl,
+    commandTimeoutMs: config.commandTimeoutMs,
+    temporalUiUrl: config.temporalUiUrl,
     vendorEndpoints: config.vendorEndpoints,
     logger,
     // Always served (admin API key); the UI token route only when a token is configured.

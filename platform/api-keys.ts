@@ -13,6 +13,8 @@ export interface ApiKeyAuth {
   keyId: string;
   /** The key's public prefix: how people and the audit trail name a key. */
   prefix: string;
+  /** The key's name (`create --name`): how audit events name who acted. */
+  name: string;
   /** null for admin keys, which act across tenants. */
   tenantId: string | null;
   role: 'tenant' | 'admin';
@@ -93,6 +95,7 @@ export async function verifyApiKey(db: Db, presented: string): Promise<ApiKeyAut
   return {
     keyId: key.id,
     prefix: key.prefix,
+    name: key.name,
     tenantId: key.tenantId,
     role: key.role,
     // A scope this version does not know (written by a newer one) grants nothing here.

@@ -59,6 +59,10 @@ const EnvSchema = z.object({
   TETHER_PUBLIC_URL: z.url().optional(),
   /** Where an OAuth install's callback sends the admin's browser, with the outcome (unset: a page of its own). */
   TETHER_INSTALL_RETURN_URL: z.url({ protocol: /^https?$/ }).optional(),
+  /** How long a command waits for Temporal to take it before the API answers 503 with Retry-After. */
+  TETHER_COMMAND_TIMEOUT_MS: int(10_000),
+  /** The Temporal Web UI's address: connections in the API then link to their workflow there. */
+  TETHER_TEMPORAL_UI_URL: z.url().optional(),
   /** API requests per minute per key on /v1. */
   TETHER_RATE_LIMIT_PER_MINUTE: int(600),
   /** Token hand-outs (POST /v1/connections/{id}/access-token) per minute per key, counted apart. */
@@ -120,6 +124,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     policy,
     publicUrl: e.TETHER_PUBLIC_URL?.replace(/\/+$/, ''),
     installReturnUrl: e.TETHER_INSTALL_RETURN_URL,
+    commandTimeoutMs: e.TETHER_COMMAND_TIMEOUT_MS,
+    temporalUiUrl: e.TETHER_TEMPORAL_UI_URL?.replace(/\/+$/, ''),
     workerMetricsAddress: e.TETHER_WORKER_METRICS_ADDRESS,
     rateLimitPerMinute: e.TETHER_RATE_LIMIT_PER_MINUTE,
     quotas: Object.fromEntries(

@@ -1,7 +1,11 @@
 // Re-seal every secret under the active key, so an old key can be retired. Safe to run while the
-// service runs: a row is only replaced if nobody rewrote it since it was read.
+// service runs: a row is only replaced if nobody rewrote it since it was read. Each connection whose
+// secrets were re-sealed gets an audit event naming the operator command.
+import { actorColumns } from '../domain/audit-events';
 import type { Db } from './db';
 import type { SecretBox } from './secret-box';
+
+const ACTOR = actorColumns({ kind: 'operator', command: 'keys:reencrypt' });
 
 export async function reencryptSecrets(
   db: Db,
@@ -11,6 +15,8 @@ export async function reencryptSecrets(
   const batchSize = options.batchSize ?? 200;
   let reencrypted = 0;
   let skipped = 0;
+  /** Per connection, the kinds of secret re-sealed. */
+  const resealed = new Map<string, string[]>();
   for (;;) {
     const rows = await db.connectionSecret.findMany({
       where: { keyId: { not: box.activeKeyId } },
@@ -30,10 +36,12 @@ export async function reencryptSecrets(
       if (count === 1) {
         reencrypted += 1;
         progressed = true;
+        resealed.set(row.connectionId, [...(resealed.get(row.connectionId) ?? []), row.kind]);
       } else skipped += 1; // rewritten meanwhile (already under the active key) or deleted
     }
     if (!progressed && rows.length < batchSize) break;
   }
+  await recordResealed(db, resealed, box.activeKeyId);
   // Webhook signing secrets are sealed the same way, in their own table.
   const endpoints = await db.webhookEndpoint.findMany({ where: { secretKeyId: { not: box.activeKeyId } } });
   for (const endpoint of endpoints) {
@@ -51,4 +59,23 @@ export async function reencryptSecrets(
     else skipped += 1;
   }
   return { reencrypted, skipped };
+}
+
+async function recordResealed(db: Db, resealed: Map<string, string[]>, keyId: string): Promise<void> {
+  const ids = [...resealed.keys()];
+  for (let i = 0; i < ids.length; i += 500) {
+    const connections = await db.connection.findMany({
+      where: { id: { in: ids.slice(i, i + 500) } },
+      select: { id: true, tenantId: true },
+    });
+    await db.auditEvent.createMany({
+      data: connections.map((c) => ({
+        connectionId: c.id,
+        tenantId: c.tenantId,
+        type: 'secrets_reencrypted',
+        ...ACTOR,
+        detail: { keyId, kinds: resealed.get(c.id)! },
+      })),
+    });
+  }
 }

@@ -12,6 +12,7 @@ import { startStack, TEST_POLICY, type Stack } from './support/stack';
 let stack: Stack;
 let tokenKey: string;
 let tokenKeyPrefix: string;
+let tokenKeyId: string;
 beforeAll(async () => {
   stack = await startStack();
   const created = await createApiKey(stack.db, {
@@ -21,6 +22,7 @@ beforeAll(async () => {
   });
   tokenKey = created.key;
   tokenKeyPrefix = created.prefix;
+  tokenKeyId = created.id;
 });
 afterAll(async () => {
   await stack?.close();
@@ -230,7 +232,7 @@ test('every token handed out is an audit event naming the key, never the token, 
   const issued = events.filter((e: any) => e.type === 'access_token_issued');
   expect(issued).toHaveLength(2);
   expect(issued[0]).toMatchObject({
-    actor: `api_key:${tokenKeyPrefix}`,
+    actor: { kind: 'api', keyId: tokenKeyId, label: 'token reader' },
     fromStatus: null,
     toStatus: null,
     detail: { apiKeyPrefix: tokenKeyPrefix, minValiditySeconds: 60, refreshed: false },

@@ -85,7 +85,7 @@ test('rename and re-tag without a relink: no vendor call, one audit event, tags 
   const updated = (await stack.events(id)).filter((e: { type: string }) => e.type === 'connection_updated');
   expect(updated).toEqual([
     expect.objectContaining({
-      actor: 'api',
+      actor: { kind: 'api', keyId: expect.any(String), label: 'tests' },
       detail: {
         name: { from: linked.name, to: 'Jane at Acme' },
         tags: { endUser: 'jane@acme.example', organisation: 'Acme' },

@@ -129,6 +129,7 @@ async function linkConnection(ctx: ConnectContext, session: ConnectSession, body
     settings: body.settings ?? {},
     sealedCredentials: deps.secrets.sealCredentials(id, credentials),
     connectSessionId: session.id,
+    actor: { kind: 'connect_session', sessionId: session.id },
   }))!;
   await startLifecycle(deps, connection);
   return vendor.auth.kind === 'oauth2_install'
@@ -254,7 +255,10 @@ export async function install(
   session: ConnectSession,
   connection: Connection,
 ): Promise<string> {
-  const started = await startInstall(deps, data, connection);
+  const started = await startInstall(deps, data, connection, {
+    kind: 'connect_session',
+    sessionId: session.id,
+  });
   await data.connectSessions.installStarted(session.id, started.stateHash);
   return started.authorizeUrl;
 }

@@ -10,7 +10,7 @@ import type { Connection } from '../../platform/db';
 import type { AccessMetrics } from '../access-metrics';
 import { AccessTokenRequestSchema, AccessTokenSchema, ConnectionUnusableSchema } from '../access-schemas';
 import type { AppDeps } from '../app';
-import { readScope } from '../auth';
+import { readScope, requestActor } from '../auth';
 import { validationError } from '../errors';
 import { ErrorSchema, IdParamsSchema } from '../schemas';
 import type { TenantData } from '../tenant-data';
@@ -72,7 +72,7 @@ export const accessTokenRoutes: FastifyPluginAsyncZod<{
       }
       // Written before the token leaves: a token handed out without its audit event cannot happen.
       await data.tokenIssues.record(connection, {
-        apiKeyId: request.auth.keyId,
+        actor: requestActor(request),
         apiKeyPrefix: request.auth.prefix,
         minValiditySeconds,
         refreshed: token.refreshed,

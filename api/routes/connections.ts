@@ -1,47 +1,30 @@
-// Connections: rows are read and written through api/tenant-data; commands go to the connection's
-// workflow as updates.
+// Connections: link, list, read, update. Rows are read and written through api/tenant-data; the commands
+// are in connection-commands.ts, the audit trail in audit-trail.ts.
 import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { z } from 'zod';
 import { isDeepStrictEqual } from 'node:util';
 import { getVendor, type VendorDefinition } from '../../catalog';
 import { normaliseInstanceUrl } from '../../vendor-kit/instance-url';
-import {
-  pauseUpdate,
-  resumeUpdate,
-  revokeUpdate,
-  refreshNowUpdate,
-  rotateCredentialsUpdate,
-} from '../../workflows/messages';
+import { rotateCredentialsUpdate } from '../../workflows/messages';
 import type { AppDeps } from '../app';
 import { sendCommand, startLifecycle } from '../commands';
 import { connectionView } from '../connection-view';
-import { readScope, writeTenant } from '../auth';
+import { readScope, requestActor, writeTenant } from '../auth';
 import type { TenantData } from '../tenant-data';
 import { ApiError, validationError } from '../errors';
 import {
-  AuditEventSchema,
-  CommandAcceptedSchema,
   ConnectionListSchema,
   ConnectionSchema,
   CreateConnectionSchema,
   ErrorSchema,
+  IdempotencyHeadersSchema,
   IdParamsSchema,
   ListQuerySchema,
-  RotateCredentialsSchema,
-  RotationResultSchema,
+  MAX_COMMAND_WAIT_SECONDS,
   UpdateConnectionResultSchema,
   UpdateConnectionSchema,
 } from '../schemas';
-
-const IdempotencyHeaders = z.object({
-  'idempotency-key': z
-    .string()
-    .min(1)
-    .max(255)
-    .regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces')
-    .optional(),
-});
+import { temporalUiOf } from '../temporal-ui';
 
 const errors = { 400: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema, 503: ErrorSchema };
 
@@ -51,6 +34,8 @@ export const connectionRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; data: Tena
 ) => {
   const { secrets } = deps;
   const { connections } = data;
+  const ui = temporalUiOf(deps);
+  const view = (connection: Parameters<typeof connectionView>[0]) => connectionView(connection, ui);
 
   app.post(
     '/connections',
@@ -58,7 +43,7 @@ export const connectionRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; data: Tena
       schema: {
         tags: ['connections'],
         summary: 'Link a vendor account: validates, stores the credentials encrypted, starts the lifecycle',
-        headers: IdempotencyHeaders,
+        headers: IdempotencyHeadersSchema,
         body: CreateConnectionSchema,
         response: { 202: ConnectionSchema, ...errors },
       },
@@ -92,6 +77,7 @@ export const connectionRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; data: Tena
         settings: body.settings ?? {},
         sealedCredentials: secrets.sealCredentials(id, body.credentials),
         ...(key ? { idempotency: { key, requestHash } } : {}),
+        actor: requestActor(request),
       });
       if (!connection) {
         // Two requests raced with the same key: the loser answers like a replay.
@@ -100,7 +86,7 @@ export const connectionRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; data: Tena
         throw new ApiError(409, 'conflict', 'a request with this Idempotency-Key is in progress; retry');
       }
       await startLifecycle(deps, connection);
-      return reply.status(202).send(connectionView(connection));
+      return reply.status(202).send(view(connection));
     },
   );
 
@@ -117,7 +103,7 @@ export const connectionRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; data: Tena
     }
     const connection = await connections.get(tenantId, existing.connectionId);
     await startLifecycle(deps, connection);
-    return connectionView(connection);
+    return view(connection);
   }
 
   app.get(
@@ -133,7 +119,7 @@ export const connectionRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; data: Tena
     },
     async (request) => {
       const page = await connections.list(readScope(request), request.query);
-      return { items: page.items.map(connectionView), nextCursor: page.nextCursor };
+      return { items: page.items.map(view), nextCursor: page.nextCursor };
     },
   );
 
@@ -146,7 +132,7 @@ export const connectionRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; data: Tena
         response: { 200: ConnectionSchema, 400: ErrorSchema, 404: ErrorSchema },
       },
     },
-    async (request) => connectionView(await connections.get(readScope(request), request.params.id)),
+    async (request) => view(await connections.get(readScope(request), request.params.id)),
   );
 
   app.patch(
@@ -169,7 +155,7 @@ export const connectionRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; data: Tena
       if (newSettings) {
         const result = await verifySettings(connection, newSettings);
         if (result.outcome === 'rejected') {
-          const current = connectionView(await connections.get(connection.tenantId, connection.id));
+          const current = view(await connections.get(connection.tenantId, connection.id));
           return reply.status(422).send({
             outcome: 'rejected' as const,
             settingsVerified: false,
@@ -182,11 +168,15 @@ export const connectionRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; data: Tena
       }
       // Verified settings were made live with the rotation; the row read now carries them.
       const fresh = newSettings ? await connections.get(connection.tenantId, connection.id) : connection;
-      const updated = await connections.update(fresh, { name, tags, settingsChanged: newSettings !== null });
+      const updated = await connections.update(
+        fresh,
+        { name, tags, settingsChanged: newSettings !== null },
+        requestActor(request),
+      );
       return reply.status(200).send({
         outcome: 'updated' as const,
         settingsVerified: newSettings !== null,
-        connection: connectionView(updated),
+        connection: view(updated),
       });
     },
   );
@@ -240,135 +230,16 @@ export const connectionRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; data: Tena
     const rotationId = randomUUID();
     await secrets.stageCandidate(connection.id, rotationId, credentials, settings);
     try {
-      return await sendCommand(deps, connection, rotateCredentialsUpdate, [{ rotationId }]);
+      return await sendCommand(deps, connection, rotateCredentialsUpdate, [{ rotationId }], {
+        resultWaitMs: MAX_COMMAND_WAIT_SECONDS * 1000,
+      });
     } catch (err) {
-      await secrets.discardCandidate(connection.id, rotationId);
+      // Refused: nothing will verify the candidate. Not confirmed, or still verifying (503): the
+      // verification may run and needs it.
+      if (err instanceof ApiError && err.statusCode === 409) {
+        await secrets.discardCandidate(connection.id, rotationId);
+      }
       throw err;
     }
   }
-
-  app.get(
-    '/connections/:id/events',
-    {
-      schema: {
-        tags: ['connections'],
-        summary: 'The audit trail of a connection, oldest first',
-        params: IdParamsSchema,
-        response: { 200: z.object({ items: z.array(AuditEventSchema) }), 400: ErrorSchema, 404: ErrorSchema },
-      },
-    },
-    async (request) => {
-      const connection = await connections.get(readScope(request), request.params.id);
-      const events = await connections.events(connection);
-      return {
-        items: events.map((e) => ({
-          id: e.id.toString(),
-          type: e.type,
-          fromStatus: e.fromStatus,
-          toStatus: e.toStatus,
-          actor: e.actor,
-          detail: (e.detail ?? {}) as Record<string, unknown>,
-          createdAt: e.createdAt.toISOString(),
-        })),
-      };
-    },
-  );
-
-  const command = (
-    path: string,
-    summary: string,
-    update: typeof refreshNowUpdate | typeof pauseUpdate | typeof resumeUpdate,
-  ) =>
-    app.post(
-      `/connections/:id/${path}`,
-      {
-        schema: {
-          tags: ['connections'],
-          summary,
-          params: IdParamsSchema,
-          response: { 202: CommandAcceptedSchema, ...errors },
-        },
-      },
-      async (request, reply) => {
-        const connection = await connections.get(readScope(request), request.params.id);
-        const accepted = await sendCommand(deps, connection, update, []);
-        return reply.status(202).send({ id: connection.id, ...accepted });
-      },
-    );
-  command(
-    'refresh',
-    'Refresh (or re-check) now; joins a refresh that has not called the vendor yet',
-    refreshNowUpdate,
-  );
-  command('pause', 'Stop refreshing and checking until resumed', pauseUpdate);
-  command('resume', 'Resume: re-verifies at once, then maintains again', resumeUpdate);
-
-  app.put(
-    '/connections/:id/credentials',
-    {
-      schema: {
-        tags: ['connections'],
-        summary: 'Rotate credentials: the new ones are verified before they replace the old ones',
-        params: IdParamsSchema,
-        body: RotateCredentialsSchema,
-        response: { 200: RotationResultSchema, 422: RotationResultSchema, ...errors },
-      },
-    },
-    async (request, reply) => {
-      const connection = await connections.get(readScope(request), request.params.id);
-      const parsed = getVendor(connection.vendor).credentials.safeParse(request.body.credentials);
-      if (!parsed.success) {
-        throw validationError(
-          parsed.error.issues.map((i) => ({
-            field: ['body', 'credentials', ...i.path.map(String)].join('.'),
-            message: i.message,
-          })),
-        );
-      }
-      if (connection.status === 'revoked' || connection.status === 'revoking') {
-        throw new ApiError(409, 'conflict', `connection is ${connection.status}`);
-      }
-      const rotationId = randomUUID();
-      await secrets.stageCandidate(connection.id, rotationId, parsed.data);
-      let result;
-      try {
-        result = await sendCommand(deps, connection, rotateCredentialsUpdate, [{ rotationId }]);
-      } catch (err) {
-        await secrets.discardCandidate(connection.id, rotationId);
-        throw err;
-      }
-      const fresh = connectionView(await connections.get(connection.tenantId, connection.id));
-      return reply.status(result.outcome === 'accepted' ? 200 : 422).send({
-        ...(result.outcome === 'accepted'
-          ? { outcome: 'accepted' as const }
-          : {
-              outcome: 'rejected' as const,
-              reason: result.reason,
-              message: result.message,
-              missingScopes: result.missingScopes,
-            }),
-        connection: fresh,
-      });
-    },
-  );
-
-  app.delete(
-    '/connections/:id',
-    {
-      schema: {
-        tags: ['connections'],
-        summary: 'Revoke: at the vendor where supported, then wipe the secrets',
-        params: IdParamsSchema,
-        response: { 202: CommandAcceptedSchema, ...errors },
-      },
-    },
-    async (request, reply) => {
-      const connection = await connections.get(readScope(request), request.params.id);
-      if (connection.status === 'revoked') {
-        return reply.status(202).send({ id: connection.id, status: 'revoked', coalesced: true });
-      }
-      const accepted = await sendCommand(deps, connection, revokeUpdate, []);
-      return reply.status(202).send({ id: connection.id, ...accepted });
-    },
-  );
 };

@@ -12,7 +12,7 @@ import { jobWorkflowId } from '../../workflows/ids';
 import type { provisioningJob } from '../../workflows/provisioning-job';
 import { TENANT, VENDOR } from '../../workflows/search-attributes';
 import type { AppDeps } from '../app';
-import { readScope } from '../auth';
+import { readScope, requestActor } from '../auth';
 import type { TenantData } from '../tenant-data';
 import { ApiError, validationError } from '../errors';
 import { ErrorSchema, IdParamsSchema } from '../schemas';
@@ -96,6 +96,7 @@ export const jobRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; data: TenantData 
         operation,
         input: parsed.data as Record<string, unknown>,
         ...(key ? { idempotency: { key, requestHash } } : {}),
+        actor: requestActor(request),
       });
       if (!job) {
         const replay = await replayIdempotent(connection.tenantId, key!, requestHash);

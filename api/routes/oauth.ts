@@ -6,16 +6,16 @@
 // call and its retries happen in one place and the outcome goes through the state machine. The code is a
 // short-lived secret, so it is stored encrypted (like credentials) and only an install id enters the
 // workflow's history.
-import { randomUUID } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, type FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { z } from 'zod';
 import { findVendor } from '../../catalog';
 import type { Connection } from '../../platform/db';
 import { completeInstallUpdate } from '../../workflows/messages';
+import type { InstallResult } from '../../domain/connection';
 import type { AppDeps } from '../app';
-import { readScope } from '../auth';
-import { sendCommand } from '../commands';
+import { readScope, requestActor } from '../auth';
+import { commandUpdateId, sendCommand } from '../commands';
 import { connectPageReturn } from '../connect/install-return';
 import type { TenantData } from '../tenant-data';
 import { ApiError, errorHandler, validationError } from '../errors';
@@ -55,7 +55,7 @@ export const installRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; data: TenantD
     },
     async (request, reply) => {
       const connection = await data.connections.get(readScope(request), request.params.id);
-      const { authorizeUrl, expiresAt } = await startInstall(deps, data, connection);
+      const { authorizeUrl, expiresAt } = await startInstall(deps, data, connection, requestActor(request));
       return reply
         .status(201)
         .send({ connectionId: connection.id, authorizeUrl, expiresAt: expiresAt.toISOString() });
@@ -103,29 +103,48 @@ export const oauthCallbackRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; data: T
     const connection = await data.connections.find(pending!.tenantId, pending!.connectionId);
     if (!connection) throw new ApiError(400, 'invalid_state', 'the connection of this install is gone');
 
+    // One update per state, so a callback retried after a timeout attaches to the first one's update.
+    const updateId = commandUpdateId(deps, connection, 'install', stateHash);
+    const handOver = async (result: InstallResult) => {
+      try {
+        // install_started named who started the install; what it leads to, the workflow records.
+        return (await sendCommand(deps, connection, completeInstallUpdate, [result], { updateId })).status;
+      } catch (err) {
+        // Not known to have reached the workflow: the state is given back, so the same callback can retry.
+        if (err instanceof ApiError && err.statusCode === 503) await data.installs.release(stateHash);
+        throw err;
+      }
+    };
+
     if (error) {
-      const accepted = await sendCommand(deps, connection, completeInstallUpdate, [{ denied: error }]);
       return {
         statusCode: 200,
         connection,
         body: {
           connectionId: connection.id,
           outcome: 'denied' as const,
-          status: accepted.status,
+          status: await handOver({ denied: error }),
           message: `the install was not approved (${error}): start it again`,
         },
       };
     }
-    const installId = randomUUID();
-    await secrets.saveAuthorizationCode(connection.id, installId, {
-      code: code!,
-      redirectUri: pending!.redirectUri,
-    });
-    let accepted;
+    // The code is stored once, under the update's id; a retried callback hands over that one.
+    const installId = updateId;
+    if (!pending!.codeStoredAt) {
+      await secrets.saveAuthorizationCode(connection.id, installId, {
+        code: code!,
+        redirectUri: pending!.redirectUri,
+      });
+      await data.installs.codeStored(stateHash, now);
+    }
+    let status;
     try {
-      accepted = await sendCommand(deps, connection, completeInstallUpdate, [{ installId }]);
+      status = await handOver({ installId });
     } catch (err) {
-      await secrets.deleteAuthorizationCode(connection.id, installId);
+      // Refused by the workflow: nothing will redeem the code.
+      if (err instanceof ApiError && err.statusCode === 409) {
+        await secrets.deleteAuthorizationCode(connection.id, installId);
+      }
       throw err;
     }
     return {
@@ -134,7 +153,7 @@ export const oauthCallbackRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; data: T
       body: {
         connectionId: connection.id,
         outcome: 'authorized' as const,
-        status: accepted.status,
+        status,
         message: 'installed: the token is being obtained and verified; watch the connection become active',
       },
     };
@@ -160,6 +179,7 @@ export const oauthCallbackRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; data: T
       errorHandler(err, request, reply) {
         if (wantsJson(request)) return errorHandler(err, request, reply);
         if (err instanceof ApiError) {
+          if (err.retryAfterSeconds !== undefined) reply.header('retry-after', String(err.retryAfterSeconds));
           return answer(request, reply, { statusCode: err.statusCode, body: err.toBody() });
         }
         if (hasZodFastifySchemaValidationErrors(err)) {

@@ -3,6 +3,7 @@
 import type { Quotas } from '../../platform/config';
 import { Prisma, type ConnectSession, type Connection, type Db } from '../../platform/db';
 import type { SecretStore } from '../../platform/secret-store';
+import { actorColumns } from '../../domain/audit-events';
 import { ApiError } from '../errors';
 import { enforceQuota } from './quota';
 import { inScope, type TenantScope } from './tenant-scope';
@@ -28,8 +29,6 @@ export interface Correction {
 
 /** How long a session stays readable after it expired; older ones go when the tenant creates another. */
 const SESSION_RETENTION_MS = 30 * 24 * 3600_000;
-/** The audit trail's actor for what the end user did on the page. */
-export const CONNECT_SESSION_ACTOR = 'connect-session';
 
 export function connectSessionData(db: Db, quotas: Quotas) {
   const set = (id: string, data: Prisma.ConnectSessionUpdateInput) =>
@@ -147,7 +146,7 @@ export function connectSessionData(db: Db, quotas: Quotas) {
               connectionId: connection.id,
               tenantId: connection.tenantId,
               type: 'connect_corrected',
-              actor: CONNECT_SESSION_ACTOR,
+              ...actorColumns({ kind: 'connect_session', sessionId: session.id }),
               detail: { connectSessionId: session.id, changed: fix.changed },
             },
           });

@@ -1,15 +1,15 @@
 // Connections as the API reads and writes them. Reads are scoped to the caller's tenant: another
 // tenant's connection is exactly as absent as one that does not exist.
 import { isDeepStrictEqual } from 'node:util';
-import { Prisma, type AuditEvent, type Connection, type Db } from '../../platform/db';
+import { Prisma, type Connection, type Db } from '../../platform/db';
 import type { Quotas } from '../../platform/config';
 import type { SecretStore } from '../../platform/secret-store';
 import type { ConnectionStatus } from '../../domain/connection';
 import { getVendor } from '../../catalog';
 import { AUTH_KIND_LABELS } from '../../vendor-kit/definition';
+import { actorColumns, type Actor } from '../../domain/audit-events';
 import { ApiError } from '../errors';
 import { tagsWhere } from '../tags';
-import { CONNECT_SESSION_ACTOR } from './connect-sessions';
 import { after, decodeCursor, encodeCursor } from './page-cursor';
 import { enforceQuota } from './quota';
 import { inScope, type TenantScope } from './tenant-scope';
@@ -28,6 +28,8 @@ export interface NewConnection {
   idempotency?: { key: string; requestHash: string };
   /** Linked on the connect page: the session claims it in the same transaction (one link per session). */
   connectSessionId?: string;
+  /** Who asked for the link (an API key, or the end user on the connect page), for its audit event. */
+  actor: Actor;
 }
 
 export interface ConnectionFilter {
@@ -66,9 +68,6 @@ async function nextDefaultName(
   });
   return `${prefix}-${counter.last}`;
 }
-
-/** How many audit events one read returns at most. */
-const AUDIT_EVENTS_PER_READ = 1000;
 
 export function connectionData(db: Db, quotas: Quotas) {
   const find = (scope: TenantScope, id: string): Promise<Connection | null> =>
@@ -110,15 +109,6 @@ export function connectionData(db: Db, quotas: Quotas) {
       return { items, nextCursor: rows.length > limit && last ? encodeCursor(scope, last) : null };
     },
 
-    /** The audit trail of a connection already loaded through `get`, oldest first. */
-    events(connection: Connection): Promise<AuditEvent[]> {
-      return db.auditEvent.findMany({
-        where: { connectionId: connection.id, tenantId: connection.tenantId },
-        orderBy: { id: 'asc' },
-        take: AUDIT_EVENTS_PER_READ,
-      });
-    },
-
     /**
      * Store a new connection with its sealed credentials, its Idempotency-Key and the audit event of the
      * link request, within the tenant's connection quota. Null when a concurrent request with the same
@@ -152,7 +142,7 @@ export function connectionData(db: Db, quotas: Quotas) {
               connectionId: id,
               tenantId,
               type: 'link_requested',
-              actor: connectSessionId ? CONNECT_SESSION_ACTOR : 'api',
+              ...actorColumns(link.actor),
               toStatus: 'linking',
               ...(connectSessionId ? { detail: { connectSessionId } } : {}),
             },
@@ -189,6 +179,7 @@ export function connectionData(db: Db, quotas: Quotas) {
     async update(
       connection: Connection,
       change: { name?: string; tags?: Record<string, string>; settingsChanged?: boolean },
+      actor: Actor,
     ): Promise<Connection> {
       const { id, tenantId } = connection;
       const renamed = change.name !== undefined && change.name !== connection.name;
@@ -204,7 +195,7 @@ export function connectionData(db: Db, quotas: Quotas) {
             connectionId: id,
             tenantId,
             type: 'connection_updated',
-            actor: 'api',
+            ...actorColumns(actor),
             detail: {
               ...(renamed ? { name: { from: connection.name, to: change.name } } : {}),
               ...(retagged ? { tags: change.tags } : {}),

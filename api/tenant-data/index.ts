@@ -3,6 +3,7 @@
 import type { Db } from '../../platform/db';
 import type { Quotas } from '../../platform/config';
 import { connectSessionData } from './connect-sessions';
+import { auditTrailData } from './audit-trail';
 import { connectionData } from './connections';
 import { installData } from './installs';
 import { tokenIssueData } from './token-issues';
@@ -17,6 +18,7 @@ export function createTenantData(db: Db, quotas: Quotas) {
     connectSessions: connectSessionData(db, quotas),
     tokenIssues: tokenIssueData(db),
     jobs: jobData(db),
+    audit: auditTrailData(db),
   };
 }
 

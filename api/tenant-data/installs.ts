@@ -1,5 +1,6 @@
 // Pending OAuth installs: single-use, expiring states, of which only a hash is stored.
 import type { Connection, Db } from '../../platform/db';
+import { actorColumns, type Actor } from '../../domain/audit-events';
 
 export interface NewInstall {
   stateHash: string;
@@ -13,7 +14,7 @@ export function installData(db: Db) {
      * Store the install's state and its audit event. This connection's expired states go, and its other
      * pending ones are superseded: only the newest install link works.
      */
-    async start(connection: Connection, install: NewInstall, now: Date): Promise<void> {
+    async start(connection: Connection, install: NewInstall, now: Date, actor: Actor): Promise<void> {
       const { id: connectionId, tenantId } = connection;
       await db.$transaction([
         // Used and superseded states stay until they expire, so a late callback is told why it is refused.
@@ -28,7 +29,7 @@ export function installData(db: Db) {
             connectionId,
             tenantId,
             type: 'install_started',
-            actor: 'api',
+            ...actorColumns(actor),
             detail: { expiresAt: install.expiresAt.toISOString() },
           },
         }),
@@ -46,6 +47,19 @@ export function installData(db: Db) {
         data: { usedAt: now },
       });
       return claimed.count > 0;
+    },
+
+    /** The install's code is stored: a retried callback hands over that one. */
+    async codeStored(stateHash: string, now: Date): Promise<void> {
+      await db.oAuthState.update({ where: { stateHash }, data: { codeStoredAt: now } });
+    },
+
+    /**
+     * Give a claimed state back when its install could not be handed to the workflow for certain, so
+     * the admin's browser can retry the same callback (it attaches to the same workflow update).
+     */
+    async release(stateHash: string): Promise<void> {
+      await db.oAuthState.updateMany({ where: { stateHash }, data: { usedAt: null } });
     },
   };
 }

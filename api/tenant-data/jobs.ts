@@ -1,6 +1,7 @@
 // Provisioning jobs as the API reads and writes them, scoped to the caller's tenant like connections.
 import { Prisma, type Db, type Job } from '../../platform/db';
 import type { JobStatus } from '../../domain/jobs';
+import { actorColumns, type Actor } from '../../domain/audit-events';
 import { ApiError } from '../errors';
 import { after, decodeCursor, encodeCursor } from './page-cursor';
 import { inScope, type TenantScope } from './tenant-scope';
@@ -13,6 +14,8 @@ export interface NewJob {
   operation: string;
   input: Record<string, unknown>;
   idempotency?: { key: string; requestHash: string };
+  /** Who asked, for the job's audit event. */
+  actor: Actor;
 }
 
 export interface JobFilter {
@@ -52,7 +55,7 @@ export function jobData(db: Db) {
 
     /** Store a new job with its audit event; null when a concurrent request with its Idempotency-Key won. */
     async create(job: NewJob): Promise<Job | null> {
-      const { idempotency, ...fields } = job;
+      const { idempotency, actor, ...fields } = job;
       try {
         return await db.$transaction(async (tx) => {
           const created = await tx.job.create({
@@ -69,7 +72,7 @@ export function jobData(db: Db) {
               connectionId: job.connectionId,
               tenantId: job.tenantId,
               type: 'job_requested',
-              actor: 'api',
+              ...actorColumns(actor),
               detail: { jobId: job.id, operation: job.operation },
             },
           });

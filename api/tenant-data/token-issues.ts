@@ -1,9 +1,11 @@
 // Tokens handed out by POST /v1/connections/{id}/access-token: each one an audit event on its connection,
 // naming the API key that asked and never the token.
 import type { Connection, Db } from '../../platform/db';
+import { actorColumns, type Actor } from '../../domain/audit-events';
 
 export interface TokenIssue {
-  apiKeyId: string;
+  /** The key that asked. */
+  actor: Actor;
   apiKeyPrefix: string;
   minValiditySeconds: number;
   refreshed: boolean;
@@ -18,9 +20,8 @@ export function tokenIssueData(db: Db) {
           connectionId: connection.id,
           tenantId: connection.tenantId,
           type: 'access_token_issued',
-          actor: `api_key:${issue.apiKeyPrefix}`,
+          ...actorColumns(issue.actor),
           detail: {
-            apiKeyId: issue.apiKeyId,
             apiKeyPrefix: issue.apiKeyPrefix,
             minValiditySeconds: issue.minValiditySeconds,
             refreshed: issue.refreshed,

@@ -218,8 +218,9 @@ function stackApi(
 ): Stack {
   const { app, sim } = parts;
   const events = async (id: string) => {
-    const res = await app.inject({ method: 'GET', url: `/v1/connections/${id}/events` });
-    return res.json().items;
+    // The trail, oldest first (the API answers newest first).
+    const res = await app.inject({ method: 'GET', url: `/v1/connections/${id}/events?limit=200` });
+    return res.json().items.reverse();
   };
   const getConnection = async (id: string) => {
     const res = await app.inject({ method: 'GET', url: `/v1/connections/${id}` });
