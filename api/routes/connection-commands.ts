@@ -26,6 +26,7 @@ import {
   CommandAnswerSchema,
   CommandQuerySchema,
   ErrorSchema,
+  IdempotencyHeadersSchema,
   IdParamsSchema,
   MAX_COMMAND_WAIT_SECONDS,
   RotateCredentialsSchema,
@@ -33,16 +34,6 @@ import {
 } from '../schemas';
 import { temporalUiOf } from '../temporal-ui';
 import type { TenantData } from '../tenant-data';
-
-export const CommandHeaders = z.object({
-  'idempotency-key': z
-    .string()
-    .min(1)
-    .max(255)
-    .regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces')
-    .optional()
-    .describe('a retry with the same key attaches to the command the first attempt sent'),
-});
 
 /** What a 202 after an expired wait tells the client to wait before it polls. */
 const POLL_AFTER_SECONDS = 2;
@@ -106,7 +97,7 @@ export const connectionCommandRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; dat
           tags: ['connections'],
           summary,
           params: IdParamsSchema,
-          headers: CommandHeaders,
+          headers: IdempotencyHeadersSchema,
           querystring: CommandQuerySchema,
           response: { 200: CommandAnswerSchema, 202: CommandAnswerSchema, ...errors },
         },
@@ -143,7 +134,7 @@ export const connectionCommandRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; dat
         tags: ['connections'],
         summary: 'Revoke: at the vendor where supported, then wipe the secrets',
         params: IdParamsSchema,
-        headers: CommandHeaders,
+        headers: IdempotencyHeadersSchema,
         querystring: CommandQuerySchema,
         response: { 200: CommandAnswerSchema, 202: CommandAnswerSchema, ...errors },
       },
@@ -214,7 +205,7 @@ export const connectionCommandRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; dat
         summary:
           'Rotate credentials: the new ones are verified before they replace the old ones (waits for the outcome, 30 s by default)',
         params: IdParamsSchema,
-        headers: CommandHeaders,
+        headers: IdempotencyHeadersSchema,
         querystring: CommandQuerySchema,
         body: RotateCredentialsSchema,
         response: {
