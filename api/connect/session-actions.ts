@@ -15,6 +15,7 @@ import type { AppDeps } from '../app';
 import { sendCommand, startLifecycle } from '../commands';
 import { ApiError, validationError } from '../errors';
 import { startInstall } from '../oauth-install';
+import { MAX_COMMAND_WAIT_SECONDS } from '../schemas';
 import type { TenantData } from '../tenant-data';
 import type { AttemptResult, ConnectProgress } from './outcome';
 import { returnUrlWith } from './return-urls';
@@ -217,9 +218,15 @@ async function rotateWorkingConnection(
   await secrets.stageCandidate(connection.id, rotationId, credentials);
   let result;
   try {
-    result = await sendCommand(deps, connection, rotateCredentialsUpdate, [{ rotationId }]);
+    result = await sendCommand(deps, connection, rotateCredentialsUpdate, [{ rotationId }], {
+      resultWaitMs: MAX_COMMAND_WAIT_SECONDS * 1000,
+    });
   } catch (err) {
-    await secrets.discardCandidate(connection.id, rotationId);
+    // Refused: nothing will verify the candidate. Not confirmed, or still verifying (503): the rotation
+    // may run and needs it.
+    if (err instanceof ApiError && err.statusCode === 409) {
+      await secrets.discardCandidate(connection.id, rotationId);
+    }
     throw err;
   }
   const attemptResult: AttemptResult =
