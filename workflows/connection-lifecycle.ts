@@ -13,6 +13,7 @@ import {
 } from '@temporalio/workflow';
 import { store, vendor } from './activity-proxies';
 import { ConnectionMachine, type Command, type Step } from './connection-machine';
+import { showSnapshot } from './current-details';
 import * as messages from './messages';
 import { REFRESH_JOINS_ONLY_UNSTARTED } from './patches';
 import { persistTransition } from './persist-transition';
@@ -87,6 +88,8 @@ export async function connectionLifecycle(
     { key: TENANT, value: tenantId },
     { key: STATUS, value: machine.status },
   ]);
+  // A new run (first or after continue-as-new) shows its state in the UI before its first transition.
+  showSnapshot(machine.snapshot());
 
   for (;;) {
     const step = machine.nextStep(Date.now());
