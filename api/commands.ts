@@ -13,8 +13,14 @@ import { STATUS, TENANT, VENDOR } from '../workflows/search-attributes';
 import type { AppDeps } from './app';
 import { ApiError } from './errors';
 
-/** Start the connection's workflow; a second start for the same connection is a no-op. */
-export async function startLifecycle(deps: AppDeps, connection: Connection): Promise<void> {
+/**
+ * Start the connection's workflow; a second start for the same connection is a no-op. The workers'
+ * reconciler (worker/reconciler.ts) starts it the same way for a connection stored while Temporal was down.
+ */
+export async function startLifecycle(
+  deps: Pick<AppDeps, 'temporal' | 'taskQueue' | 'policy'>,
+  connection: Connection,
+): Promise<void> {
   try {
     await deps.temporal.workflow.start<typeof connectionLifecycle>('connectionLifecycle', {
       taskQueue: deps.taskQueue,
