@@ -4,6 +4,7 @@
 // Workflows that wait without a timer (paused, invalid_credentials) never continue as new by themselves.
 import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Client } from '@temporalio/client';
@@ -55,7 +56,9 @@ const environment = (keys: Record<string, string>) => ({
 async function deploy(keys: Record<string, string>) {
   const config: Config = loadConfig(environment(keys));
   const services = createServices(config, { logger: createLogger('silent', 'test') });
-  const worker = await startWorker(config, services);
+  const worker = await startWorker(config, services, {
+    workflowBundle: { code: readFileSync(process.env.TEST_WORKFLOW_BUNDLE!, 'utf8') },
+  });
   const temporal = await connectTemporalClient(config, services);
   const app = await buildApp({
     db: services.db,

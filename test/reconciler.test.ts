@@ -1,6 +1,7 @@
 // A connection stored while Temporal was down (the API answered 503 after storing it) gets its workflow:
 // every worker starts the workflow of any connection that has none, at start and periodically.
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import { buildApp } from '../api/app';
 import { startLifecycle } from '../api/commands';
@@ -145,7 +146,9 @@ test('every worker starts the missing workflows when it starts, as main/ wires i
     expect(answer.statusCode).toBe(503);
     const { id } = await services.db.connection.findFirstOrThrow({ where: { tenantId: 't1' } });
 
-    worker = await startWorker(config, services);
+    worker = await startWorker(config, services, {
+      workflowBundle: { code: readFileSync(process.env.TEST_WORKFLOW_BUNDLE!, 'utf8') },
+    });
     await waitUntil(
       async () => (await services.db.connection.findUniqueOrThrow({ where: { id } })).status === 'active',
       'the stored connection linked by the worker started after it',
