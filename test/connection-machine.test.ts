@@ -550,6 +550,29 @@ describe('linked by an OAuth install', () => {
     expect(superseded.snapshot().eventSeq).toBe(0);
   });
 
+  test('an install the vendor made where it cannot work is invalid_configuration; a new install links it', () => {
+    const m = waiting();
+    const t = m.onInstall(
+      installStep(),
+      { kind: 'misconfigured', message: 'a workspace, not the organization' },
+      1,
+    );
+    expect(t).toMatchObject({
+      to: 'invalid_configuration',
+      event: 'install_failed',
+      reason: 'invalid_configuration',
+    });
+    expect(m.nextStep(HOUR)).toEqual({ kind: 'wait', untilMs: null });
+    expect(m.refuse('install')).toBeNull();
+    m.enqueue({ kind: 'install', result: { installId: 'i2' } });
+    const again = m.nextStep(HOUR) as Extract<Step, { kind: 'install' }>;
+    expect(m.onInstall(again, ok(HOUR), HOUR)).toMatchObject({
+      from: 'invalid_configuration',
+      to: 'active',
+      event: 'linked',
+    });
+  });
+
   test('a failed re-install leaves a working connection as it was', () => {
     const { m } = linked();
     const before = m.snapshot();

@@ -354,8 +354,9 @@ export class ConnectionMachine {
   onVendorStep(step: VendorStep, recorded: StepOutcome, now: number): Transition {
     const s = this.state;
     const outcome = this.asOfItsHistory(recorded);
-    const phase =
-      (step.kind === 'establish' || step.kind === 'install') && s.status === 'linking' ? 'link' : step.kind;
+    // An install on a connection that never linked (a refused install before it) links it.
+    const linking = s.status === 'linking' || (step.kind === 'install' && !s.configurationProven);
+    const phase = (step.kind === 'establish' || step.kind === 'install') && linking ? 'link' : step.kind;
     // Whatever the re-establish after a resume (or a relink) finds is reported as leaving the status it left.
     const resumed = step.kind === 'establish' && step.after === 'resume';
     const origin = resumed
@@ -557,18 +558,24 @@ export class ConnectionMachine {
     }
     // A newer install, queued behind this one, holds the code now: this one did nothing.
     if (outcome.kind === 'rejected' && outcome.superseded) return null;
-    // A configuration fault redeeming a code (the vendor's fixed hosts) is waited out like an outage.
     const reason =
       outcome.kind === 'rejected'
         ? outcome.reason
         : outcome.kind === 'misconfigured'
-          ? 'configuration_fault'
+          ? 'invalid_configuration'
           : 'vendor_unavailable';
     if (USABLE.includes(s.status)) {
       const detail = { reason, message: outcome.message };
       return this.transition({ to: s.status, event: 'install_failed', detail });
     }
-    const to = s.status === 'linking' && outcome.kind === 'rejected' ? 'invalid_credentials' : s.status;
+    // At link, a refused client is invalid_credentials; an install the vendor made where it cannot work (a
+    // Slack workspace instead of its Grid organization) invalid_configuration. Both take a new install.
+    const to =
+      s.status !== 'linking' || outcome.kind === 'unavailable'
+        ? s.status
+        : outcome.kind === 'rejected'
+          ? 'invalid_credentials'
+          : 'invalid_configuration';
     if (to !== 'linking') s.awaitingInstall = false;
     s.lastCheckAt = now;
     return this.transition({
