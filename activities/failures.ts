@@ -11,7 +11,12 @@ const MAX_INLINE_RETRY_AFTER_MS = 30_000;
 /** Convert a VendorError into the ApplicationFailure Temporal retries (or not) accordingly. */
 export function toActivityFailure(err: unknown): unknown {
   if (!(err instanceof VendorError)) return err;
-  const details = err.retryAfterMs === undefined ? [] : [{ retryAfterMs: err.retryAfterMs }];
+  const details =
+    err.retryAfterMs !== undefined
+      ? [{ retryAfterMs: err.retryAfterMs }]
+      : err.missingScopes
+        ? [{ missingScopes: err.missingScopes }]
+        : [];
   if (err.type === FailureType.RateLimited) {
     if ((err.retryAfterMs ?? 0) <= MAX_INLINE_RETRY_AFTER_MS) {
       return ApplicationFailure.create({

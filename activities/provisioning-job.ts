@@ -48,6 +48,8 @@ const UNUSABLE: Partial<Record<ConnectionStatus, JobFailureReason>> = {
   needs_reauth: 'connection_needs_reauth',
   invalid_credentials: 'connection_needs_reauth',
   insufficient_scopes: 'connection_unusable',
+  invalid_configuration: 'connection_unusable',
+  link_failed: 'connection_unusable',
   revoking: 'connection_unusable',
   revoked: 'connection_unusable',
 };

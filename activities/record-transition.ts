@@ -60,8 +60,13 @@ export async function recordTransition(
         lastSuccessAt: date(p.lastSuccessAt),
         nextCheckAt: date(p.nextCheckAt),
         consecutiveFailures: p.consecutiveFailures,
+        // Absent in transitions recorded before it was tracked: the stored value stays.
+        failingSince: date(p.failingSince),
         ...(p.grantedScopes ? { grantedScopes: p.grantedScopes } : {}),
         ...(p.missingScopes ? { missingScopes: p.missingScopes as unknown as object[] } : {}),
+        ...(p.missingOptionalScopes
+          ? { missingOptional: p.missingOptionalScopes as unknown as object[] }
+          : {}),
         ...(t.to === 'revoked'
           ? { revokedAt: new Date(), vendorRevocation: String(t.detail.vendorRevocation ?? 'unsupported') }
           : {}),
@@ -100,6 +105,7 @@ export async function recordTransition(
           reason: connection.statusReason,
           message: connection.statusMessage,
           missingScopes: connection.missingScopes,
+          missingOptionalScopes: connection.missingOptional,
         },
       },
     }));

@@ -24,10 +24,16 @@ export const DEFAULT_COMMAND_TIMEOUT_MS = 10_000;
 /** What a 503 from here tells the client to wait: a worker restarting or a server failing over. */
 export const RETRY_AFTER_SECONDS = 5;
 
-const timeoutOf = (deps: AppDeps) => deps.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
+const timeoutOf = (deps: Pick<AppDeps, 'commandTimeoutMs'>) => deps.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
 
-/** Start the connection's workflow; a second start for the same connection is a no-op. */
-export async function startLifecycle(deps: AppDeps, connection: Connection): Promise<void> {
+/**
+ * Start the connection's workflow; a second start for the same connection is a no-op. The workers'
+ * reconciler (worker/reconciler.ts) starts it the same way for a connection stored while Temporal was down.
+ */
+export async function startLifecycle(
+  deps: Pick<AppDeps, 'temporal' | 'taskQueue' | 'policy' | 'commandTimeoutMs'>,
+  connection: Connection,
+): Promise<void> {
   try {
     await deps.temporal.withDeadline(Date.now() + timeoutOf(deps), () =>
       deps.temporal.workflow.start<typeof connectionLifecycle>('connectionLifecycle', {

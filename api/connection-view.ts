@@ -26,6 +26,7 @@ export function connectionView(c: Connection, ui?: TemporalUi): z.output<typeof 
     statusReason: c.statusReason,
     statusMessage: c.statusMessage,
     missingScopes: (c.missingScopes ?? []) as unknown as MissingScope[],
+    missingOptionalScopes: (c.missingOptional ?? []) as unknown as MissingScope[],
     grantedScopes: c.grantedScopes,
     tokenExpiresAt: iso(c.tokenExpiresAt),
     credentialExpiresAt: iso(c.credentialExpiresAt),
@@ -33,6 +34,11 @@ export function connectionView(c: Connection, ui?: TemporalUi): z.output<typeof 
     lastSuccessAt: iso(c.lastSuccessAt),
     nextCheckAt: iso(c.nextCheckAt),
     consecutiveFailures: c.consecutiveFailures,
+    failingSince: iso(c.failingSince),
+    // The status's reason and message are the last failure's while checks fail.
+    lastError: c.failingSince
+      ? { reason: c.statusReason, message: c.statusMessage, at: iso(c.lastCheckedAt) }
+      : null,
     // Written only by the revoke step, from VENDOR_REVOCATIONS.
     vendorRevocation: c.vendorRevocation as VendorRevocation | null,
     revokeInstructions: revoke && !revoke.supported ? revoke.instructions : null,

@@ -7,7 +7,7 @@ import type { Connection } from '../platform/db';
 import type { Actor } from '../domain/audit-events';
 import { vendorContext } from '../vendor-kit/context';
 import type { VendorHttp } from '../vendor-kit/vendor-http';
-import { requiredScopes } from '../vendor-kit/scope-verification';
+import { requestedScopes } from '../vendor-kit/scope-verification';
 import type { AppDeps } from './app';
 import { ApiError } from './errors';
 import type { TenantData } from './tenant-data';
@@ -63,7 +63,7 @@ export async function startInstall(
     clientId: credentials.clientId,
     redirectUri,
     state,
-    scopes: requiredScopes(vendor, ctx).map((s) => s.scope),
+    scopes: requestedScopes(vendor, ctx).map((s) => s.scope),
   });
   await data.installs.start(connection, { stateHash, redirectUri, expiresAt }, now, actor);
   return { authorizeUrl, expiresAt, stateHash };

@@ -136,7 +136,16 @@ export const ConnectionSchema = z
     status: ConnectionStatusSchema,
     statusReason: z.string().nullable(),
     statusMessage: z.string().nullable(),
-    missingScopes: z.array(MissingScopeSchema),
+    missingScopes: z
+      .array(MissingScopeSchema)
+      .describe(
+        'required permissions the vendor withheld: the connection cannot work until they are granted',
+      ),
+    missingOptionalScopes: z
+      .array(MissingScopeSchema)
+      .describe(
+        'optional permissions the vendor withheld: the connection works, without the feature each purpose names',
+      ),
     grantedScopes: z.array(z.string()),
     tokenExpiresAt: iso.describe(
       'expiry of the token in use; null when none is held or it is not one to use (needs_reauth, invalid_credentials, revoked)',
@@ -148,7 +157,21 @@ export const ConnectionSchema = z
     consecutiveFailures: z
       .number()
       .int()
-      .describe('checks failed since the last success, outages and refusals alike'),
+      .describe('checks failed since the last success, outages, refusals and missing permissions alike'),
+    failingSince: iso.describe('when the current run of failed checks began; null while checks succeed'),
+    lastError: z
+      .object({
+        reason: z
+          .string()
+          .nullable()
+          .describe('e.g. vendor_unavailable, configuration_fault, credentials_rejected'),
+        message: z.string().nullable(),
+        at: iso,
+      })
+      .nullable()
+      .describe(
+        'what the last failed check said, while checks fail (nextCheckAt says when tether tries again)',
+      ),
     vendorRevocation: z.enum(VENDOR_REVOCATIONS).nullable(),
     revokeInstructions: z.string().nullable().describe('what to do at the vendor when it has no revoke API'),
     revokedAt: iso,

@@ -165,6 +165,6 @@ export const halo: VendorDefinition = {
   hooks: {
     normaliseInstanceUrl: instanceBase,
     errorMessage,
-    requiredScopes: (ctx) => readSettings(settings, ctx).scopes,
+    chosenScopes: (ctx) => readSettings(settings, ctx).scopes,
   },
 };

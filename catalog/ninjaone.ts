@@ -114,7 +114,7 @@ export const ninjaone: VendorDefinition = {
     'In NinjaOne, open Administration → Apps → API, tab Client App IDs, edit the Tether client app, tick the missing scope under Scopes and save.',
   hooks: {
     normaliseInstanceUrl: instanceBase,
-    requiredScopes: (ctx) => readSettings(settings, ctx).scopes,
+    chosenScopes: (ctx) => readSettings(settings, ctx).scopes,
     defaultInstanceUrl: (given) => regionUrl(settings.shape.region.parse(given.region)),
   },
 };

@@ -7,6 +7,10 @@ export const CONNECTION_STATUSES = [
   'expiring',
   'insufficient_scopes',
   'invalid_credentials',
+  /** At link, the vendor answered as if the URL or settings were wrong (unknown host, 404, an HTML page). */
+  'invalid_configuration',
+  /** The link kept failing (vendor down) past its deadline; a refresh starts it again. */
+  'link_failed',
   'degraded',
   'needs_reauth',
   'paused',
@@ -38,7 +42,13 @@ export interface TokenInfo {
 
 export interface ScopeVerification {
   granted: string[];
+  /** Required scopes not granted: the connection cannot work without them. */
   missing: MissingScope[];
+  /**
+   * Optional scopes asked for but not granted: the connection works, without the feature each one's
+   * purpose names. Absent in results recorded before optional scopes stopped blocking.
+   */
+  missingOptional?: MissingScope[];
   probes: { probe: string; ok: boolean }[];
 }
 
@@ -59,6 +69,17 @@ export interface MachineSnapshot {
   expiryWarned: boolean;
   /** Linking waits, without a timer, for the customer to install the OAuth app. */
   awaitingInstall: boolean;
+  /**
+   * The instance URL and settings worked once (the vendor issued a token or judged its scopes): from then
+   * on a configuration fault (unknown host, 404, an HTML page) is read as an outage, not as a wrong setting.
+   */
+  configurationProven: boolean;
+  /** When the current run of failed checks began (null while checks succeed). */
+  failingSince: number | null;
+  /** When the current run of configuration faults began, for their escalation (null when none). */
+  misconfiguredSince: number | null;
+  /** The link has been failing long enough for `link_delayed` to have been announced. */
+  linkDelayAnnounced: boolean;
 }
 
 /**
@@ -78,6 +99,7 @@ export interface ConnectionView extends MachineSnapshot {
 /** Why a rotation's new credentials were not taken (the old ones stay in use). */
 export const ROTATION_REJECTION_REASONS = [
   'invalid_credentials',
+  'invalid_configuration',
   'insufficient_scopes',
   'vendor_unavailable',
   'superseded',

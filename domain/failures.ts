@@ -9,8 +9,17 @@ export const FailureType = {
   InvalidCredentials: 'InvalidCredentials',
   /** The vendor refused a token we hold (401 on an API call: revoked or expired). Permanent. */
   TokenRejected: 'TokenRejected',
-  /** The input cannot work (unknown host, URL not allowed). Permanent. */
+  /**
+   * The vendor answered as if the input were wrong (unknown host, 404, an HTML page instead of JSON, a 400
+   * from the token endpoint, a URL not allowed). Permanent for this attempt: at link it names what to fix;
+   * on a connection that worked it is read as an outage (a DNS blip or a vendor's bad deploy looks the same).
+   */
   InvalidConfiguration: 'InvalidConfiguration',
+  /**
+   * The token endpoint refused required scopes by name (`invalid_scope` naming them): details carry them as
+   * { missingScopes: MissingScope[] }. Permanent.
+   */
+  ScopesRefused: 'ScopesRefused',
   /** 429 with a Retry-After too long to wait inside activity retries. Permanent for this attempt. */
   RateLimited: 'RateLimited',
   /** 5xx, timeout, network error, malformed answer. Retried with backoff. */
@@ -26,6 +35,7 @@ export const PERMANENT_FAILURES: FailureType[] = [
   FailureType.InvalidCredentials,
   FailureType.TokenRejected,
   FailureType.InvalidConfiguration,
+  FailureType.ScopesRefused,
   FailureType.RateLimited,
   FailureType.RotationSuperseded,
   FailureType.ReauthRequired,

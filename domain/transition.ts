@@ -16,8 +16,15 @@ export const CONNECTION_EVENTS = [
   'install_succeeded',
   'scopes_missing',
   'credentials_rejected',
+  /** At link (or after configuration faults persisted past their limit): the URL or settings look wrong. */
   'invalid_configuration',
+  /** A configuration fault on a connection that worked: read as an outage, retried with backoff. */
+  'configuration_fault',
   'vendor_unavailable',
+  /** The link has been failing for `linkDelayedAfterMs`; it keeps trying. */
+  'link_delayed',
+  /** The link failed for `linkDeadlineMs` and stopped trying. */
+  'link_failed',
   'credentials_rotated',
   'rotation_rejected',
   'install_failed',
@@ -45,6 +52,9 @@ export interface Transition {
     credentialExpiresAt?: number | null;
     grantedScopes?: string[];
     missingScopes?: MissingScope[];
+    missingOptionalScopes?: MissingScope[];
+    /** When the current run of failed checks began; null once a check succeeds. */
+    failingSince: number | null;
     lastCheckAt?: number;
     lastSuccessAt?: number;
     nextCheckAt: number | null;

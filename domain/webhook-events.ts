@@ -5,6 +5,9 @@ export const WEBHOOK_EVENT_TYPES = [
   'connection.linked',
   'connection.insufficient_scopes',
   'connection.invalid_credentials',
+  'connection.invalid_configuration',
+  'connection.link_delayed',
+  'connection.link_failed',
   'connection.needs_reauth',
   'connection.degraded',
   'connection.recovered',
@@ -19,6 +22,7 @@ export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 const ANNOUNCED: Partial<Record<ConnectionEvent, WebhookEventType>> = {
   linked: 'connection.linked',
   recovered: 'connection.recovered',
+  link_delayed: 'connection.link_delayed',
 };
 
 export function webhookEventFor(t: Transition): WebhookEventType | null {
@@ -29,6 +33,8 @@ export function webhookEventFor(t: Transition): WebhookEventType | null {
   switch (t.to) {
     case 'insufficient_scopes':
     case 'invalid_credentials':
+    case 'invalid_configuration':
+    case 'link_failed':
     case 'needs_reauth':
     case 'degraded':
     case 'expiring':

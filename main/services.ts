@@ -6,7 +6,9 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { buildApp } from '../api/app';
+import { startLifecycle } from '../api/commands';
 import { createWorker, type WorkerTuning } from '../worker/create-worker';
+import { startReconciler } from '../worker/reconciler';
 import type { Config } from '../platform/config';
 import { createPrismaClient, type Db } from '../platform/db';
 import { loadKeyring } from '../platform/encryption';
@@ -21,6 +23,7 @@ export interface Services {
   http: VendorHttp;
   /** Encrypts Temporal payloads; client and worker must use the same keys. */
   codec: EncryptionCodec;
+  logger: Logger;
   close(): Promise<void>;
 }
 
@@ -66,6 +69,7 @@ export function createServices(config: Config, options: ServicesOptions): Servic
     secrets: createSecretStore(db, createSecretBox(keys, activeKeyId)),
     http,
     codec: new EncryptionCodec(keys, activeKeyId),
+    logger: options.logger,
     async close() {
       await http.close().catch((err: unknown) => options.logger.warn({ err }, 'closing vendor HTTP failed'));
       await db.$disconnect();
@@ -113,12 +117,24 @@ export async function startWorker(
     throw err;
   }
   const done = worker.run();
+  // Every worker, at start and then periodically, starts the workflow of any connection that has none.
+  const temporal = new Client({
+    connection,
+    namespace: config.temporal.namespace,
+    dataConverter: encryptedDataConverter(services.codec),
+  });
+  const start = { temporal, taskQueue: config.temporal.taskQueue, policy: config.policy };
+  const reconciler = startReconciler(
+    { db: services.db, temporal, start: (c) => startLifecycle(start, c), logger: services.logger },
+    config.reconcileIntervalMs,
+  );
   let stopping: Promise<void> | undefined;
   return {
     worker,
     done,
     stop() {
       stopping ??= (async () => {
+        await reconciler.stop();
         if (worker.getState() === 'RUNNING') worker.shutdown();
         await done.catch(() => undefined);
         await connection.close();

@@ -47,6 +47,8 @@ const EnvSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   TETHER_ENCRYPTION_KEYS: z.string().optional(),
   TETHER_ACTIVE_KEY_ID: z.string().optional(),
+  /** Retired keys, same format: they still decrypt (secrets, Temporal histories) but never encrypt. */
+  TETHER_DECRYPT_ONLY_KEYS: z.string().optional(),
   /** Lets instance URLs be plain http on loopback: for the simulators, tests and the demo only. */
   TETHER_ALLOW_INSECURE_LOOPBACK: bool,
   TETHER_VENDOR_TIMEOUT_MS: int(15_000),
@@ -55,6 +57,11 @@ const EnvSchema = z.object({
   TETHER_FAILURE_BACKOFF_BASE_MS: int(DEFAULT_POLICY.failureBackoffBaseMs),
   TETHER_FAILURE_BACKOFF_CAP_MS: int(DEFAULT_POLICY.failureBackoffCapMs),
   TETHER_REJECTION_LIMIT: int(DEFAULT_POLICY.rejectionLimit),
+  TETHER_CONFIGURATION_FAULT_LIMIT_MS: int(DEFAULT_POLICY.configurationFaultLimitMs),
+  TETHER_LINK_DELAYED_AFTER_MS: int(DEFAULT_POLICY.linkDelayedAfterMs),
+  TETHER_LINK_DEADLINE_MS: int(DEFAULT_POLICY.linkDeadlineMs),
+  /** How often each worker starts the workflow of any connection that has none. */
+  TETHER_RECONCILE_INTERVAL_MS: int(300_000),
   /** Where customers' browsers reach this API: OAuth redirect URIs are <this>/v1/oauth/callback. */
   TETHER_PUBLIC_URL: z.url().optional(),
   /** Where an OAuth install's callback sends the admin's browser, with the outcome (unset: a page of its own). */
@@ -99,6 +106,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     failureBackoffBaseMs: e.TETHER_FAILURE_BACKOFF_BASE_MS,
     failureBackoffCapMs: e.TETHER_FAILURE_BACKOFF_CAP_MS,
     rejectionLimit: e.TETHER_REJECTION_LIMIT,
+    configurationFaultLimitMs: e.TETHER_CONFIGURATION_FAULT_LIMIT_MS,
+    linkDelayedAfterMs: e.TETHER_LINK_DELAYED_AFTER_MS,
+    linkDeadlineMs: e.TETHER_LINK_DEADLINE_MS,
   };
   // Names as catalog/slack.ts reads them; unset ones keep the vendor's production URL.
   const vendorEndpoints: VendorEndpoints = {
@@ -115,7 +125,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     },
     http: { host: e.HOST, port: e.PORT },
     logLevel: e.LOG_LEVEL,
-    encryption: { keys: e.TETHER_ENCRYPTION_KEYS, activeKeyId: e.TETHER_ACTIVE_KEY_ID },
+    encryption: {
+      keys: e.TETHER_ENCRYPTION_KEYS,
+      activeKeyId: e.TETHER_ACTIVE_KEY_ID,
+      decryptOnlyKeys: e.TETHER_DECRYPT_ONLY_KEYS,
+    },
     vendorHttp: {
       timeoutMs: e.TETHER_VENDOR_TIMEOUT_MS,
       maxResponseBytes: e.TETHER_VENDOR_MAX_RESPONSE_BYTES,
@@ -127,6 +141,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     commandTimeoutMs: e.TETHER_COMMAND_TIMEOUT_MS,
     temporalUiUrl: e.TETHER_TEMPORAL_UI_URL?.replace(/\/+$/, ''),
     workerMetricsAddress: e.TETHER_WORKER_METRICS_ADDRESS,
+    reconcileIntervalMs: e.TETHER_RECONCILE_INTERVAL_MS,
     rateLimitPerMinute: e.TETHER_RATE_LIMIT_PER_MINUTE,
     quotas: Object.fromEntries(
       Object.entries(QUOTAS).map(([name, quota]) => [name, e[quota.variable]]),

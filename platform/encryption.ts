@@ -8,9 +8,12 @@ import { createSecretBox, generateKey, parseKeyring, type SecretBox } from './se
 export interface EncryptionConfig {
   keys?: string;
   activeKeyId?: string;
+  /** Retired keys (TETHER_DECRYPT_ONLY_KEYS): they open what they sealed, and never seal. */
+  decryptOnlyKeys?: string;
 }
 
 export interface Keyring {
+  /** Every key that decrypts: the encryption keys and the decrypt-only ones. */
   keys: Map<string, Buffer>;
   activeKeyId: string;
 }
@@ -46,6 +49,11 @@ export function loadKeyring(
   if (!activeKeyId) throw new Error('TETHER_ENCRYPTION_KEYS holds no key');
   if (!keys.has(activeKeyId))
     throw new Error(`TETHER_ACTIVE_KEY_ID ${activeKeyId} is not in TETHER_ENCRYPTION_KEYS`);
+  for (const [id, key] of parseKeyring(config.decryptOnlyKeys ?? '')) {
+    if (keys.has(id))
+      throw new Error(`key ${id} is in both TETHER_ENCRYPTION_KEYS and TETHER_DECRYPT_ONLY_KEYS`);
+    keys.set(id, key);
+  }
   return { keys, activeKeyId };
 }
 

@@ -58,6 +58,12 @@ export class EncryptionCodec implements PayloadCodec {
   }
 }
 
+/** The id of the key a payload was encrypted with, or null for a payload this codec did not encrypt. */
+export function payloadKeyId(payload: Payload): string | null {
+  if (Buffer.from(payload.metadata?.encoding ?? []).toString() !== ENCODING) return null;
+  return Buffer.from(payload.metadata?.[KEY_ID] ?? []).toString();
+}
+
 /** Module of the failure converter, for `bundleWorkflowCode({ failureConverterPath })` where a bundle is built ahead. */
 export const FAILURE_CONVERTER_PATH = require.resolve('./failure-converter');
 

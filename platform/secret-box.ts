@@ -1,6 +1,6 @@
 // AES-256-GCM for secrets at rest. Each sealed value records the id of the key that sealed it,
 // so keys rotate: new writes use the active key, old rows stay readable until re-encrypted.
-import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
@@ -15,8 +15,13 @@ export interface SecretBox {
   /** `context` is bound as additional authenticated data: a value moved to another row won't open. */
   seal(plaintext: string, context: string): Sealed;
   open(value: Sealed, context: string): string;
-  /** Keyed hash for comparing secret-bearing values without storing them (idempotency keys). */
+  /**
+   * Keyed hash for comparing secret-bearing values without storing them (idempotency keys), as
+   * `<keyId>:<hex>`: it names the key that made it, so it can be checked after the active key changed.
+   */
   fingerprint(data: string): string;
+  /** Whether `data` has this fingerprint, made with any key of the ring (active or decrypt-only). */
+  matchesFingerprint(data: string, fingerprint: string): boolean;
 }
 
 export function createSecretBox(keys: Map<string, Buffer>, activeKeyId: string): SecretBox {
@@ -27,12 +32,25 @@ export function createSecretBox(keys: Map<string, Buffer>, activeKeyId: string):
   if (!active) throw new Error(`active encryption key ${activeKeyId} is not configured`);
 
   // A separate key for fingerprints, so the hash never uses the encryption key directly.
-  const macKey = Buffer.from(hkdfSync('sha256', active, Buffer.alloc(0), 'tether/fingerprint', 32));
+  const mac = (key: Buffer, data: string) =>
+    createHmac('sha256', Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), 'tether/fingerprint', 32)))
+      .update(data)
+      .digest();
 
   return {
     activeKeyId,
     fingerprint(data) {
-      return createHmac('sha256', macKey).update(data).digest('hex');
+      return `${activeKeyId}:${mac(active, data).toString('hex')}`;
+    },
+    matchesFingerprint(data, fingerprint) {
+      const at = fingerprint.lastIndexOf(':');
+      // Made before fingerprints named their key: by any key still configured.
+      const candidates = at < 0 ? [...keys.values()] : [keys.get(fingerprint.slice(0, at))];
+      const expected = Buffer.from(fingerprint.slice(at + 1), 'hex');
+      return candidates.some((key) => {
+        const actual = key && mac(key, data);
+        return !!actual && actual.length === expected.length && timingSafeEqual(actual, expected);
+      });
     },
     seal(plaintext, context) {
       const iv = randomBytes(IV_BYTES);

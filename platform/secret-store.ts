@@ -63,6 +63,11 @@ export function createSecretStore(db: Db, box: SecretBox) {
       return box.fingerprint(canonicalJson(value));
     },
 
+    /** Whether `value` is the request `fingerprint` was made of, whichever configured key made it. */
+    matchesFingerprint(value: unknown, fingerprint: string): boolean {
+      return box.matchesFingerprint(canonicalJson(value), fingerprint);
+    },
+
     /** Sealed credentials row for creating a connection inside the caller's transaction. */
     sealCredentials(connectionId: string, credentials: Credentials) {
       const { keyId, sealed } = seal(connectionId, 'credentials', credentials);

@@ -30,6 +30,7 @@ import { startSimulators, type RunningSimulators } from '../simulators/server';
 import { SEARCH_ATTRIBUTE_TYPES } from '../workflows/search-attributes';
 import { ChaosApiClient, type ApiAnswer } from './chaos/api-client';
 import { checkAll, type CheckReport, type LinkedConnection } from './chaos/checks';
+import { checkOrphan, storeOrphan } from './chaos/orphan-check';
 import { makeFaults, makePlan, prng, type Fault } from './chaos/plan';
 import { startLocalPostgres, type LocalPostgres } from './chaos/postgres';
 import { WorkerProcess } from './chaos/worker-process';
@@ -230,6 +231,7 @@ async function main(): Promise<number> {
       TETHER_FAILURE_BACKOFF_BASE_MS: '500',
       TETHER_FAILURE_BACKOFF_CAP_MS: '4000',
       TETHER_REJECTION_LIMIT: '3',
+      TETHER_RECONCILE_INTERVAL_MS: '5000',
       TETHER_VENDOR_TIMEOUT_MS: '5000',
       LOG_LEVEL: 'info',
       HOST: '127.0.0.1',
@@ -265,6 +267,7 @@ async function main(): Promise<number> {
     const apiUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
     const { key } = await createApiKey(services.db, { name: 'chaos', tenantId: TENANT });
     const api = new ChaosApiClient(apiUrl, key);
+    const orphan = await storeOrphan(config, services, sim.baseUrl);
 
     await startWorkerWithRetries(w, Date.now() + 120_000);
     const setupMs = Date.now() - setupStarted;
@@ -501,6 +504,7 @@ async function main(): Promise<number> {
     }
     for (const e of unexpectedExits)
       violations.push({ check: 'worker did not crash', detail: `exited on its own at ${e}` });
+    violations.push(...(await checkOrphan(orphan, { services, temporal })));
 
     // ---- summary ---------------------------------------------------------------------------------
     const totalMs = Date.now() - runStarted;

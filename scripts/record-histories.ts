@@ -11,12 +11,21 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import { startTemporalDevServer } from '../dev/temporal-dev-server';
 import { startStack, type Stack } from '../test/support/stack';
 import { SEARCH_ATTRIBUTE_TYPES } from '../workflows/search-attributes';
+import { continueAsNewNowUpdate } from '../workflows/messages';
 import type { ConnectionView } from '../domain/connection';
 import { FAILURE_CONVERTER_PATH } from '../platform/payload-codec';
+import type { MaintenancePolicy } from '../domain/policy';
 
 const OUT = path.join(__dirname, '..', 'test', 'fixtures', 'histories');
 
-type Scenario = (stack: Stack) => Promise<string>;
+/** The workflow whose history to record (a connection id, or a workflow id): its last run, or the run named. */
+type Scenario = (stack: Stack) => Promise<string | { id: string; runId: string }>;
+
+/** Scenarios that need timings of their own run on a stack of their own. */
+const POLICIES: Record<string, Partial<MaintenancePolicy>> = {
+  'invgate-link-outage-then-failed': { linkDelayedAfterMs: 1, linkDeadlineMs: 10_000 },
+  'invgate-configuration-faults-in-maintenance': { configurationFaultLimitMs: 4_000 },
+};
 
 const invgate = (stack: Stack, clientId: string, clientSecret = 'demo-secret') => ({
   vendor: 'invgate',
@@ -182,6 +191,111 @@ const scenarios: Record<string, Scenario> = {
     return id;
   },
 
+  // A link during a vendor outage: keeps trying, announces the delay, fails at its deadline; a refresh
+  // after the outage links it.
+  async 'invgate-link-outage-then-failed'(stack) {
+    const client = 'demo-all-scopes.rec-outage';
+    const down = stack.sim.control.addFault({
+      vendor: 'invgate',
+      match: client,
+      fault: { kind: 'status', status: 503 },
+      scope: 'token',
+    });
+    const { id } = await stack.link(invgate(stack, client));
+    await stack.waitForStatus(id, 'link_failed', 60_000);
+    stack.sim.control.removeFault(down);
+    await call(stack, 'POST', `/v1/connections/${id}/refresh`);
+    await stack.waitForStatus(id, 'active');
+    await revoke(stack, id);
+    return id;
+  },
+  // A connection that worked meets configuration faults: an outage that recovers by itself, then faults
+  // that persist past their limit (invalid_configuration), fixed and refreshed.
+  async 'invgate-configuration-faults-in-maintenance'(stack) {
+    const client = 'demo-ttl-2.rec-config';
+    const { id } = await stack.link(invgate(stack, client));
+    await stack.waitForStatus(id, 'active');
+    const badRequest = () =>
+      stack.sim.control.addFault({
+        vendor: 'invgate',
+        match: client,
+        fault: { kind: 'status', status: 400, body: { error: 'invalid_request' } },
+        scope: 'token',
+      });
+    let fault = badRequest();
+    await waitForEvent(stack, id, 'configuration_fault');
+    stack.sim.control.removeFault(fault);
+    await waitForEvent(stack, id, 'recovered');
+    fault = badRequest();
+    await stack.waitForStatus(id, 'invalid_configuration', 60_000);
+    stack.sim.control.removeFault(fault);
+    await call(stack, 'POST', `/v1/connections/${id}/refresh`);
+    await waitForEvent(stack, id, 'recovered', 2);
+    await revoke(stack, id);
+    return id;
+  },
+  // A link to the wrong place (an HTML sign-in page): invalid_configuration; once fixed, a refresh links it.
+  async 'invgate-wrong-url-then-relinked'(stack) {
+    const client = 'demo-all-scopes.rec-html';
+    stack.sim.control.addFault({
+      vendor: 'invgate',
+      match: client,
+      fault: { kind: 'html' },
+      scope: 'token',
+      times: 1,
+    });
+    const { id } = await stack.link(invgate(stack, client));
+    await stack.waitForStatus(id, 'invalid_configuration');
+    await call(stack, 'POST', `/v1/connections/${id}/refresh`);
+    await stack.waitForStatus(id, 'active');
+    await revoke(stack, id);
+    return id;
+  },
+  // A required scope removed at the vendor, noticed at a refresh; checked again with backoff until it is
+  // granted again. An optional one missing throughout (read:assets) never blocks.
+  async 'halo-scopes-rechecked'(stack) {
+    const client = 'demo-ttl-2.rec-scopes';
+    stack.sim.control.addFault({
+      vendor: 'halo',
+      match: client,
+      fault: { kind: 'drop_scopes', scopes: ['read:assets'] },
+      scope: 'token',
+    });
+    const { id } = await stack.link({
+      vendor: 'halo',
+      instanceUrl: stack.instanceUrl('halo'),
+      credentials: { clientId: client, clientSecret: 'demo-secret' },
+    });
+    await stack.waitForStatus(id, 'active');
+    const removed = stack.sim.control.addFault({
+      vendor: 'halo',
+      match: client,
+      fault: { kind: 'drop_scopes', scopes: ['read:tickets'] },
+      scope: 'token',
+    });
+    await stack.waitForStatus(id, 'insufficient_scopes', 30_000);
+    await waitForEvent(stack, id, 'scopes_missing', 2);
+    stack.sim.control.removeFault(removed);
+    await waitForEvent(stack, id, 'recovered');
+    await revoke(stack, id);
+    return id;
+  },
+  // An idle (paused) workflow asked to continue as new now, as `npm run keys:workflows -- --move` does:
+  // the run that ends with it.
+  async 'invgate-continue-as-new-now'(stack) {
+    const { id } = await stack.link(invgate(stack, 'demo-all-scopes.rec-can'));
+    await stack.waitForStatus(id, 'active');
+    await call(stack, 'POST', `/v1/connections/${id}/pause`);
+    await stack.waitForStatus(id, 'paused');
+    const handle = stack.client.workflow.getHandle(`connection:${id}`);
+    const { runId } = await handle.executeUpdate(continueAsNewNowUpdate);
+    await until(async () => (await handle.describe()).runId !== runId, `${id}: never continued as new`);
+    await call(stack, 'POST', `/v1/connections/${id}/resume`);
+    await stack.waitForStatus(id, 'active');
+    await revoke(stack, id);
+    return { id, runId };
+  },
+
   // OAuth install (Slack Enterprise Grid): waits for the install, redeems the code, rotates tokens.
   async 'slack-install-rotation'(stack) {
     const { id } = await stack.link({
@@ -257,16 +371,26 @@ async function main() {
       })
     ).code,
   );
-  const stack = await startStack({ temporalAddress: server.address, workflowBundlePath: bundlePath });
+  const stackWith = (policy?: Partial<MaintenancePolicy>) =>
+    startStack({ temporalAddress: server.address, workflowBundlePath: bundlePath, policy });
+  const stack = await stackWith();
   mkdirSync(OUT, { recursive: true });
   try {
     for (const [name, scenario] of Object.entries(scenarios)) {
       if (names.length > 0 && !names.includes(name)) continue;
-      const id = await scenario(stack);
-      const handle = stack.client.workflow.getHandle(id.includes(':') ? id : `connection:${id}`);
-      await handle.result();
-      writeFileSync(path.join(OUT, `${name}.json`), historyToJSON(await handle.fetchHistory()));
-      console.log(`recorded ${name}`);
+      const own = POLICIES[name] ? await stackWith(POLICIES[name]) : undefined;
+      try {
+        const on = own ?? stack;
+        const recorded = await scenario(on);
+        const { id, runId } = typeof recorded === 'string' ? { id: recorded, runId: undefined } : recorded;
+        const workflowId = id.includes(':') ? id : `connection:${id}`;
+        await on.client.workflow.getHandle(workflowId).result();
+        const history = await on.client.workflow.getHandle(workflowId, runId).fetchHistory();
+        writeFileSync(path.join(OUT, `${name}.json`), historyToJSON(history));
+        console.log(`recorded ${name}`);
+      } finally {
+        await own?.close();
+      }
     }
   } finally {
     await stack.close();

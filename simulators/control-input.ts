@@ -13,6 +13,8 @@ export const faultSchema = z.discriminatedUnion('kind', [
   /** The vendor does the work at once and answers only after `ms`: a caller lost meanwhile never hears of it. */
   z.object({ kind: z.literal('delay_answer'), ms: z.number().int().min(0).max(600_000) }),
   z.object({ kind: z.literal('malformed') }),
+  /** HTTP 200 with an HTML sign-in page: what a wrong URL (a website, an SSO proxy) answers. */
+  z.object({ kind: z.literal('html') }),
   z.object({ kind: z.literal('revoke_tokens') }),
   z.object({ kind: z.literal('drop_scopes'), scopes: z.array(z.string().min(1)).min(1) }),
   /** The answer body leaves in pieces of chunkBytes every intervalMs: a slow vendor or link. */

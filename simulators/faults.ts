@@ -18,8 +18,8 @@ export interface FaultEffect {
   revokeTokens: boolean;
   /** Send the answer body slowly, in pieces. */
   trickle?: { chunkBytes: number; intervalMs: number };
-  /** A fault that answers instead of the vendor (status or malformed), if any matched. */
-  answer?: Extract<Fault, { kind: 'status' | 'malformed' }>;
+  /** A fault that answers instead of the vendor (status, malformed or html), if any matched. */
+  answer?: Extract<Fault, { kind: 'status' | 'malformed' | 'html' }>;
 }
 
 export class FaultList {

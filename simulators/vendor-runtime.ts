@@ -347,11 +347,12 @@ async function playScenario(
 }
 
 function answerFault(
-  fault: Extract<Fault, { kind: 'status' | 'malformed' }>,
+  fault: Extract<Fault, { kind: 'status' | 'malformed' | 'html' }>,
   spec: RouteSpec,
   reply: FastifyReply,
 ) {
   if (fault.kind === 'malformed') sendMalformed(reply, spec.kind);
+  else if (fault.kind === 'html') sendSignInPage(reply);
   else {
     const body = fault.body !== undefined ? fault.body : spec.errorBody(fault.status, message(fault.status));
     refuse(reply, fault.status, body, fault.retryAfterSeconds);
@@ -382,6 +383,14 @@ function message(status: number): string {
 function refuse(reply: FastifyReply, status: number, body: unknown, retryAfterSeconds?: number): void {
   if (retryAfterSeconds !== undefined) reply.header('retry-after', String(retryAfterSeconds));
   reply.code(status).send(body);
+}
+
+/** HTTP 200 with a sign-in page, as a website or an SSO proxy in front of the real API answers. */
+function sendSignInPage(reply: FastifyReply): void {
+  const page =
+    '<!DOCTYPE html><html><head><title>Sign in</title></head><body><form method="post" action="/login">' +
+    '<input name="username"><input name="password" type="password"><button>Sign in</button></form></body></html>';
+  reply.code(200).type('text/html; charset=utf-8').send(page);
 }
 
 /** HTTP 200 with JSON cut off mid-value: what a crashing proxy or a buggy vendor sends. */

@@ -12,6 +12,7 @@ import { failedOutcome, verifiedOutcome, type StepOutcome } from '../workflows/s
 import { FailureType } from '../domain/failures';
 import { DEFAULT_POLICY, type MaintenancePolicy } from '../domain/policy';
 import { type ScopeVerification, type TokenInfo } from '../domain/connection';
+import { webhookEventFor } from '../domain/webhook-events';
 
 const HOUR = 3_600_000;
 const policy: MaintenancePolicy = {
@@ -433,13 +434,13 @@ describe('what a token step came to', () => {
   });
 });
 
-test('insufficient scopes stop the timers until a human acts; a later refresh re-establishes', () => {
-  const m = new ConnectionMachine(policy, () => 0.5);
+test('histories recorded before SCOPES_RECHECKED: insufficient scopes stop the timers until a human acts', () => {
+  const m = new ConnectionMachine(policy, () => 0.5, undefined, { scopesWaitForHuman: () => true });
   const t = m.onVendorStep(vendorStep(m, 0), { kind: 'insufficient_scopes', verification: lacking }, 0);
   m.finish();
   expect(t).toMatchObject({
     to: 'insufficient_scopes',
-    patch: { missingScopes: [{ scope: 'a', purpose: 'p' }] },
+    patch: { missingScopes: [{ scope: 'a', purpose: 'p' }], consecutiveFailures: 0, nextCheckAt: null },
   });
   expect(m.nextStep(HOUR)).toEqual({ kind: 'wait', untilMs: null });
   m.enqueue({ kind: 'refresh' });
@@ -549,6 +550,29 @@ describe('linked by an OAuth install', () => {
     expect(superseded.snapshot().eventSeq).toBe(0);
   });
 
+  test('an install the vendor made where it cannot work is invalid_configuration; a new install links it', () => {
+    const m = waiting();
+    const t = m.onInstall(
+      installStep(),
+      { kind: 'misconfigured', message: 'a workspace, not the organization' },
+      1,
+    );
+    expect(t).toMatchObject({
+      to: 'invalid_configuration',
+      event: 'install_failed',
+      reason: 'invalid_configuration',
+    });
+    expect(m.nextStep(HOUR)).toEqual({ kind: 'wait', untilMs: null });
+    expect(m.refuse('install')).toBeNull();
+    m.enqueue({ kind: 'install', result: { installId: 'i2' } });
+    const again = m.nextStep(HOUR) as Extract<Step, { kind: 'install' }>;
+    expect(m.onInstall(again, ok(HOUR), HOUR)).toMatchObject({
+      from: 'invalid_configuration',
+      to: 'active',
+      event: 'linked',
+    });
+  });
+
   test('a failed re-install leaves a working connection as it was', () => {
     const { m } = linked();
     const before = m.snapshot();
@@ -588,12 +612,20 @@ describe('activity failures in the machine vocabulary', () => {
   test.each([
     [FailureType.InvalidCredentials, { kind: 'rejected', reason: 'credentials_rejected' }],
     [FailureType.TokenRejected, { kind: 'rejected', reason: 'credentials_rejected' }],
-    [FailureType.InvalidConfiguration, { kind: 'rejected', reason: 'invalid_configuration' }],
+    [FailureType.InvalidConfiguration, { kind: 'misconfigured' }],
     [FailureType.RotationSuperseded, { kind: 'rejected', superseded: true }],
     [FailureType.ReauthRequired, { kind: 'rejected', final: true }],
     [FailureType.VendorUnavailable, { kind: 'unavailable' }],
   ] as const)('%s', (type, expected) => {
     expect(classifyFailure(failed(type))).toMatchObject({ ...expected, message: `${type}!` });
+  });
+
+  test('scopes the token endpoint refused by name are missing scopes, with nothing granted', () => {
+    const missingScopes = [{ scope: 'monitoring', purpose: 'read organizations' }];
+    expect(classifyFailure(failed(FailureType.ScopesRefused, [{ missingScopes }]))).toEqual({
+      kind: 'insufficient_scopes',
+      verification: { granted: [], missing: missingScopes, probes: [] },
+    });
   });
 
   test('a long Retry-After travels with the outage; anything else is an outage too', () => {
@@ -607,4 +639,332 @@ describe('activity failures in the machine vocabulary', () => {
       message: 'start-to-close timeout',
     });
   });
+});
+
+describe('configuration faults are read by phase', () => {
+  const misconfigured: StepOutcome = {
+    kind: 'misconfigured',
+    message: 'host acme.invalid not found: check the instance URL',
+  };
+
+  test('at link: invalid_configuration, saying what to fix, with no timer and its own webhook', () => {
+    const m = new ConnectionMachine(policy, () => 0.5);
+    const t = m.onVendorStep(vendorStep(m, 0), misconfigured, 0);
+    m.finish();
+    expect(t).toMatchObject({
+      from: 'linking',
+      to: 'invalid_configuration',
+      event: 'invalid_configuration',
+      reason: 'invalid_configuration',
+      message: 'host acme.invalid not found: check the instance URL',
+      patch: { nextCheckAt: null, consecutiveFailures: 1, failingSince: 0 },
+    });
+    expect(webhookEventFor(t)).toBe('connection.invalid_configuration');
+    expect(m.nextStep(100 * HOUR)).toEqual({ kind: 'wait', untilMs: null });
+  });
+
+  test('on a connection that worked: an outage with backoff that recovers by itself, never needs_reauth', () => {
+    const { m } = linked();
+    let now = HOUR;
+    const seen = [];
+    for (let i = 0; i < policy.rejectionLimit + 3; i++) {
+      const t = m.onVendorStep(vendorStep(m, now), misconfigured, now);
+      m.finish();
+      seen.push([t.to, t.event, t.reason]);
+      expect(t.patch.nextCheckAt).toBeGreaterThan(now);
+      expect(t.patch.failingSince).toBe(HOUR);
+      now = t.patch.nextCheckAt!;
+    }
+    expect(new Set(seen.map((s) => s.join(' ')))).toEqual(
+      new Set(['degraded configuration_fault configuration_fault']),
+    );
+    const back = m.onVendorStep(vendorStep(m, now), ok(now), now);
+    expect(back).toMatchObject({
+      from: 'degraded',
+      to: 'active',
+      event: 'recovered',
+      patch: { consecutiveFailures: 0, failingSince: null },
+    });
+  });
+
+  test('persisting past configurationFaultLimitMs, it escalates to invalid_configuration saying what to check', () => {
+    const { m } = linked();
+    const limit = policy.configurationFaultLimitMs;
+    let now = HOUR;
+    let t = m.onVendorStep(vendorStep(m, now), misconfigured, now);
+    m.finish();
+    // Outages in between do not end the run of configuration faults; only a success does.
+    now = HOUR + limit / 2;
+    m.enqueue({ kind: 'refresh' });
+    m.onVendorStep(vendorStep(m, now), { kind: 'unavailable', message: '503' }, now);
+    m.finish();
+    now = HOUR + limit;
+    m.enqueue({ kind: 'refresh' });
+    t = m.onVendorStep(vendorStep(m, now), misconfigured, now);
+    m.finish();
+    expect(t).toMatchObject({
+      from: 'degraded',
+      to: 'invalid_configuration',
+      event: 'invalid_configuration',
+      patch: { nextCheckAt: null, tokenExpiresAt: null },
+    });
+    expect(t.message).toMatch(
+      /not found: check the instance URL \(for 3 d: check that the instance URL and settings still point at your account, then refresh\)/,
+    );
+    expect(m.nextStep(now + 100 * HOUR)).toEqual({ kind: 'wait', untilMs: null });
+    // A human fixed it (or it came back): a refresh verifies again and recovers.
+    m.enqueue({ kind: 'refresh' });
+    const step = vendorStep(m, now + 1);
+    expect(step).toEqual({ kind: 'establish' });
+    expect(m.onVendorStep(step, ok(now + 1), now + 1)).toMatchObject({
+      from: 'invalid_configuration',
+      to: 'active',
+      event: 'recovered',
+    });
+  });
+
+  test('credential refusals still count toward needs_reauth; a configuration fault between them does not reset the count', () => {
+    const { m } = linked();
+    let now = HOUR;
+    const outcomes = [refused, misconfigured, refused, refused];
+    const seen = [];
+    for (const outcome of outcomes) {
+      const t = m.onVendorStep(vendorStep(m, now), outcome, now);
+      m.finish();
+      seen.push(t.to);
+      now = t.patch.nextCheckAt ?? now;
+    }
+    expect(policy.rejectionLimit).toBe(3);
+    expect(seen).toEqual(['degraded', 'degraded', 'degraded', 'needs_reauth']);
+  });
+
+  test('a rotation whose candidate meets a configuration fault is rejected as such, changing nothing', () => {
+    const { m } = linked();
+    m.enqueue({ kind: 'rotate', rotationId: 'r1' });
+    m.nextStep(10);
+    expect(m.onRotation(misconfigured, false, 10).outcome).toMatchObject({
+      outcome: 'rejected',
+      reason: 'invalid_configuration',
+    });
+    expect(m.status).toBe('active');
+  });
+
+  test('histories recorded before CONFIGURATION_FAULTS_BY_PHASE read them as refusals; asked only at such faults', () => {
+    let asked = 0;
+    const legacy = { configurationFaultsRefuse: () => (asked++, true) };
+    const { m } = linked(0, HOUR, null, legacy);
+    expect(asked).toBe(0);
+    let now = HOUR;
+    const seen = [];
+    for (let i = 0; i < policy.rejectionLimit; i++) {
+      const t = m.onVendorStep(vendorStep(m, now), misconfigured, now);
+      m.finish();
+      seen.push([t.to, t.reason]);
+      now = t.patch.nextCheckAt ?? now;
+    }
+    expect(seen.at(-1)).toEqual(['needs_reauth', 'invalid_configuration']);
+    expect(asked).toBe(policy.rejectionLimit);
+    const atLink = new ConnectionMachine(policy, () => 0.5, undefined, legacy);
+    expect(atLink.onVendorStep(vendorStep(atLink, 0), misconfigured, 0).to).toBe('invalid_credentials');
+  });
+});
+
+describe('a link during a vendor outage', () => {
+  const down: StepOutcome = { kind: 'unavailable', message: 'vendor answered HTTP 503' };
+  /** Fails the link at each due check until `until`; returns the transitions. */
+  function failUntil(m: ConnectionMachine, until: number, from = 0) {
+    const seen = [];
+    let now = from;
+    while (now <= until) {
+      const step = m.nextStep(now);
+      if (step.kind === 'wait') {
+        if (step.untilMs === null) break;
+        now = step.untilMs;
+        continue;
+      }
+      seen.push(m.onVendorStep(step as VendorStep, down, now));
+      m.finish();
+    }
+    return seen;
+  }
+
+  test('keeps trying with backoff, says when it tries next, announces the delay once, then fails at the deadline', () => {
+    const short = { ...policy, linkDelayedAfterMs: 60_000, linkDeadlineMs: 10 * 60_000 };
+    const m = new ConnectionMachine(short, () => 0.5);
+    const seen = failUntil(m, 20 * 60_000);
+    const first = seen[0]!;
+    expect(first).toMatchObject({
+      to: 'linking',
+      event: 'vendor_unavailable',
+      reason: 'vendor_unavailable',
+      message: 'vendor answered HTTP 503',
+      patch: { nextCheckAt: 750, failingSince: 0 },
+    });
+    const delayed = seen.filter((t) => t.event === 'link_delayed');
+    expect(delayed).toHaveLength(1);
+    expect(delayed[0]).toMatchObject({ from: 'linking', to: 'linking', reason: 'vendor_unavailable' });
+    expect(webhookEventFor(delayed[0]!)).toBe('connection.link_delayed');
+    const last = seen.at(-1)!;
+    expect(last).toMatchObject({
+      from: 'linking',
+      to: 'link_failed',
+      event: 'link_failed',
+      patch: { nextCheckAt: null },
+    });
+    expect(last.message).toBe(
+      'the link kept failing for 10 min and stopped trying: vendor answered HTTP 503; refresh the connection to try again',
+    );
+    expect(webhookEventFor(last)).toBe('connection.link_failed');
+    expect(seen.filter((t) => t.to === 'link_failed')).toHaveLength(1);
+    expect(m.nextStep(100 * HOUR)).toEqual({ kind: 'wait', untilMs: null });
+
+    // A refresh starts the link again, reported as leaving link_failed; the deadline counts anew.
+    m.enqueue({ kind: 'refresh' });
+    const relink = vendorStep(m, 100 * HOUR);
+    expect(relink).toEqual({ kind: 'establish', after: 'relink', from: 'link_failed' });
+    const again = m.onVendorStep(relink, down, 100 * HOUR);
+    m.finish();
+    expect(again).toMatchObject({
+      from: 'link_failed',
+      to: 'linking',
+      event: 'vendor_unavailable',
+      patch: { failingSince: 100 * HOUR },
+    });
+    const step = vendorStep(m, again.patch.nextCheckAt!);
+    expect(m.onVendorStep(step, ok(again.patch.nextCheckAt!), again.patch.nextCheckAt!)).toMatchObject({
+      from: 'linking',
+      to: 'active',
+      event: 'linked',
+    });
+  });
+
+  test('a link that found the configuration wrong starts again on refresh too', () => {
+    const m = new ConnectionMachine(policy, () => 0.5);
+    m.onVendorStep(vendorStep(m, 0), { kind: 'misconfigured', message: '404' }, 0);
+    m.finish();
+    m.enqueue({ kind: 'refresh' });
+    const step = vendorStep(m, 10);
+    expect(step).toEqual({ kind: 'establish', after: 'relink', from: 'invalid_configuration' });
+    expect(m.onVendorStep(step, ok(10), 10)).toMatchObject({
+      from: 'invalid_configuration',
+      to: 'active',
+      event: 'linked',
+    });
+  });
+
+  test('histories recorded before LINK_DEADLINE keep trying unannounced; asked only once a threshold passed', () => {
+    let asked = 0;
+    const short = { ...policy, linkDelayedAfterMs: 60_000, linkDeadlineMs: 10 * 60_000 };
+    const m = new ConnectionMachine(short, () => 0.5, undefined, { linksWaitForever: () => (asked++, true) });
+    const seen = failUntil(m, 9_000);
+    expect(asked).toBe(0);
+    seen.push(...failUntil(m, 30 * 60_000, seen.at(-1)!.patch.nextCheckAt!));
+    expect(new Set(seen.map((t) => `${t.to} ${t.event}`))).toEqual(new Set(['linking vendor_unavailable']));
+    expect(asked).toBeGreaterThan(0);
+  });
+
+  test('waiting for an OAuth install has no deadline: it waits for the customer', () => {
+    const m = new ConnectionMachine({ ...policy, linkDeadlineMs: 1 }, () => 0.5, undefined, {
+      awaitInstall: true,
+    });
+    m.enqueue({ kind: 'install', result: { installId: 'i1' } });
+    const install = m.nextStep(0) as Extract<Step, { kind: 'install' }>;
+    expect(m.onInstall(install, down, 5)).toMatchObject({ to: 'linking', reason: 'vendor_unavailable' });
+    expect(m.nextStep(HOUR)).toEqual({ kind: 'wait', untilMs: null });
+  });
+});
+
+describe('permissions', () => {
+  const withOptional: ScopeVerification = {
+    granted: ['a'],
+    missing: [],
+    missingOptional: [{ scope: 'assets', purpose: 'attach devices' }],
+    probes: [],
+  };
+
+  test('a missing optional permission leaves the connection active, listing it with the feature it disables', () => {
+    const m = new ConnectionMachine(policy, () => 0.5);
+    const t = m.onVendorStep(vendorStep(m, 0), verifiedOutcome(token(0, HOUR), withOptional), 0);
+    expect(t).toMatchObject({
+      to: 'active',
+      event: 'linked',
+      patch: { missingScopes: [], missingOptionalScopes: [{ scope: 'assets', purpose: 'attach devices' }] },
+    });
+  });
+
+  test('insufficient scopes are checked again with backoff; a grant at the vendor is noticed without a command', () => {
+    const m = new ConnectionMachine(policy, () => 0.5);
+    const missing = { kind: 'insufficient_scopes' as const, token: token(0, HOUR), verification: lacking };
+    let now = 0;
+    const delays = [];
+    for (let i = 0; i < 5; i++) {
+      const t = m.onVendorStep(vendorStep(m, now), missing, now);
+      m.finish();
+      expect(t).toMatchObject({
+        to: 'insufficient_scopes',
+        patch: { consecutiveFailures: i + 1, failingSince: 0 },
+      });
+      delays.push(t.patch.nextCheckAt! - now);
+      now = t.patch.nextCheckAt!;
+      // The timer re-establishes: a new token and every probe.
+      expect(m.nextStep(now)).toEqual({ kind: 'establish' });
+      m.finish();
+      m.enqueue({ kind: 'refresh' });
+    }
+    expect(delays).toEqual([750, 1_500, 3_000, 6_000, 6_000]);
+    const t = m.onVendorStep(vendorStep(m, now), ok(now), now);
+    expect(t).toMatchObject({
+      from: 'insufficient_scopes',
+      to: 'active',
+      event: 'recovered',
+      patch: { consecutiveFailures: 0 },
+    });
+    expect(webhookEventFor(t)).toBe('connection.recovered');
+  });
+
+  test('a required scope removed at the vendor is noticed at the next refresh, with a webhook', () => {
+    const { m } = linked();
+    const step = vendorStep(m, (m.nextStep(0) as any).untilMs);
+    expect(step).toEqual({ kind: 'refresh' });
+    const t = m.onVendorStep(
+      step,
+      { kind: 'insufficient_scopes', token: token(HOUR, HOUR), verification: lacking },
+      HOUR,
+    );
+    expect(t).toMatchObject({
+      from: 'active',
+      to: 'insufficient_scopes',
+      patch: { missingScopes: lacking.missing },
+    });
+    expect(webhookEventFor(t)).toBe('connection.insufficient_scopes');
+    expect(t.patch.nextCheckAt).not.toBeNull();
+  });
+});
+
+test('a snapshot carried by a run of older code gets the fields it lacked', () => {
+  const { m } = linked();
+  const older = m.snapshot() as Partial<ReturnType<ConnectionMachine['snapshot']>>;
+  for (const field of [
+    'configurationProven',
+    'failingSince',
+    'misconfiguredSince',
+    'linkDelayAnnounced',
+  ] as const)
+    delete older[field];
+  const carried = new ConnectionMachine(
+    policy,
+    () => 0.5,
+    older as ReturnType<ConnectionMachine['snapshot']>,
+  );
+  expect(carried.snapshot()).toMatchObject({
+    configurationProven: true,
+    failingSince: null,
+    misconfiguredSince: null,
+    linkDelayAnnounced: false,
+  });
+  const linking = new ConnectionMachine(policy, () => 0.5).snapshot() as Partial<
+    ReturnType<ConnectionMachine['snapshot']>
+  >;
+  delete linking.configurationProven;
+  expect(new ConnectionMachine(policy, () => 0.5, linking as any).snapshot().configurationProven).toBe(false);
 });

@@ -16,13 +16,18 @@ const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
 
 test('every lifecycle path has a recorded history', () => {
   expect(files.map((f) => f.replace(/\.json$/, '')).sort()).toEqual([
+    'halo-scopes-rechecked',
     'invgate-bad-secret',
     'invgate-commands',
+    'invgate-configuration-faults-in-maintenance',
+    'invgate-continue-as-new-now',
     'invgate-degraded-then-reauth',
+    'invgate-link-outage-then-failed',
     'invgate-missing-scopes',
     'invgate-refresh-cycles',
     'invgate-refresh-races',
     'invgate-refresh-races-old-rule',
+    'invgate-wrong-url-then-relinked',
     'promapp-probes-and-expiry',
     'promapp-provisioning-job',
     'slack-install-rotation',

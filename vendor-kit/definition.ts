@@ -9,7 +9,10 @@ export interface ScopeRequirement {
   scope: string;
   /** Shown to the customer when the scope is missing: what breaks without it. */
   purpose: string;
-  /** The customer may leave it out in the connection's settings: then it is neither requested nor required. */
+  /**
+   * Asked for, but not required: when the vendor withholds it the connection stays usable and lists it (with
+   * its purpose: the feature it disables). The customer may also leave it out in the connection's settings.
+   */
   optional?: boolean;
 }
 
@@ -60,7 +63,7 @@ export interface OAuthClientCredentialsAuth {
   tokenUrl(ctx: VendorContext): string | Promise<string>;
   /** Fixed, or chosen per connection from its settings. Revocation authenticates the same way. */
   clientAuth: ClientAuthMethod | ((ctx: VendorContext) => ClientAuthMethod);
-  /** Scopes to request; default: the connection's required scopes. Never empty: see catalog/README.md. */
+  /** Scopes to request; default: the scopes the connection asks for. Never empty: see catalog/README.md. */
   requestedScopes?(ctx: VendorContext): string[];
   /** Where the vendor says what it granted. */
   grantedScopesFrom: { jwtClaim: string } | 'scope_field';
@@ -232,8 +235,8 @@ export interface VendorDefinition {
     otherApiBaseUrls?(ctx: VendorContext): Record<string, string>;
     /** The vendor's own words in an error answer of any shape, for messages people read. */
     errorMessage?(body: unknown): string | null;
-    /** The scope names this connection requires, when its settings leave optional ones out (default: all). */
-    requiredScopes?(ctx: VendorContext): string[];
+    /** The scope names this connection asks for, when its settings leave optional ones out (default: all). */
+    chosenScopes?(ctx: VendorContext): string[];
     /** Instance URL when the customer gives none, from the settings (NinjaOne's region). */
     defaultInstanceUrl?(settings: Record<string, unknown>): string;
     /**

@@ -4,6 +4,7 @@ import type { Probe, VendorContext } from './definition';
 import { VendorError } from './vendor-error';
 import { FailureType } from '../domain/failures';
 import {
+  CHECK_INSTANCE_URL,
   bodyError,
   classifiedBodyError,
   detailOf,
@@ -44,7 +45,9 @@ export async function runProbe(
   if (res.status === 404) {
     throw new VendorError(
       FailureType.InvalidConfiguration,
-      `${host} has no ${probe.path.split('?')[0]} (404): check the instance URL`,
+      `${host} has no ${probe.path.split('?')[0]} (404): ${CHECK_INSTANCE_URL}`,
+      undefined,
+      404,
     );
   }
   if (res.status < 200 || res.status >= 300) {

@@ -29,7 +29,7 @@ export function scopesSetting(scopes: ScopeRequirement[], refused: Record<string
     })
     .default(names)
     .describe(
-      `Scopes to request (default: all).${optional.length > 0 ? ` Optional: ${optional.join(', ')}.` : ''} The connection is then required to have exactly these.`,
+      `Scopes to request (default: all).${optional.length > 0 ? ` Optional: ${optional.join(', ')}; one the vendor withholds leaves the connection active, listed in missingOptionalScopes.` : ''} Every other scope requested is required.`,
     );
 }
 

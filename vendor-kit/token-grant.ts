@@ -6,7 +6,7 @@ import type { VendorDefinition } from './definition';
 import type { ClientCredentials, OAuthClientCredentialsAuth, VendorContext } from './definition';
 import { VendorError } from './vendor-error';
 import { FailureType } from '../domain/failures';
-import { requiredScopes } from './scope-verification';
+import { requestedScopes } from './scope-verification';
 import {
   bodyError,
   detailOf,
@@ -28,11 +28,11 @@ export async function grantClientCredentials(
   auth: OAuthClientCredentialsAuth,
   ctx: VendorContext,
   credentials: ClientCredentials,
+  // Always request scopes explicitly: several vendors grant none (and every call fails) otherwise.
+  scopes: string[] = auth.requestedScopes?.(ctx) ?? requestedScopes(vendor, ctx).map((s) => s.scope),
 ): Promise<GrantedToken> {
   const url = await auth.tokenUrl(ctx);
   const host = new URL(url).host;
-  // Always request scopes explicitly: several vendors grant none (and every call fails) otherwise.
-  const scopes = auth.requestedScopes?.(ctx) ?? requiredScopes(vendor, ctx).map((s) => s.scope);
   if (scopes.length === 0) {
     throw new VendorError(FailureType.InvalidConfiguration, `no scope to request from ${host}`);
   }
@@ -46,7 +46,21 @@ export async function grantClientCredentials(
   throwIfUnavailable(res, host, vendor);
   const body = res.status >= 400 ? safeJson(res.text) : parseJson(res, 'the token request', host);
   const error = bodyError(vendor, body);
-  if (res.status >= 400 || error) throw tokenRefusal(res.status, error, host, errorDetail(vendor, res));
+  if (res.status >= 400 || error) {
+    const refused = error?.code === 'invalid_scope' ? scopesNamed(error.message, scopes) : [];
+    const refusal = tokenRefusal(res.status, error, host, errorDetail(vendor, res));
+    if (refused.length === 0) throw refusal;
+    const optional = new Set(vendor.scopes.filter((s) => s.optional).map((s) => s.scope));
+    // Optional scopes never block: ask again without them (they show as missing optional scopes).
+    if (refused.every((scope) => optional.has(scope))) {
+      const rest = scopes.filter((scope) => !refused.includes(scope));
+      if (rest.length > 0) return grantClientCredentials(vendor, auth, ctx, credentials, rest);
+    }
+    const missingScopes = vendor.scopes
+      .filter((s) => refused.includes(s.scope) && !optional.has(s.scope))
+      .map(({ scope, purpose }) => ({ scope, purpose }));
+    throw new VendorError(FailureType.ScopesRefused, refusal.message, undefined, res.status, missingScopes);
+  }
 
   const answer = body as { access_token?: unknown; expires_in?: unknown; scope?: unknown };
   if (typeof answer.access_token !== 'string' || answer.access_token.length === 0) {
@@ -84,6 +98,30 @@ function grantedScopes(
 
 function splitScopes(value: string): string[] {
   return value.split(/[\s,]+/).filter(Boolean);
+}
+
+/**
+ * The requested scopes an `invalid_scope` answer names (NinjaOne: "Invalid scope: control"), read word by
+ * word (no pattern runs over the vendor's text), quotes and punctuation around a word ignored.
+ */
+export function scopesNamed(description: string, requested: string[]): string[] {
+  const words = new Set(
+    description
+      .slice(0, 1_000)
+      .split(/[\s,;]/)
+      .map((word) => trimPunctuation(word)),
+  );
+  return requested.filter((scope) => words.has(scope));
+}
+
+const PUNCTUATION = new Set(['"', "'", '`', '.', ':', '(', ')', '[', ']']);
+
+function trimPunctuation(word: string): string {
+  let start = 0;
+  let end = word.length;
+  while (start < end && PUNCTUATION.has(word[start]!)) start++;
+  while (end > start && PUNCTUATION.has(word[end - 1]!)) end--;
+  return word.slice(start, end);
 }
 
 /** Client authentication (RFC 6749 §2.3.1) as the vendor, or this connection's settings, choose. */

@@ -1,4 +1,5 @@
 import { FailureType } from '../domain/failures';
+import type { MissingScope } from '../domain/connection';
 
 /** A classified failure talking to a vendor. Messages never contain secrets or request bodies. */
 export class VendorError extends Error {
@@ -7,6 +8,8 @@ export class VendorError extends Error {
     message: string,
     readonly retryAfterMs?: number,
     readonly httpStatus?: number,
+    /** ScopesRefused: the required scopes the vendor refused, with what each is for. */
+    readonly missingScopes?: MissingScope[],
   ) {
     super(message);
     this.name = 'VendorError';

@@ -185,8 +185,13 @@ function networkError(err: unknown, url: URL): VendorError {
       `refused: ${url.hostname} resolves to a non-public address`,
     );
   }
-  if (e.code === 'ENOTFOUND') {
-    return new VendorError(FailureType.InvalidConfiguration, `host ${url.hostname} not found`);
+  // No such name: a typo at link, a DNS blip on a connection that worked (the workflow tells them apart).
+  // A temporary resolver failure (EAI_AGAIN) is an outage like any other.
+  if (e.code === 'ENOTFOUND' || e.cause?.code === 'ENOTFOUND') {
+    return new VendorError(
+      FailureType.InvalidConfiguration,
+      `host ${url.hostname} not found: check the instance URL`,
+    );
   }
   const what =
     e.name === 'TimeoutError' || e.code === 'UND_ERR_HEADERS_TIMEOUT' || e.code === 'UND_ERR_BODY_TIMEOUT'

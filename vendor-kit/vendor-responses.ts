@@ -12,10 +12,25 @@ const CREDENTIAL_ERRORS = new Set([
   'access_denied',
 ]);
 
+/** What a configuration fault asks the customer to check. */
+export const CHECK_INSTANCE_URL = 'check the instance URL';
+
+/**
+ * The JSON an answer carries. An HTML page where JSON was expected (a website, a sign-in page) says the URL
+ * points at the wrong place: a configuration fault, not an outage. Other unparseable bodies are outages.
+ */
 export function parseJson(res: VendorResponse, what: string, host: string): unknown {
   try {
     return JSON.parse(res.text);
   } catch {
+    if (isHtmlPage(res)) {
+      throw new VendorError(
+        FailureType.InvalidConfiguration,
+        `${host} answered ${what} with an HTML page (HTTP ${res.status}), not the vendor's API: the URL most likely points at a website or sign-in page; ${CHECK_INSTANCE_URL}`,
+        undefined,
+        res.status,
+      );
+    }
     throw new VendorError(
       FailureType.VendorUnavailable,
       `${host} answered ${what} with malformed JSON (HTTP ${res.status})`,
@@ -63,6 +78,15 @@ export function detailOf(vendor: VendorDefinition, res: VendorResponse): string 
   return detail ? `: ${detail}` : '';
 }
 
+/** An HTML document: by its content type, or by how it starts. */
+export function isHtmlPage(res: VendorResponse): boolean {
+  const header = res.headers['content-type'];
+  const type = (Array.isArray(header) ? header[0] : header)?.toLowerCase() ?? '';
+  if (type.includes('text/html') || type.includes('application/xhtml')) return true;
+  const start = res.text.slice(0, 256).trimStart().slice(0, 14).toLowerCase();
+  return start.startsWith('<!doctype html') || start.startsWith('<html');
+}
+
 /** The parsed body, or null when it is not JSON (error pages often are not). */
 export function safeJson(text: string): unknown {
   try {
@@ -103,9 +127,26 @@ export function tokenRefusal(
   if (classified) return classified;
   if (error && CREDENTIAL_ERRORS.has(error.code))
     return new VendorError(FailureType.InvalidCredentials, message);
-  if (error?.code === 'invalid_scope') return new VendorError(FailureType.InvalidConfiguration, message);
+  if (error?.code === 'invalid_scope') {
+    return new VendorError(FailureType.InvalidConfiguration, `${message}: check the scopes requested`);
+  }
+  // Only the vendor's explicit refusal of the client counts against the credentials; anything else
+  // (a 404, a 400 without a credential error) says the request went to the wrong place or was malformed.
   if (status === 401 || status === 403) return new VendorError(FailureType.InvalidCredentials, message);
-  return new VendorError(FailureType.InvalidConfiguration, message);
+  if (status === 404) {
+    return new VendorError(
+      FailureType.InvalidConfiguration,
+      `${host} has no token endpoint there (HTTP 404): ${CHECK_INSTANCE_URL}`,
+      undefined,
+      404,
+    );
+  }
+  return new VendorError(
+    FailureType.InvalidConfiguration,
+    `${message}: ${CHECK_INSTANCE_URL} and settings`,
+    undefined,
+    status,
+  );
 }
 
 /**

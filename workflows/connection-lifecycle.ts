@@ -15,7 +15,12 @@ import { store, vendor } from './activity-proxies';
 import { ConnectionMachine, type Command, type Step } from './connection-machine';
 import { showSnapshot } from './current-details';
 import * as messages from './messages';
-import { REFRESH_JOINS_ONLY_UNSTARTED } from './patches';
+import {
+  CONFIGURATION_FAULTS_BY_PHASE,
+  LINK_DEADLINE,
+  REFRESH_JOINS_ONLY_UNSTARTED,
+  SCOPES_RECHECKED,
+} from './patches';
 import { persistTransition } from './persist-transition';
 import { STATUS, TENANT, VENDOR } from './search-attributes';
 import { obtainAndVerify, probed, verified } from './token-step';
@@ -32,7 +37,12 @@ export async function connectionLifecycle(
   const machine = new ConnectionMachine(policy, Math.random, input.carriedState, {
     awaitInstall: input.awaitInstall,
     joinsRunningRefresh: () => !patched(REFRESH_JOINS_ONLY_UNSTARTED),
+    configurationFaultsRefuse: () => !patched(CONFIGURATION_FAULTS_BY_PHASE),
+    linksWaitForever: () => !patched(LINK_DEADLINE),
+    scopesWaitForHuman: () => !patched(SCOPES_RECHECKED),
   });
+  // An operator's request to start a fresh run now (workflow-keys: move the history onto the active key).
+  let continueAsNewRequested = false;
   let vendorRevocation: ConnectionLifecycleResult['vendorRevocation'];
   const record = (t: Transition | null) =>
     persistTransition({ connectionId, tenantId, webhookRetry: policy.webhookRetry }, t);
@@ -49,6 +59,10 @@ export async function connectionLifecycle(
     coalesced: machine.enqueue(command).coalesced,
   });
   setHandler(messages.statusQuery, () => machine.view(connectionId, input.vendor));
+  setHandler(messages.continueAsNewNowUpdate, () => {
+    continueAsNewRequested = true;
+    return { runId: workflowInfo().runId };
+  });
   const commands = [
     [messages.refreshNowUpdate, 'refresh'],
     [messages.pauseUpdate, 'pause'],
@@ -96,15 +110,16 @@ export async function connectionLifecycle(
     if (step.kind === 'done') break;
     if (step.kind === 'wait') {
       // History stays bounded: hand the state to a fresh run between steps, never mid-command.
-      if (workflowInfo().continueAsNewSuggested || machine.runIsFull()) {
+      if (workflowInfo().continueAsNewSuggested || machine.runIsFull() || continueAsNewRequested) {
         await condition(allHandlersFinished);
         if (!machine.hasQueuedCommands()) {
           return continueAsNew<typeof connectionLifecycle>({ ...input, carriedState: machine.snapshot() });
         }
         continue;
       }
-      if (step.untilMs === null) await condition(() => machine.hasQueuedCommands());
-      else await condition(() => machine.hasQueuedCommands(), Math.max(step.untilMs - Date.now(), 1));
+      const woken = () => machine.hasQueuedCommands() || continueAsNewRequested;
+      if (step.untilMs === null) await condition(woken);
+      else await condition(woken, Math.max(step.untilMs - Date.now(), 1));
       continue;
     }
     await runStep(step);

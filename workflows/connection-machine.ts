@@ -9,6 +9,7 @@ import type {
   InstallResult,
   MachineSnapshot,
   RotationOutcome,
+  ScopeVerification,
   TokenInfo,
 } from '../domain/connection';
 import type { MaintenancePolicy } from '../domain/policy';
@@ -26,9 +27,11 @@ export type Command =
 export type Step =
   /**
    * Obtain a token and verify every required scope with probes: link, retry after a human acted, or
-   * resume (`after: 'resume'`: the token may have expired and permissions changed while paused).
+   * resume (`after: 'resume'`: the token may have expired and permissions changed while paused), or link
+   * again after a failed link (`after: 'relink'`: a link that failed or found the configuration wrong).
    */
   | { kind: 'establish'; after?: 'resume' }
+  | { kind: 'establish'; after: 'relink'; from: 'link_failed' | 'invalid_configuration' }
   /** Obtain a fresh token and compare granted with required scopes. */
   | { kind: 'refresh' }
   /** Cheap check of a token that never expires. */
@@ -54,6 +57,15 @@ export interface MachineOptions {
    * never with a queued resume. Asked only where the two rules differ; absent, today's rule applies.
    */
   joinsRunningRefresh?: () => boolean;
+  /**
+   * Histories recorded before CONFIGURATION_FAULTS_BY_PHASE read a configuration fault as a refusal of the
+   * credentials (toward needs_reauth; invalid_credentials at link). Asked at each configuration fault.
+   */
+  configurationFaultsRefuse?: () => boolean;
+  /** Before LINK_DEADLINE a failing link kept trying, unannounced, forever. Asked when a threshold passes. */
+  linksWaitForever?: () => boolean;
+  /** Before SCOPES_RECHECKED insufficient_scopes ran no timer. Asked at each missing-scope outcome. */
+  scopesWaitForHuman?: () => boolean;
 }
 
 type Change = {
@@ -69,10 +81,31 @@ type Change = {
 };
 
 const USABLE: ConnectionStatus[] = ['active', 'expiring', 'degraded'];
-/** States where only a human can help: no timers run, commands still do. */
-const WAITING_FOR_HUMAN: ConnectionStatus[] = ['insufficient_scopes', 'invalid_credentials', 'needs_reauth'];
+/**
+ * States a human must act to leave: no timers run, commands still do. Insufficient scopes is one too, but
+ * it is checked again with backoff, so permissions granted at the vendor are noticed without a command.
+ */
+const WAITING_FOR_HUMAN: ConnectionStatus[] = [
+  'insufficient_scopes',
+  'invalid_credentials',
+  'invalid_configuration',
+  'link_failed',
+  'needs_reauth',
+];
 /** The token held is not one to use: the stored row shows none (the machine keeps its own for its timers). */
-const TOKEN_DEAD: ConnectionStatus[] = ['invalid_credentials', 'needs_reauth'];
+const TOKEN_DEAD: ConnectionStatus[] = [
+  'invalid_credentials',
+  'invalid_configuration',
+  'link_failed',
+  'needs_reauth',
+];
+/** Statuses of a connection that never linked: its instance URL and settings are not proven. */
+const NEVER_LINKED: ConnectionStatus[] = [
+  'linking',
+  'invalid_credentials',
+  'invalid_configuration',
+  'link_failed',
+];
 /** A status that needs no explanation: the stored reason and message are cleared. */
 const CLEARED = { reason: null, message: null };
 /** A status whose reason is the event that led to it. */
@@ -86,6 +119,9 @@ export class ConnectionMachine {
   private running: Step | null = null;
   private steps = 0;
   private readonly joinsRunningRefresh: () => boolean;
+  private readonly configurationFaultsRefuse: () => boolean;
+  private readonly linksWaitForever: () => boolean;
+  private readonly scopesWaitForHuman: () => boolean;
 
   constructor(
     private readonly policy: MaintenancePolicy,
@@ -95,21 +131,30 @@ export class ConnectionMachine {
   ) {
     const awaitInstall = options.awaitInstall === true;
     this.joinsRunningRefresh = options.joinsRunningRefresh ?? (() => false);
-    this.state = carried ?? {
-      status: 'linking',
-      statusBeforePause: null,
-      tokenObtainedAt: null,
-      tokenExpiresAt: null,
-      credentialExpiresAt: null,
-      lastCheckAt: null,
-      // Due at once: a new connection starts by linking, unless it must be installed first.
-      nextCheckAt: awaitInstall ? null : 0,
-      failures: 0,
-      rejections: 0,
-      eventSeq: 0,
-      expiryWarned: false,
-      awaitingInstall: awaitInstall,
-    };
+    this.configurationFaultsRefuse = options.configurationFaultsRefuse ?? (() => false);
+    this.linksWaitForever = options.linksWaitForever ?? (() => false);
+    this.scopesWaitForHuman = options.scopesWaitForHuman ?? (() => false);
+    this.state = carried
+      ? carriedOver(carried)
+      : {
+          status: 'linking',
+          statusBeforePause: null,
+          tokenObtainedAt: null,
+          tokenExpiresAt: null,
+          credentialExpiresAt: null,
+          lastCheckAt: null,
+          // Due at once: a new connection starts by linking, unless it must be installed first.
+          nextCheckAt: awaitInstall ? null : 0,
+          failures: 0,
+          rejections: 0,
+          eventSeq: 0,
+          expiryWarned: false,
+          awaitingInstall: awaitInstall,
+          configurationProven: false,
+          failingSince: null,
+          misconfiguredSince: null,
+          linkDelayAnnounced: false,
+        };
   }
 
   get status(): ConnectionStatus {
@@ -258,10 +303,22 @@ export class ConnectionMachine {
 
   private stepForCommand(command: Command): Step | null {
     switch (command.kind) {
-      case 'refresh':
-        return WAITING_FOR_HUMAN.includes(this.status) || this.status === 'linking'
+      case 'refresh': {
+        const s = this.state;
+        if (s.status === 'link_failed' || (s.status === 'invalid_configuration' && !s.configurationProven)) {
+          // A link that never worked starts again from the beginning, reported as leaving the failed status.
+          const from = s.status;
+          s.status = 'linking';
+          s.failures = 0;
+          s.rejections = 0;
+          s.failingSince = null;
+          s.linkDelayAnnounced = false;
+          return { kind: 'establish', after: 'relink', from };
+        }
+        return WAITING_FOR_HUMAN.includes(s.status) || s.status === 'linking'
           ? { kind: 'establish' }
           : { kind: 'refresh' };
+      }
       case 'resume': {
         const s = this.state;
         if (s.status !== 'paused') return null;
@@ -283,7 +340,8 @@ export class ConnectionMachine {
 
   private stepForTimer(now: number): Step {
     const s = this.state;
-    if (s.status === 'linking') return { kind: 'establish' };
+    // A missing scope is checked again with a new token and every probe: a grant shows only in those.
+    if (s.status === 'linking' || s.status === 'insufficient_scopes') return { kind: 'establish' };
     if (s.credentialExpiresAt !== null && now >= s.credentialExpiresAt) return { kind: 'credential_expired' };
     const warnAt = expiryWarningAt(s, this.policy);
     if (s.credentialExpiresAt !== null && !s.expiryWarned && now >= warnAt) return { kind: 'warn_expiry' };
@@ -293,13 +351,19 @@ export class ConnectionMachine {
   // ---- outcomes --------------------------------------------------------------------------------
 
   /** Outcome of establish / refresh / probe / install. */
-  onVendorStep(step: VendorStep, outcome: StepOutcome, now: number): Transition {
+  onVendorStep(step: VendorStep, recorded: StepOutcome, now: number): Transition {
     const s = this.state;
-    const phase =
-      (step.kind === 'establish' || step.kind === 'install') && s.status === 'linking' ? 'link' : step.kind;
-    // Whatever the re-establish after a resume finds is reported as leaving `paused`.
+    const outcome = this.asOfItsHistory(recorded);
+    // An install on a connection that never linked (a refused install before it) links it.
+    const linking = s.status === 'linking' || (step.kind === 'install' && !s.configurationProven);
+    const phase = (step.kind === 'establish' || step.kind === 'install') && linking ? 'link' : step.kind;
+    // Whatever the re-establish after a resume (or a relink) finds is reported as leaving the status it left.
     const resumed = step.kind === 'establish' && step.after === 'resume';
-    const origin = resumed ? { from: 'paused' as const, detail: { resumed: true } } : {};
+    const origin = resumed
+      ? { from: 'paused' as const, detail: { resumed: true } }
+      : step.kind === 'establish' && step.after === 'relink'
+        ? { from: step.from }
+        : {};
 
     if (outcome.kind === 'ok') {
       const recovering =
@@ -323,7 +387,7 @@ export class ConnectionMachine {
         ...CLEARED,
         patch: {
           ...this.tokenPatch(),
-          ...(outcome.verification ? { grantedScopes: outcome.verification.granted, missingScopes: [] } : {}),
+          ...(outcome.verification ? scopesPatch(outcome.verification) : {}),
           lastCheckAt: now,
           lastSuccessAt: now,
         },
@@ -331,8 +395,16 @@ export class ConnectionMachine {
     }
 
     if (outcome.kind === 'insufficient_scopes') {
+      const checks = s.failures + 1;
+      const since = s.failingSince ?? now;
       this.succeeded(outcome.token, now);
       s.nextCheckAt = null;
+      // Checked again with backoff: permissions granted at the vendor later are noticed without a command.
+      if (!this.scopesWaitForHuman()) {
+        s.failures = checks;
+        s.failingSince = since;
+        s.nextCheckAt = now + backoff(this.policy, this.random, checks);
+      }
       const names = outcome.verification.missing.map((m) => m.scope).join(', ');
       return this.transition({
         ...origin,
@@ -340,19 +412,15 @@ export class ConnectionMachine {
         event: 'scopes_missing',
         reason: 'insufficient_scopes',
         message: `missing: ${names}`,
-        patch: {
-          ...this.tokenPatch(),
-          grantedScopes: outcome.verification.granted,
-          missingScopes: outcome.verification.missing,
-          lastCheckAt: now,
-        },
+        patch: { ...this.tokenPatch(), ...scopesPatch(outcome.verification), lastCheckAt: now },
       });
     }
 
     s.lastCheckAt = now;
-    const failed = { ...origin, reason: outcome.kind === 'rejected' ? outcome.reason : 'vendor_unavailable' };
+    s.failingSince ??= now;
     const said = { message: outcome.message, patch: { lastCheckAt: now } };
     if (outcome.kind === 'rejected') {
+      const failed = { ...origin, reason: outcome.reason, ...said };
       s.rejections += 1;
       // At link, or when a human already had to act, one rejection is enough: nothing ever worked.
       const final =
@@ -362,21 +430,82 @@ export class ConnectionMachine {
         s.rejections >= this.policy.rejectionLimit;
       if (final) {
         s.nextCheckAt = null;
-        const to =
-          s.status === 'linking' || s.status === 'invalid_credentials'
-            ? 'invalid_credentials'
-            : 'needs_reauth';
-        return this.transition({ ...failed, ...said, to, event: outcome.reason });
+        const to = NEVER_LINKED.includes(s.status) ? 'invalid_credentials' : 'needs_reauth';
+        return this.transition({ ...failed, to, event: outcome.reason });
       }
       s.nextCheckAt = now + backoff(this.policy, this.random, s.rejections);
-      return this.transition({ ...failed, ...said, to: 'degraded', event: outcome.reason });
+      return this.transition({ ...failed, to: 'degraded', event: outcome.reason });
     }
 
+    if (outcome.kind === 'misconfigured') return this.misconfigured(outcome.message, origin, now);
+
     // unavailable: the vendor (or the network) failed even after the activity's own retries.
+    const failed = { ...origin, reason: 'vendor_unavailable', ...said };
     s.failures += 1;
     s.nextCheckAt = now + backoff(this.policy, this.random, s.failures, outcome.retryAfterMs);
+    if (s.status === 'linking' && !s.awaitingInstall) {
+      const failingFor = now - s.failingSince;
+      if (failingFor >= this.policy.linkDeadlineMs && !this.linksWaitForever()) {
+        s.nextCheckAt = null;
+        return this.transition({
+          ...failed,
+          to: 'link_failed',
+          event: 'link_failed',
+          message: `the link kept failing for ${duration(failingFor)} and stopped trying: ${outcome.message}; refresh the connection to try again`,
+        });
+      }
+      if (failingFor >= this.policy.linkDelayedAfterMs && !s.linkDelayAnnounced && !this.linksWaitForever()) {
+        s.linkDelayAnnounced = true;
+        return this.transition({ ...failed, to: 'linking', event: 'link_delayed' });
+      }
+    }
     const to = s.status === 'linking' || WAITING_FOR_HUMAN.includes(s.status) ? s.status : 'degraded';
-    return this.transition({ ...failed, ...said, to, event: 'vendor_unavailable' });
+    return this.transition({ ...failed, to, event: 'vendor_unavailable' });
+  }
+
+  /**
+   * The vendor answered as if the instance URL or settings were wrong. A connection that never linked has
+   * its configuration to fix; one that worked is more likely hit by a DNS blip or a vendor's bad deploy, so
+   * it is an outage, until such faults have persisted for configurationFaultLimitMs.
+   */
+  private misconfigured(message: string, origin: Pick<Change, 'from' | 'detail'>, now: number): Transition {
+    const s = this.state;
+    const patch = { lastCheckAt: now };
+    s.failures += 1;
+    if (!s.configurationProven) {
+      s.nextCheckAt = null;
+      return this.transition({
+        ...origin,
+        to: 'invalid_configuration',
+        ...because('invalid_configuration'),
+        message,
+        patch,
+      });
+    }
+    s.misconfiguredSince ??= now;
+    const persisted = now - s.misconfiguredSince;
+    if (persisted >= this.policy.configurationFaultLimitMs) {
+      s.nextCheckAt = null;
+      return this.transition({
+        ...origin,
+        to: 'invalid_configuration',
+        ...because('invalid_configuration'),
+        message: `${message} (for ${duration(persisted)}: check that the instance URL and settings still point at your account, then refresh)`,
+        patch,
+      });
+    }
+    s.nextCheckAt = now + backoff(this.policy, this.random, s.failures);
+    const to = WAITING_FOR_HUMAN.includes(s.status) ? s.status : 'degraded';
+    return this.transition({ ...origin, to, ...because('configuration_fault'), message, patch });
+  }
+
+  /**
+   * An outcome as the rules of the workflow's history read it: before CONFIGURATION_FAULTS_BY_PHASE a
+   * configuration fault was a refusal of the credentials.
+   */
+  private asOfItsHistory(outcome: StepOutcome): StepOutcome {
+    if (outcome.kind !== 'misconfigured' || !this.configurationFaultsRefuse()) return outcome;
+    return { kind: 'rejected', reason: 'invalid_configuration', message: outcome.message };
   }
 
   /**
@@ -384,10 +513,11 @@ export class ConnectionMachine {
    * transition to persist and the outcome to settle for the caller once it is persisted.
    */
   onRotation(
-    verified: StepOutcome,
+    recorded: StepOutcome,
     promoted: boolean,
     now: number,
   ): { transition: Transition; outcome: RotationOutcome } {
+    const verified = this.asOfItsHistory(recorded);
     const outcome = rotationOutcome(verified, promoted);
     if (outcome.outcome === 'rejected') {
       // Everything stays as it was; the audit trail still records the attempt.
@@ -419,20 +549,33 @@ export class ConnectionMachine {
    * working (the attempt is on record), a refused client at link is invalid_credentials, and otherwise the
    * connection stays as it was, saying why, until the customer installs again.
    */
-  onInstall(step: Extract<Step, { kind: 'install' }>, outcome: StepOutcome, now: number): Transition | null {
+  onInstall(step: Extract<Step, { kind: 'install' }>, recorded: StepOutcome, now: number): Transition | null {
     const s = this.state;
+    const outcome = this.asOfItsHistory(recorded);
     if (outcome.kind === 'ok' || outcome.kind === 'insufficient_scopes') {
       s.awaitingInstall = false;
       return this.onVendorStep(step, outcome, now);
     }
     // A newer install, queued behind this one, holds the code now: this one did nothing.
     if (outcome.kind === 'rejected' && outcome.superseded) return null;
-    const reason = outcome.kind === 'rejected' ? outcome.reason : 'vendor_unavailable';
+    const reason =
+      outcome.kind === 'rejected'
+        ? outcome.reason
+        : outcome.kind === 'misconfigured'
+          ? 'invalid_configuration'
+          : 'vendor_unavailable';
     if (USABLE.includes(s.status)) {
       const detail = { reason, message: outcome.message };
       return this.transition({ to: s.status, event: 'install_failed', detail });
     }
-    const to = s.status === 'linking' && outcome.kind === 'rejected' ? 'invalid_credentials' : s.status;
+    // At link, a refused client is invalid_credentials; an install the vendor made where it cannot work (a
+    // Slack workspace instead of its Grid organization) invalid_configuration. Both take a new install.
+    const to =
+      s.status !== 'linking' || outcome.kind === 'unavailable'
+        ? s.status
+        : outcome.kind === 'rejected'
+          ? 'invalid_credentials'
+          : 'invalid_configuration';
     if (to !== 'linking') s.awaitingInstall = false;
     s.lastCheckAt = now;
     return this.transition({
@@ -507,7 +650,10 @@ export class ConnectionMachine {
     return 'active';
   }
 
-  /** The vendor answered well: adopt the token it gave, if any, and forget earlier failures. */
+  /**
+   * The vendor answered well: adopt the token it gave, if any, and forget earlier failures. Its answer also
+   * proves the instance URL and settings.
+   */
   private succeeded(token: TokenInfo | undefined, now: number): void {
     const s = this.state;
     if (token) {
@@ -518,6 +664,10 @@ export class ConnectionMachine {
     s.failures = 0;
     s.rejections = 0;
     s.lastCheckAt = now;
+    s.configurationProven = true;
+    s.failingSince = null;
+    s.misconfiguredSince = null;
+    s.linkDelayAnnounced = false;
   }
 
   private tokenPatch() {
@@ -560,8 +710,41 @@ export class ConnectionMachine {
         ...(TOKEN_DEAD.includes(to) ? { tokenObtainedAt: null, tokenExpiresAt: null } : {}),
         nextCheckAt: this.state.nextCheckAt,
         consecutiveFailures: this.state.failures + this.state.rejections,
+        failingSince: this.state.failingSince,
       },
       detail,
     };
   }
+}
+
+/** What a scope check found, for the stored row. */
+function scopesPatch(verification: ScopeVerification): Partial<Transition['patch']> {
+  return {
+    grantedScopes: verification.granted,
+    missingScopes: verification.missing,
+    missingOptionalScopes: verification.missingOptional ?? [],
+  };
+}
+
+/** A snapshot carried by continueAsNew, with the fields runs of older code did not carry yet. */
+function carriedOver(carried: MachineSnapshot): MachineSnapshot {
+  const status = carried.status === 'paused' ? (carried.statusBeforePause ?? 'active') : carried.status;
+  const added = {
+    configurationProven: !NEVER_LINKED.includes(status),
+    failingSince: null,
+    misconfiguredSince: null,
+    linkDelayAnnounced: false,
+  };
+  return { ...added, ...carried };
+}
+
+/** A duration as people read it in a message: 3 d, 24 h, 15 min, 40 s. */
+function duration(ms: number): string {
+  const units: [number, string][] = [
+    [86_400_000, 'd'],
+    [3_600_000, 'h'],
+    [60_000, 'min'],
+  ];
+  for (const [size, unit] of units) if (ms >= size) return `${Math.floor(ms / size)} ${unit}`;
+  return `${Math.floor(ms / 1000)} s`;
 }

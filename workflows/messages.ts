@@ -43,3 +43,9 @@ export const ensureFreshTokenUpdate = defineUpdate<
 export const completeInstallUpdate = defineUpdate<CommandAccepted, [InstallResult]>('completeInstall');
 
 export const statusQuery = defineQuery<ConnectionView>('status');
+
+/**
+ * Operators: hand the state to a fresh run at the next pause between steps, so the history is written
+ * anew under the active encryption key (npm run keys:workflows). Answers with the run that will end.
+ */
+export const continueAsNewNowUpdate = defineUpdate<{ runId: string }>('continueAsNewNow');

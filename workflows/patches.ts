@@ -15,3 +15,23 @@ export const VERIFY_WITH_TOKEN = 'verify-scopes-with-the-new-token';
  * queued resume.
  */
 export const REFRESH_JOINS_ONLY_UNSTARTED = 'refresh-joins-only-unstarted-token-requests';
+
+/**
+ * Since this change a configuration fault (unknown host, 404, an HTML page, a token endpoint's 400) is read
+ * by phase: at link it is invalid_configuration; on a connection that worked it is an outage (degraded,
+ * backoff) until it persists for configurationFaultLimitMs. Before it: a refusal of the credentials, toward
+ * needs_reauth after the rejection limit, invalid_credentials at link.
+ */
+export const CONFIGURATION_FAULTS_BY_PHASE = 'configuration-faults-read-by-phase';
+
+/**
+ * Since this change a link failing for linkDelayedAfterMs announces link_delayed, and one failing for
+ * linkDeadlineMs stops as link_failed. Before it: a failing link kept trying, unannounced, forever.
+ */
+export const LINK_DEADLINE = 'link-delayed-then-failed';
+
+/**
+ * Since this change insufficient_scopes checks again with backoff (a timer), so permissions granted at the
+ * vendor are noticed without a command. Before it: no timer until a command.
+ */
+export const SCOPES_RECHECKED = 'insufficient-scopes-rechecked';

@@ -5,13 +5,20 @@ import type { RotationOutcome, ScopeVerification, TokenInfo } from '../domain/co
 /** Failure of a vendor step as the workflow classified it (classify-failure.ts). */
 export type StepFailure =
   | {
+      /** The vendor refused the credentials themselves (invalid_client, 401): counts toward needs_reauth. */
       kind: 'rejected';
+      /** invalid_configuration: only in histories recorded before configuration faults had a kind of their own. */
       reason: 'credentials_rejected' | 'invalid_configuration';
       message: string;
       superseded?: boolean;
       /** Retrying cannot help (a refused refresh token): a human must act now, not after the rejection limit. */
       final?: boolean;
     }
+  /**
+   * The vendor answered as if the URL or settings were wrong (unknown host, 404, an HTML page, a 400 from
+   * the token endpoint): at link, a setting to fix; on a connection that worked, an outage until it persists.
+   */
+  | { kind: 'misconfigured'; message: string }
   | { kind: 'unavailable'; message: string; retryAfterMs?: number };
 
 export type StepOutcome =
@@ -66,6 +73,8 @@ export function rotationOutcome(verified: StepOutcome, promoted: boolean): Rotat
       return rejected('insufficient_scopes', 'the new credentials lack required scopes');
     case 'rejected':
       return rejected(verified.superseded ? 'superseded' : 'invalid_credentials', verified.message);
+    case 'misconfigured':
+      return rejected('invalid_configuration', verified.message);
     case 'unavailable':
       return rejected('vendor_unavailable', verified.message);
   }

@@ -34,7 +34,8 @@ export async function verified(
       verification ?? (await vendor.verifyScopes({ ...of, mode, grantedScopes })),
     );
   } catch (err) {
-    return failedOutcome(classifyFailure(err), token, Date.now());
+    const failure = classifyFailure(err);
+    return failure.kind === 'insufficient_scopes' ? failure : failedOutcome(failure, token, Date.now());
   }
 }
 

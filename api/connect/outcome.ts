@@ -105,7 +105,10 @@ export function connectProgress(
       return connection.statusReason === 'invalid_configuration'
         ? progress('invalid_configuration', message)
         : progress('invalid_credentials', message);
+    case 'invalid_configuration':
+      return progress('invalid_configuration', message);
     case 'degraded':
+    case 'link_failed':
       return progress('vendor_unavailable', message);
     case 'linking':
       if (vendor.auth.kind === 'oauth2_install') {

@@ -60,9 +60,8 @@ export const connectionRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; data: Tena
       if ('error' in checked) throw validationError([{ field: 'body.instanceUrl', message: checked.error }]);
 
       const key = request.headers['idempotency-key'];
-      const requestHash = secrets.fingerprint(body);
       if (key) {
-        const replay = await replayIdempotent(tenantId, key, requestHash);
+        const replay = await replayIdempotent(tenantId, key, body);
         if (replay) return reply.status(202).send(replay);
       }
 
@@ -76,12 +75,12 @@ export const connectionRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; data: Tena
         tags: body.tags ?? {},
         settings: body.settings ?? {},
         sealedCredentials: secrets.sealCredentials(id, body.credentials),
-        ...(key ? { idempotency: { key, requestHash } } : {}),
+        ...(key ? { idempotency: { key, requestHash: secrets.fingerprint(body) } } : {}),
         actor: requestActor(request),
       });
       if (!connection) {
         // Two requests raced with the same key: the loser answers like a replay.
-        const replay = await replayIdempotent(tenantId, key!, requestHash);
+        const replay = await replayIdempotent(tenantId, key!, body);
         if (replay) return reply.status(202).send(replay);
         throw new ApiError(409, 'conflict', 'a request with this Idempotency-Key is in progress; retry');
       }
@@ -90,11 +89,14 @@ export const connectionRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; data: Tena
     },
   );
 
-  /** The earlier answer for a reused Idempotency-Key (its workflow started again if that failed). */
-  async function replayIdempotent(tenantId: string, key: string, requestHash: string) {
+  /**
+   * The earlier answer for a reused Idempotency-Key (its workflow started again if that failed). The body is
+   * compared with the key that fingerprinted it, so a retry after an encryption key rotation still matches.
+   */
+  async function replayIdempotent(tenantId: string, key: string, body: unknown) {
     const existing = await connections.idempotencyKey(tenantId, key);
     if (!existing) return null;
-    if (existing.requestHash !== requestHash) {
+    if (!secrets.matchesFingerprint(body, existing.requestHash)) {
       throw new ApiError(
         409,
         'idempotency_key_reused',
