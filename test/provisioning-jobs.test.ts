@@ -203,8 +203,10 @@ test('slack-grid (installed app with rotating tokens): a job gets a fresh token 
 
 test('a missing permission fails the job naming it', async () => {
   const connectionId = await linked('promapp', 'demo-all-scopes.perm');
+  // Only this connection's token: the suite's other Promapp connections keep probing and would use it up.
   stack.sim.control.addFault({
     vendor: 'promapp',
+    match: 'demo-all-scopes.perm',
     scope: 'api',
     fault: { kind: 'status', status: 403, body: { schemas: [], status: '403', detail: 'no SCIM scope' } },
     times: 1,
