@@ -174,21 +174,27 @@ describe('settings without a relink, verified like a rotation', () => {
     expect(again.json()).toMatchObject({ outcome: 'updated', settingsVerified: false });
   });
 
-  test('a scope the vendor withholds is refused with 422 naming it; nothing changes', async () => {
-    // Halo's demo-missing-scopes client is not granted read:assets.
-    const { id } = await stack.link(
-      halo('demo-missing-scopes', { scopes: ['read:tickets', 'edit:tickets'] }),
-    );
+  test('a required scope the vendor withholds is refused with 422 naming it; nothing changes', async () => {
+    const clientId = 'demo-all-scopes.withheld';
+    const { id } = await stack.link(halo(clientId, { scopes: ['read:tickets', 'edit:tickets'] }));
     await stack.waitForStatus(id, 'active');
     const before = await stack.getConnection(id);
+    // From now on the vendor no longer grants read:tickets to this client.
+    const withheld = stack.sim.control.addFault({
+      vendor: 'halo',
+      match: clientId,
+      fault: { kind: 'drop_scopes', scopes: ['read:tickets'] },
+      scope: 'all',
+    });
 
     const res = await patch(id, { name: 'With assets', settings: { scopes: null } });
+    stack.sim.control.removeFault(withheld);
     expect(res.statusCode).toBe(422);
     expect(res.json()).toMatchObject({
       outcome: 'rejected',
       settingsVerified: false,
       reason: 'insufficient_scopes',
-      missingScopes: [{ scope: 'read:assets', purpose: expect.stringContaining('assets') }],
+      missingScopes: [{ scope: 'read:tickets', purpose: expect.stringContaining('tickets') }],
       connection: { status: 'active', name: before.name, settings: before.settings },
     });
     expect(await stack.getConnection(id)).toMatchObject({
@@ -197,6 +203,23 @@ describe('settings without a relink, verified like a rotation', () => {
       settings: before.settings,
     });
     expect((await stack.events(id)).map((e: { type: string }) => e.type)).toContain('rotation_rejected');
+  });
+
+  test('an optional scope the vendor withholds is accepted, listed with the feature it disables', async () => {
+    // Halo's demo-missing-scopes client is not granted read:assets.
+    const { id } = await stack.link(
+      halo('demo-missing-scopes', { scopes: ['read:tickets', 'edit:tickets'] }),
+    );
+    await stack.waitForStatus(id, 'active');
+    const res = await patch(id, { settings: { scopes: null } });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({
+      settingsVerified: true,
+      connection: {
+        status: 'active',
+        missingOptionalScopes: [{ scope: 'read:assets', purpose: expect.stringContaining('assets') }],
+      },
+    });
   });
 
   test('invalid settings are a 400 naming the field, before any vendor call', async () => {

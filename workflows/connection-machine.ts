@@ -530,7 +530,8 @@ export class ConnectionMachine {
     const s = this.state;
     this.succeeded(verified.kind === 'ok' ? verified.token : undefined, now);
     s.expiryWarned = false;
-    const granted = { grantedScopes: outcome.grantedScopes, missingScopes: [] };
+    const checked = verified.kind === 'ok' ? verified.verification : undefined;
+    const granted = checked ? scopesPatch(checked) : { grantedScopes: outcome.grantedScopes, missingScopes: [] };
     const patch = { ...this.tokenPatch(), ...granted, lastCheckAt: now, lastSuccessAt: now };
     const rotated = { event: 'credentials_rotated' as const, patch };
     if (s.status === 'paused') {
