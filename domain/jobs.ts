@@ -26,7 +26,7 @@ export const JOB_FAILURE_REASONS = [
   'not_found',
   /** The vendor rejected the connection's token (401), or the connection needs a new install or credentials. */
   'connection_needs_reauth',
-  /** The connection was revoked, or lacks the scopes provisioning needs. */
+  /** The connection was revoked, lacks the scopes provisioning needs, or its configuration or link failed. */
   'connection_unusable',
   /** The connection stayed unusable (linking, degraded, paused) past the job's deadline. */
   'connection_wait_expired',
