@@ -1,5 +1,6 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import regexp from 'eslint-plugin-regexp';
 import layers from './tools/lint/layers.mjs';
 
 export default tseslint.config(
@@ -11,6 +12,19 @@ export default tseslint.config(
     rules: {
       'layers/downward-only': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    // Product code applies its regular expressions to vendor answers and user input: none may backtrack
+    // super-linearly (a long run of one character must not stall the worker's main thread).
+    files: ['{activities,api,catalog,dev,domain,main,platform,vendor-kit,worker,workflows}/**/*.ts'],
+    plugins: { regexp },
+    rules: {
+      'regexp/no-super-linear-backtracking': ['error', { report: 'potential' }],
+      'regexp/no-super-linear-move': ['error', { ignorePartial: false, ignoreSticky: false }],
+      'regexp/no-misleading-capturing-group': 'error',
+      'regexp/optimal-quantifier-concatenation': 'error',
+      'regexp/no-dupe-disjunctions': ['error', { report: 'all' }],
     },
   },
   {

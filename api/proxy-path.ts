@@ -4,6 +4,8 @@
 // start a host), no backslashes (URL parsers read them as slashes), and no encoded dot, slash, backslash or
 // percent sign (`%2e%2e`, `%2f`, `%5c`, `%252e`), which a vendor or a parser on the way might decode.
 
+import { trimTrailingSlashes } from '../vendor-kit/url-policy';
+
 const PERCENT = /%(?![0-9A-Fa-f]{2})|%([0-9A-Fa-f]{2})/g;
 /** Bytes that must not arrive encoded: `.`, `/`, `\`, `%`, and controls. */
 const FORBIDDEN_ENCODED = (byte: number) =>
@@ -28,7 +30,7 @@ export function proxiedUrl(
       };
     }
   }
-  const root = base.replace(/\/+$/, '');
+  const root = trimTrailingSlashes(base);
   const candidate = `${root}/${rawPath}${rawQuery === '' ? '' : `?${rawQuery}`}`;
   let url: URL;
   let baseUrl: URL;
@@ -39,7 +41,7 @@ export function proxiedUrl(
     return { error: 'the path does not make a valid URL' };
   }
   // Belt and braces: whatever the parser made of it must still be under the base.
-  const basePath = baseUrl.pathname.replace(/\/+$/, '');
+  const basePath = trimTrailingSlashes(baseUrl.pathname);
   if (url.origin !== baseUrl.origin || !url.pathname.startsWith(`${basePath}/`)) {
     return { error: 'the path leaves the vendor API base' };
   }

@@ -1,6 +1,7 @@
 // Links from the API to the Temporal Web UI (TETHER_TEMPORAL_UI_URL), so an operator goes from a
 // connection to its workflow's history in one click.
 import type { AppDeps } from './app';
+import { trimTrailingSlashes } from '../vendor-kit/url-policy';
 
 export interface TemporalUi {
   baseUrl: string;
@@ -10,7 +11,7 @@ export interface TemporalUi {
 /** Where the Web UI is, when configured. */
 export function temporalUiOf(deps: Pick<AppDeps, 'temporalUiUrl' | 'temporal'>): TemporalUi | undefined {
   if (!deps.temporalUiUrl) return undefined;
-  return { baseUrl: deps.temporalUiUrl.replace(/\/+$/, ''), namespace: deps.temporal.options.namespace };
+  return { baseUrl: trimTrailingSlashes(deps.temporalUiUrl), namespace: deps.temporal.options.namespace };
 }
 
 /** The workflow's page in the Web UI (the UI opens its latest run), or null when no UI is configured. */

@@ -5,6 +5,8 @@ import { FailureType } from '../domain/failures';
 import { readSettings, scopesSetting } from '../vendor-kit/settings';
 import type { ScopeRequirement, VendorContext, VendorDefinition } from '../vendor-kit/definition';
 import { hostIsUnder, originOnly, pathBefore, type InstanceUrlNormaliser } from '../vendor-kit/instance-url';
+import { answerString } from '../vendor-kit/answer-fields';
+import { trimTrailingSlashes } from '../vendor-kit/url-policy';
 
 const scopes: ScopeRequirement[] = [
   { scope: 'read:tickets', purpose: 'read tickets, to find requests already raised for a user' },
@@ -30,6 +32,8 @@ const settings = z
 /**
  * The token endpoint, from the instance's auth discovery: `{auth_url}/token`, plus `?tenant=` where the
  * instance names one (hosted cloud). Instances without discovery use the default `{instance}/auth/token`.
+ * The client secret is posted there, so it must be on the instance's own host, or on one the deployment
+ * allows (`halo.authHosts`: TETHER_HALO_AUTH_HOSTS).
  */
 async function tokenUrl(ctx: VendorContext): Promise<string> {
   const url = `${ctx.instanceUrl}/api/authinfo`;
@@ -44,21 +48,38 @@ async function tokenUrl(ctx: VendorContext): Promise<string> {
     );
   }
   const info = parseJson(res, '/api/authinfo', host) as { auth_url?: unknown; tenant_id?: unknown } | null;
-  const authUrl =
-    typeof info?.auth_url === 'string' && info.auth_url ? info.auth_url : `${ctx.instanceUrl}/auth`;
+  const authUrl = answerString(info?.auth_url, 'url', 'auth_url', host) || `${ctx.instanceUrl}/auth`;
   let token: URL;
   try {
-    token = new URL(`${authUrl.replace(/\/+$/, '')}/token`);
+    token = new URL(`${trimTrailingSlashes(authUrl)}/token`);
   } catch {
     throw new VendorError(
       FailureType.InvalidConfiguration,
       `${host} answered /api/authinfo with an invalid auth_url`,
     );
   }
+  if (token.host !== host && !allowedAuthHosts(ctx).has(token.host)) {
+    throw new VendorError(
+      FailureType.InvalidConfiguration,
+      `${host} answered /api/authinfo with an auth_url on another host (${token.host}): the client secret is sent only to the instance's own host or to a host this deployment allows (TETHER_HALO_AUTH_HOSTS)`,
+    );
+  }
   const tenant = info?.tenant_id;
-  const hasTenant = (typeof tenant === 'string' && tenant !== '') || typeof tenant === 'number';
-  if (hasTenant) token.searchParams.set('tenant', String(tenant));
+  const tenantId =
+    typeof tenant === 'number' ? String(tenant) : answerString(tenant, 'id', 'tenant_id', host);
+  if (tenantId) token.searchParams.set('tenant', tenantId);
   return token.toString();
+}
+
+/** Hosts other than the instance's that may serve its token endpoint (host[:port], comma-separated). */
+function allowedAuthHosts(ctx: VendorContext): Set<string> {
+  const listed = ctx.endpoints?.['halo.authHosts'] ?? '';
+  return new Set(
+    listed
+      .split(',')
+      .map((entry) => entry.trim().toLowerCase())
+      .filter(Boolean),
+  );
 }
 
 /**

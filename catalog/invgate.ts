@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { VendorDefinition } from '../vendor-kit/definition';
+import { answerWords } from '../vendor-kit/answer-fields';
 import { hostIsUnder, originOnly, pathBefore, type InstanceUrlNormaliser } from '../vendor-kit/instance-url';
 
 /**
@@ -93,13 +94,11 @@ export const invgate: VendorDefinition = {
     errorInBody(body) {
       if (!body || typeof body !== 'object') return null;
       const b = body as Record<string, unknown>;
-      if (typeof b.error === 'string' && b.status === undefined) {
-        return { code: b.error, message: String(b.error_description ?? b.error) };
+      const error = answerWords(b.error);
+      if (error !== null && b.status === undefined) {
+        return { code: error, message: answerWords(b.error_description) ?? error };
       }
-      if (b.status === 'ERROR') {
-        const message = String(b.error ?? b.info ?? 'error');
-        return { code: 'ERROR', message };
-      }
+      if (b.status === 'ERROR') return { code: 'ERROR', message: error ?? answerWords(b.info) ?? 'error' };
       return null;
     },
   },

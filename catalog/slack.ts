@@ -12,6 +12,8 @@ import { scimUserOperations } from '../vendor-kit/scim';
 import { classifiedBodyError, parseJson, throwIfUnavailable } from '../vendor-kit/vendor-responses';
 import { VendorError } from '../vendor-kit/vendor-error';
 import { hostIsUnder } from '../vendor-kit/instance-url';
+import { trimTrailingSlashes } from '../vendor-kit/url-policy';
+import { answerString, answerWords } from '../vendor-kit/answer-fields';
 import { FailureType } from '../domain/failures';
 import type {
   BodyError,
@@ -33,7 +35,7 @@ const PRODUCTION = {
 } as const;
 
 const endpoint = (ctx: Pick<VendorContext, 'endpoints'>, name: keyof typeof PRODUCTION) =>
-  (ctx.endpoints?.[name] ?? PRODUCTION[name]).replace(/\/+$/, '');
+  trimTrailingSlashes(ctx.endpoints?.[name] ?? PRODUCTION[name]);
 
 /** Slack's endpoints as one host serves them (the simulator's layout under `/slack`): tests and the demo. */
 export function slackEndpointsAt(baseUrl: string): VendorEndpoints {
@@ -69,10 +71,11 @@ const WEB_API_ERRORS: Record<string, [BodyErrorKind, string]> = {
 
 function webApiError(body: unknown): BodyError | null {
   if (!isRecord(body) || body.ok !== false) return null;
-  const code = typeof body.error === 'string' ? body.error : 'unknown_error';
+  const code = answerWords(body.error, 64) ?? 'unknown_error';
   const [kind, meaning] = WEB_API_ERRORS[code] ?? ['configuration', 'Slack refused the request'];
   // missing_scope says which scope the method needed.
-  return { code, message: typeof body.needed === 'string' ? `${meaning} (${body.needed})` : meaning, kind };
+  const needed = answerWords(body.needed);
+  return { code, message: needed ? `${meaning} (${needed})` : meaning, kind };
 }
 
 /** SCIM errors (RFC 7644) carry `detail`; Web API errors their code. */
@@ -185,19 +188,23 @@ export const slack: VendorDefinition = {
     'At https://api.slack.com/apps, open your app → OAuth & Permissions → User Token Scopes, add the missing scope, install the app again, and enter the new User OAuth Token.',
 };
 
-/** An `{id, name}` of Slack's answer (`enterprise`, `team`), or null. */
-function place(value: unknown): { id: string; name: string | null } | null {
-  if (!isRecord(value) || typeof value.id !== 'string' || value.id === '') return null;
-  return { id: value.id, name: typeof value.name === 'string' ? value.name : null };
+/** An `{id, name}` of `host`'s answer (`enterprise`, `team`), or null. */
+function place(value: unknown, field: string, host: string): { id: string; name: string | null } | null {
+  if (!isRecord(value)) return null;
+  const id = answerString(value.id, 'id', `${field}.id`, host);
+  if (!id) return null;
+  return { id, name: answerString(value.name, 'name', `${field}.name`, host) };
 }
 
 /** Where oauth.v2.access says the app went: the whole Enterprise Grid organization, or one workspace. */
-function installedOn(body: Record<string, unknown>): InstallTarget {
-  const organization = place(body.enterprise);
+function installedOn(body: Record<string, unknown>, host: string): InstallTarget {
+  const organization = place(body.enterprise, 'enterprise', host);
   return body.is_enterprise_install === true
     ? { level: 'organization', organization, workspace: null }
-    : { level: 'workspace', organization, workspace: place(body.team) };
+    : { level: 'workspace', organization, workspace: place(body.team, 'team', host) };
 }
+
+const oauthAccessUrl = (ctx: VendorContext) => `${endpoint(ctx, 'slack.api')}/oauth.v2.access`;
 
 const named = (p: { id: string; name: string | null }) => (p.name ? `${p.name} (${p.id})` : p.id);
 
@@ -233,24 +240,27 @@ const installAuth: OAuthInstallAuth = {
     return url.toString();
   },
   async exchangeCode(ctx, client, { code, redirectUri }) {
-    const body = await postTokenForm(slackGrid, ctx, `${endpoint(ctx, 'slack.api')}/oauth.v2.access`, {
+    const url = oauthAccessUrl(ctx);
+    const host = new URL(url).host;
+    const body = await postTokenForm(slackGrid, ctx, url, {
       client_id: client.clientId,
       client_secret: client.clientSecret,
       code,
       redirect_uri: redirectUri,
     });
     // The user token is under authed_user (the top level is for bot tokens, which Tether never asks for).
-    return { ...tokensFrom(body.authed_user), installedOn: installedOn(body) };
+    return { ...tokensFrom(body.authed_user, host), installedOn: installedOn(body, host) };
   },
   async refreshToken(ctx, client, refreshToken) {
-    const body = await postTokenForm(slackGrid, ctx, `${endpoint(ctx, 'slack.api')}/oauth.v2.access`, {
+    const url = oauthAccessUrl(ctx);
+    const body = await postTokenForm(slackGrid, ctx, url, {
       client_id: client.clientId,
       client_secret: client.clientSecret,
       grant_type: 'refresh_token',
       refresh_token: refreshToken,
     });
     // A refreshed user token comes back at the top level, with the next refresh token.
-    return tokensFrom(body);
+    return tokensFrom(body, new URL(url).host);
   },
   refuseInstall,
 };

@@ -222,7 +222,7 @@ async function main(): Promise<void> {
       'tether is running. Ctrl-C stops it; state is kept in ' + shownDataDir + '/.',
       `  API          ${api}   (interactive docs: ${api}/docs, OpenAPI: ${api}/openapi.json)`,
       `  Temporal UI  ${server?.uiUrl ?? `(external server at ${config.temporal.address})`}`,
-      `  Database     ${embeddedDb ? `embedded PGlite in ${show(inData('pg'))} (${databaseUrl.replace(/\?.*$/, '')})` : 'DATABASE_URL'}`,
+      `  Database     ${embeddedDb ? `embedded PGlite in ${show(inData('pg'))} (${databaseUrl.split('?')[0]})` : 'DATABASE_URL'}`,
     ];
     if (server) lines.push(`  Temporal log ${show(inData('temporal.log'))}`);
     lines.push(`  API key      ${show(apiKeyFile)} (tenant "demo"${apiKey.created ? ', just created' : ''})`);

@@ -1,6 +1,7 @@
 // Configuration from the environment, validated once at start-up with messages naming the variable.
 import { z } from 'zod';
 import type { VendorEndpoints } from '../vendor-kit/definition';
+import { trimTrailingSlashes } from '../vendor-kit/url-policy';
 import { DEFAULT_POLICY, type MaintenancePolicy } from '../domain/policy';
 import { DEFAULT_JOB_POLICY, type JobPolicy } from '../domain/jobs';
 
@@ -84,6 +85,8 @@ const EnvSchema = z.object({
   TETHER_SLACK_API_BASE_URL: z.url().optional(),
   TETHER_SLACK_SCIM_BASE_URL: z.url().optional(),
   TETHER_SLACK_AUTHORIZE_URL: z.url().optional(),
+  /** Hosts besides a Halo instance's own that may serve its token endpoint (its client secret goes there). */
+  TETHER_HALO_AUTH_HOSTS: z.string().max(4096).optional(),
   /** Provisioning jobs: how long one waits for a connection that is linking, degraded or paused. */
   TETHER_JOB_CONNECTION_WAIT_MS: int(DEFAULT_JOB_POLICY.connectionWaitMs),
   TETHER_JOB_CONNECTION_POLL_MS: int(DEFAULT_JOB_POLICY.connectionPollMs),
@@ -110,11 +113,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     linkDelayedAfterMs: e.TETHER_LINK_DELAYED_AFTER_MS,
     linkDeadlineMs: e.TETHER_LINK_DEADLINE_MS,
   };
-  // Names as catalog/slack.ts reads them; unset ones keep the vendor's production URL.
+  // Names as catalog/slack.ts and catalog/halo.ts read them; unset ones keep the vendor's production URL.
   const vendorEndpoints: VendorEndpoints = {
     'slack.api': e.TETHER_SLACK_API_BASE_URL,
     'slack.scim': e.TETHER_SLACK_SCIM_BASE_URL,
     'slack.authorize': e.TETHER_SLACK_AUTHORIZE_URL,
+    'halo.authHosts': e.TETHER_HALO_AUTH_HOSTS,
   };
   return {
     databaseUrl: e.DATABASE_URL,
@@ -136,10 +140,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       allowInsecureLoopback: e.TETHER_ALLOW_INSECURE_LOOPBACK,
     },
     policy,
-    publicUrl: e.TETHER_PUBLIC_URL?.replace(/\/+$/, ''),
+    publicUrl: e.TETHER_PUBLIC_URL && trimTrailingSlashes(e.TETHER_PUBLIC_URL),
     installReturnUrl: e.TETHER_INSTALL_RETURN_URL,
     commandTimeoutMs: e.TETHER_COMMAND_TIMEOUT_MS,
-    temporalUiUrl: e.TETHER_TEMPORAL_UI_URL?.replace(/\/+$/, ''),
+    temporalUiUrl: e.TETHER_TEMPORAL_UI_URL && trimTrailingSlashes(e.TETHER_TEMPORAL_UI_URL),
     workerMetricsAddress: e.TETHER_WORKER_METRICS_ADDRESS,
     reconcileIntervalMs: e.TETHER_RECONCILE_INTERVAL_MS,
     rateLimitPerMinute: e.TETHER_RATE_LIMIT_PER_MINUTE,

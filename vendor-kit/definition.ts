@@ -44,8 +44,9 @@ export interface VendorContext {
 }
 
 /**
- * Vendor URLs the customer never enters (Slack's hosts), by name such as `slack.api`. The catalog entry
- * holds the production value; configuration overrides it to point tests and the demo at the simulators.
+ * Vendor addresses the customer never enters, by name: Slack's hosts (`slack.api`), whose production value
+ * the catalog entry holds and configuration overrides to point tests and the demo at the simulators; and
+ * the hosts besides a Halo instance's own that may serve its token endpoint (`halo.authHosts`, comma-separated).
  */
 export type VendorEndpoints = Readonly<Partial<Record<string, string>>>;
 

@@ -4,6 +4,7 @@
 import { FailureType } from '../domain/failures';
 import type { InstalledTokens, VendorContext, VendorDefinition } from './definition';
 import { VendorError } from './vendor-error';
+import { answerString } from './answer-fields';
 import {
   bodyError,
   errorDetail,
@@ -35,15 +36,17 @@ export async function postTokenForm(
   return body;
 }
 
-/** The standard token fields (RFC 6749 §5.1) of an answer, or of the part of it where the vendor puts them. */
-export function tokensFrom(fields: unknown): InstalledTokens {
+/**
+ * The standard token fields (RFC 6749 §5.1) of `host`'s answer, or of the part of it where the vendor puts
+ * them; a field longer than its kind allows fails the answer.
+ */
+export function tokensFrom(fields: unknown, host: string): InstalledTokens {
   const f = isRecord(fields) ? fields : {};
-  const text = (value: unknown) => (typeof value === 'string' && value.length > 0 ? value : null);
   const expiresIn = Number(f.expires_in);
-  const scope = text(f.scope);
+  const scope = answerString(f.scope, 'scopes', 'scope', host) || null;
   return {
-    accessToken: text(f.access_token),
-    refreshToken: text(f.refresh_token),
+    accessToken: answerString(f.access_token, 'token', 'access_token', host) || null,
+    refreshToken: answerString(f.refresh_token, 'token', 'refresh_token', host) || null,
     expiresInSeconds: Number.isFinite(expiresIn) && expiresIn > 0 ? expiresIn : null,
     grantedScopes: scope === null ? null : scope.split(/[\s,]+/).filter(Boolean),
   };

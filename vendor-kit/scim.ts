@@ -11,11 +11,14 @@ import { OperationRefused } from './operation-error';
 import { parseRetryAfter, VendorError } from './vendor-error';
 import type { VendorResponse } from './vendor-http';
 import { safeJson, truncate } from './vendor-responses';
+import { answerString, answerWords } from './answer-fields';
 
 const USER_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const ENTERPRISE_SCHEMA = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
 const PATCH_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 const SCIM_JSON = 'application/scim+json';
+/** Users a lookup asks for (`count`): a vendor answering more has the rest ignored. */
+const FIND_COUNT = 10;
 
 export interface ScimVendor {
   /** The SCIM base URL, without trailing slash (…/scim/v2). */
@@ -200,9 +203,15 @@ class ScimClient {
   }
 
   async find(filter: string): Promise<ScimUser[]> {
-    const res = await this.send('GET', `/Users?filter=${encodeURIComponent(filter)}&startIndex=1&count=10`);
+    const res = await this.send(
+      'GET',
+      `/Users?filter=${encodeURIComponent(filter)}&startIndex=1&count=${FIND_COUNT}`,
+    );
     const body = this.ok(res, 'look up the user') as { Resources?: unknown };
-    return Array.isArray(body.Resources) ? body.Resources.filter(isUser) : [];
+    if (!Array.isArray(body.Resources)) return [];
+    return body.Resources.slice(0, FIND_COUNT)
+      .map((resource) => this.scimUser(resource))
+      .filter((user) => user !== null);
   }
 
   async resolve(ref: UserRef): Promise<string> {
@@ -239,14 +248,31 @@ class ScimClient {
   }
 
   private user(res: VendorResponse, what: string): ScimUser {
-    const body = this.ok(res, what);
-    if (!isUser(body)) {
+    const user = this.scimUser(this.ok(res, what));
+    if (!user) {
       throw new VendorError(
         FailureType.VendorUnavailable,
         `${this.host()} answered ${what} without a user id`,
       );
     }
-    return body;
+    return user;
+  }
+
+  /** The fields of a user resource tether reads, each within its length limit; null without an id. */
+  private scimUser(value: unknown): ScimUser | null {
+    if (typeof value !== 'object' || value === null) return null;
+    const resource = value as Record<string, unknown>;
+    const host = this.host();
+    const id = answerString(resource.id, 'id', 'user id', host);
+    if (id === null) return null;
+    const userName = answerString(resource.userName, 'name', 'userName', host);
+    const externalId = answerString(resource.externalId, 'id', 'externalId', host);
+    return {
+      id,
+      ...(userName !== null ? { userName } : {}),
+      ...(externalId !== null ? { externalId } : {}),
+      ...(typeof resource.active === 'boolean' ? { active: resource.active } : {}),
+    };
   }
 
   /** The parsed 2xx answer; a VendorError (retried) or OperationRefused (not) for anything else. */
@@ -271,7 +297,8 @@ class ScimClient {
 function refusal(res: VendorResponse, body: unknown, what: string): Error {
   const scim = (body ?? {}) as { detail?: unknown; scimType?: unknown };
   const detail = typeof scim.detail === 'string' ? `: ${truncate(scim.detail)}` : '';
-  const message = `${what} (HTTP ${res.status}${typeof scim.scimType === 'string' ? ` ${scim.scimType}` : ''})${detail}`;
+  const scimType = answerWords(scim.scimType, 64);
+  const message = `${what} (HTTP ${res.status}${scimType !== null ? ` ${scimType}` : ''})${detail}`;
   if (res.status === 429) {
     return new VendorError(
       FailureType.RateLimited,
@@ -308,8 +335,4 @@ function summary(user: ScimUser): OperationResult {
 /** A SCIM `eq` filter with the value quoted as RFC 7644 §3.4.2.2 says (JSON string escaping). */
 function eq(attribute: string, value: string): string {
   return `${attribute} eq ${JSON.stringify(value)}`;
-}
-
-function isUser(value: unknown): value is ScimUser {
-  return typeof value === 'object' && value !== null && typeof (value as { id?: unknown }).id === 'string';
 }

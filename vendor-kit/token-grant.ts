@@ -7,6 +7,7 @@ import type { ClientCredentials, OAuthClientCredentialsAuth, VendorContext } fro
 import { VendorError } from './vendor-error';
 import { FailureType } from '../domain/failures';
 import { requestedScopes } from './scope-verification';
+import { answerString } from './answer-fields';
 import {
   bodyError,
   detailOf,
@@ -63,7 +64,8 @@ export async function grantClientCredentials(
   }
 
   const answer = body as { access_token?: unknown; expires_in?: unknown; scope?: unknown };
-  if (typeof answer.access_token !== 'string' || answer.access_token.length === 0) {
+  const accessToken = answerString(answer.access_token, 'token', 'access_token', host);
+  if (!accessToken) {
     throw new VendorError(
       FailureType.VendorUnavailable,
       `${host} answered the token request without access_token`,
@@ -71,9 +73,9 @@ export async function grantClientCredentials(
   }
   const expiresIn = Number(answer.expires_in);
   return {
-    accessToken: answer.access_token,
+    accessToken,
     expiresInSeconds: Number.isFinite(expiresIn) && expiresIn > 0 ? expiresIn : auth.defaultExpiresInSeconds,
-    grantedScopes: grantedScopes(auth, answer.access_token, answer.scope),
+    grantedScopes: grantedScopes(auth, accessToken, answerString(answer.scope, 'scopes', 'scope', host)),
   };
 }
 

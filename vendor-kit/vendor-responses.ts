@@ -4,6 +4,7 @@ import type { BodyError } from './definition';
 import { parseRetryAfter, VendorError } from './vendor-error';
 import type { VendorResponse } from './vendor-http';
 import { FailureType } from '../domain/failures';
+import { MAX_ANSWER_DEPTH, nestsDeeperThan } from './answer-fields';
 
 const CREDENTIAL_ERRORS = new Set([
   'invalid_client',
@@ -20,6 +21,14 @@ export const CHECK_INSTANCE_URL = 'check the instance URL';
  * points at the wrong place: a configuration fault, not an outage. Other unparseable bodies are outages.
  */
 export function parseJson(res: VendorResponse, what: string, host: string): unknown {
+  if (nestsDeeperThan(res.text)) {
+    throw new VendorError(
+      FailureType.VendorUnavailable,
+      `${host} answered ${what} with JSON nested deeper than ${MAX_ANSWER_DEPTH} levels (HTTP ${res.status})`,
+      undefined,
+      res.status,
+    );
+  }
   try {
     return JSON.parse(res.text);
   } catch {
@@ -87,8 +96,9 @@ export function isHtmlPage(res: VendorResponse): boolean {
   return start.startsWith('<!doctype html') || start.startsWith('<html');
 }
 
-/** The parsed body, or null when it is not JSON (error pages often are not). */
+/** The parsed body, or null when it is not JSON (error pages often are not) or nests too deep to read. */
 export function safeJson(text: string): unknown {
+  if (nestsDeeperThan(text)) return null;
   try {
     return JSON.parse(text);
   } catch {

@@ -1,6 +1,6 @@
 // Where a connect session may send the end user back: only to URLs the tenant listed beforehand, so a
 // session can never be turned into an open redirect or a postMessage to a stranger's page.
-import type { UrlPolicy } from '../../vendor-kit/url-policy';
+import { trimTrailingSlashes, type UrlPolicy } from '../../vendor-kit/url-policy';
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
@@ -25,7 +25,7 @@ export function checkReturnUrl(
   if (url.username || url.password) return { error: 'must not contain credentials' };
   if (url.hash) return { error: 'must not contain a fragment' };
   if (kind === 'entry' && url.search) return { error: 'must not contain a query' };
-  return { url: kind === 'entry' ? url.toString().replace(/\/+$/, '') : url.toString() };
+  return { url: kind === 'entry' ? trimTrailingSlashes(url.toString()) : url.toString() };
 }
 
 /** Same origin as an entry, and its path at or below the entry's path (segment by segment). */
@@ -34,7 +34,7 @@ export function isAllowedReturnUrl(returnUrl: string, entries: readonly string[]
   return entries.some((entry) => {
     const allowed = new URL(entry);
     if (allowed.origin !== target.origin) return false;
-    const prefix = allowed.pathname.replace(/\/+$/, '');
+    const prefix = trimTrailingSlashes(allowed.pathname);
     return prefix === '' || target.pathname === prefix || target.pathname.startsWith(`${prefix}/`);
   });
 }
