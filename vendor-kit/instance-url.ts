@@ -9,6 +9,8 @@ import { checkInstanceUrl, type UrlPolicy } from './url-policy';
 export type InstanceUrlNormaliser = (url: URL) => string | { error: string };
 
 const HAS_SCHEME = /^[a-z][a-z\d+.-]*:\/\//i;
+/** As the API's schemas bound it; checked here too, before anything parses the text. */
+const MAX_INSTANCE_URL_LENGTH = 2048;
 
 /** The shared default: the address without query, fragment and trailing slashes. */
 export const keepPath: InstanceUrlNormaliser = (url) => `${url.origin}${segmentsPath(segments(url))}`;
@@ -50,6 +52,9 @@ export function normaliseInstanceUrl(
   policy: UrlPolicy,
 ): { url: string } | { error: string } {
   const example = vendor.instanceUrl.example;
+  if (raw.length > MAX_INSTANCE_URL_LENGTH) {
+    return { error: `must be at most ${MAX_INSTANCE_URL_LENGTH} characters, such as ${example}` };
+  }
   const text = raw.trim();
   let url: URL;
   try {
