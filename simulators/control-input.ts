@@ -4,7 +4,8 @@ import { z } from 'zod';
 export const faultSchema = z.discriminatedUnion('kind', [
   z.object({
     kind: z.literal('status'),
-    status: z.number().int().min(400).max(599),
+    /** 2xx with a `body`: an answer the vendor never gives on its own (a discovery pointing elsewhere). */
+    status: z.number().int().min(200).max(599),
     retryAfterSeconds: z.number().int().min(0).optional(),
     /** Replaces the vendor's usual error body for this status. */
     body: z.unknown().optional(),

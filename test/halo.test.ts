@@ -170,6 +170,45 @@ test('an error in {ClassName, Message} shape is shown in words', async () => {
   );
 });
 
+test('a discovered token endpoint on another host is refused: the client secret never goes there', async () => {
+  // The same simulator under another name: without the pin the grant would reach it and link.
+  const elsewhere = stack.instanceUrl('halo').replace('127.0.0.1', 'localhost');
+  // Until removed: discovery is anonymous, so other connections' checks may take its uses.
+  const fault = stack.sim.control.addFault({
+    vendor: 'halo',
+    scope: 'token',
+    fault: { kind: 'status', status: 200, body: { auth_url: `${elsewhere}/auth//`, tenant_id: 'simulator' } },
+  });
+  const res = await link('demo-all-scopes.elsewhere');
+  const connection = await stack.waitForStatus(res.id, 'invalid_configuration');
+  stack.sim.control.removeFault(fault);
+  expect(connection.statusMessage).toMatch(
+    /answered \/api\/authinfo with an auth_url on another host \(localhost:\d+\).*TETHER_HALO_AUTH_HOSTS/,
+  );
+  expect(stats('demo-all-scopes.elsewhere').tokenRequests).toBe(0);
+});
+
+test('a host in halo.authHosts (TETHER_HALO_AUTH_HOSTS) may serve the token endpoint', async () => {
+  const elsewhere = new URL(stack.instanceUrl('halo').replace('127.0.0.1', 'localhost'));
+  stack.sim.control.addFault({
+    vendor: 'halo',
+    scope: 'token',
+    times: 2,
+    fault: { kind: 'status', status: 200, body: { auth_url: `${elsewhere.href}/auth` } },
+  });
+  const ctx = (authHosts: string): VendorContext => ({
+    instanceUrl: stack.instanceUrl('halo'),
+    settings: {},
+    http: stack.http,
+    endpoints: { 'halo.authHosts': authHosts },
+  });
+  const auth = halo.auth as OAuthClientCredentialsAuth;
+  await expect(auth.tokenUrl(ctx(`example.com, ${elsewhere.host.toUpperCase()}`))).resolves.toBe(
+    `${elsewhere.origin}${elsewhere.pathname}/auth/token`,
+  );
+  await expect(auth.tokenUrl(ctx(elsewhere.hostname))).rejects.toThrow(/auth_url on another host/);
+});
+
 test('the connector tells the customer what to click, paste and grant', async () => {
   const detail = (await stack.app.inject({ method: 'GET', url: '/v1/connectors/halo' })).json();
   expect(detail.setupSteps.join('\n')).toMatch(/Client ID and Secret \(Services\)/);
