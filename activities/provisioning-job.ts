@@ -121,6 +121,14 @@ export function createJobActivities({ db, secrets, http, endpoints }: JobActivit
             markSent: async () => {
               await db.job.update({ where: { id: jobId }, data: { vendorRequestSentAt: new Date() } });
             },
+            markNotSent: async () => {
+              await db.job.update({ where: { id: jobId }, data: { vendorRequestSentAt: null } });
+            },
+            reference: jobReference(jobId),
+            madeEarlier: job.vendorId,
+            recordMade: async (vendorId) => {
+              await db.job.update({ where: { id: jobId }, data: { vendorId } });
+            },
           },
         );
         outcome(result.adopted ? 'adopted' : 'ok');
@@ -243,6 +251,11 @@ export function createJobActivities({ db, secrets, http, endpoints }: JobActivit
 }
 
 export type JobActivities = ReturnType<typeof createJobActivities>;
+
+/** What a job's creates carry at the vendor (a ticket's reference field, a request's description). */
+export function jobReference(jobId: string): string {
+  return `tether-job-${jobId}`;
+}
 
 function operationOf(operations: readonly OperationSpec[] | undefined, name: string): OperationSpec {
   const spec = operations?.find((o) => o.name === name);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import type { VendorDefinition } from '../vendor-kit/definition';
+import type { BodyError, VendorDefinition } from '../vendor-kit/definition';
 import { answerWords } from '../vendor-kit/answer-fields';
+import { requestOperations } from './invgate-requests';
 import { hostIsUnder, originOnly, pathBefore, type InstanceUrlNormaliser } from '../vendor-kit/instance-url';
 
 /**
@@ -24,6 +25,18 @@ const scopes = [
   { scope: 'api.v1.cf.fields.types:get', purpose: 'custom field types' },
   { scope: 'api.v1.cf.field.options.list:get', purpose: 'values of list-type custom fields' },
 ];
+
+// The token endpoint may answer HTTP 200 with {error, error_description}; APIs answer {status: "ERROR"}.
+const errorInBody = (body: unknown): BodyError | null => {
+  if (!body || typeof body !== 'object') return null;
+  const b = body as Record<string, unknown>;
+  const error = answerWords(b.error);
+  if (error !== null && b.status === undefined) {
+    return { code: error, message: answerWords(b.error_description) ?? error };
+  }
+  if (b.status === 'ERROR') return { code: 'ERROR', message: error ?? answerWords(b.info) ?? 'error' };
+  return null;
+};
 
 const probe = (endpoint: string, query = '') => ({
   id: endpoint,
@@ -86,20 +99,11 @@ export const invgate: VendorDefinition = {
     'Grant the client every scope listed under "Required permissions" below (each names what it is used for).',
     'Copy the client id and client secret, and paste them here with your instance URL (e.g. https://acme.cloud.invgate.net).',
   ],
+  operations: requestOperations({ hooks: { errorInBody } }),
   grantPermissions:
     'In InvGate Service Management, open Settings → Integrations → API, edit the OAuth client you created for Tether, tick the missing scope and save.',
   hooks: {
     normaliseInstanceUrl: instanceBase,
-    // The token endpoint may answer HTTP 200 with {error, error_description}; APIs answer {status: "ERROR"}.
-    errorInBody(body) {
-      if (!body || typeof body !== 'object') return null;
-      const b = body as Record<string, unknown>;
-      const error = answerWords(b.error);
-      if (error !== null && b.status === undefined) {
-        return { code: error, message: answerWords(b.error_description) ?? error };
-      }
-      if (b.status === 'ERROR') return { code: 'ERROR', message: error ?? answerWords(b.info) ?? 'error' };
-      return null;
-    },
+    errorInBody,
   },
 };

@@ -32,6 +32,11 @@ export const JOB_FAILURE_REASONS = [
   'connection_wait_expired',
   /** The vendor stayed unavailable (5xx, timeouts, rate limits) through every retry. */
   'vendor_unavailable',
+  /**
+   * An earlier attempt sent a create whose answer was lost, and the vendor offers no way to look it up with
+   * the connection's permissions: the job does not send it again; the message names the reference to search for.
+   */
+  'vendor_outcome_unknown',
 ] as const;
 export type JobFailureReason = (typeof JOB_FAILURE_REASONS)[number];
 

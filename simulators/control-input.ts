@@ -33,6 +33,8 @@ export const addFaultSchema = z.object({
   fault: faultSchema,
   /** 'token': authorization-server endpoints (token, revoke, authorize, discovery); 'api': everything else. */
   scope: z.enum(['token', 'api', 'all']).default('all'),
+  /** Only requests to this endpoint, as stats name it (`POST /api/v1/incident`: method and route). */
+  endpoint: z.string().min(1).optional(),
   /** The fault removes itself after firing this many times. */
   times: z.number().int().positive().optional(),
 });

@@ -51,11 +51,11 @@ export class FaultList {
    * Applies the faults matching this request in the order they were added, using up one of each:
    * delays add up, dropped scopes accumulate, and the first answering fault ends the scan.
    */
-  take(subject: string | undefined, kind: RouteKind): FaultEffect | undefined {
+  take(subject: string | undefined, kind: RouteKind, endpoint: string): FaultEffect | undefined {
     if (this.faults.length === 0) return undefined;
     let effect: FaultEffect | undefined;
     for (const fault of this.faults) {
-      if (!appliesTo(fault, subject, kind)) continue;
+      if (!appliesTo(fault, subject, kind, endpoint)) continue;
       effect ??= { delayMs: 0, answerDelayMs: 0, droppedScopes: [], revokeTokens: false };
       fault.remaining -= 1;
       const spec = fault.fault;
@@ -75,8 +75,14 @@ export class FaultList {
   }
 }
 
-function appliesTo(fault: ActiveFault, subject: string | undefined, kind: RouteKind): boolean {
+function appliesTo(
+  fault: ActiveFault,
+  subject: string | undefined,
+  kind: RouteKind,
+  endpoint: string,
+): boolean {
   if (fault.match !== '*' && fault.match !== subject) return false;
+  if (fault.endpoint !== undefined && fault.endpoint !== endpoint) return false;
   if (fault.scope === 'all') return true;
   return fault.scope === 'api' ? kind === 'api' : kind !== 'api';
 }

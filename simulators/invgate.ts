@@ -9,28 +9,46 @@ import { bearerToken } from './request-credentials';
 import { COMMON_SCENARIOS } from './scenario';
 import type { VendorSimulator } from './vendor';
 import type { Caller, ErrorBody, VendorRuntime } from './vendor-runtime';
+import {
+  byId,
+  CUSTOM_FIELDS,
+  DeskError,
+  FIELD_TYPES,
+  LOCATIONS,
+  PRIORITIES,
+  ServiceDesk,
+  TYPES,
+} from './invgate-desk';
 
-/** The API surface the simulator serves: endpoint, method, and a tiny canned answer. */
-const ENDPOINTS: ReadonlyArray<{ endpoint: string; method: 'GET' | 'POST'; answer: unknown }> = [
-  { endpoint: 'categories', method: 'GET', answer: [{ id: 1, name: 'Hardware', parent_category_id: null }] },
-  { endpoint: 'incident.attributes.type', method: 'GET', answer: [{ id: 1, name: 'Incident' }] },
-  { endpoint: 'incident.attributes.priority', method: 'GET', answer: [{ id: 1, name: 'Low' }] },
-  { endpoint: 'cf.fields.all', method: 'GET', answer: [{ id: 1, name: 'Asset tag', type: 1 }] },
-  { endpoint: 'cf.fields.types', method: 'GET', answer: [{ id: 1, name: 'Text' }] },
-  { endpoint: 'cf.fields.by.category', method: 'GET', answer: [{ id: 1, name: 'Asset tag' }] },
-  { endpoint: 'cf.field.options.list', method: 'GET', answer: [{ id: 1, value: 'Option A' }] },
-  { endpoint: 'wf.initialfields.by.category', method: 'GET', answer: [{ field: 'title', required: true }] },
+type Endpoint = {
+  endpoint: string;
+  method: 'GET' | 'POST';
+  answer: (desk: ServiceDesk, input: Input) => unknown;
+};
+type Input = Record<string, unknown>;
+
+/** The API surface the simulator serves: each endpoint answers from the instance's service desk. */
+const ENDPOINTS: readonly Endpoint[] = [
+  { endpoint: 'categories', method: 'GET', answer: (desk, q) => desk.categories(q) },
+  { endpoint: 'incident.attributes.type', method: 'GET', answer: (desk, q) => byId(TYPES, q) },
+  { endpoint: 'incident.attributes.priority', method: 'GET', answer: (desk, q) => byId(PRIORITIES, q) },
+  { endpoint: 'cf.fields.all', method: 'GET', answer: () => CUSTOM_FIELDS },
+  { endpoint: 'cf.fields.types', method: 'GET', answer: () => FIELD_TYPES },
+  { endpoint: 'cf.fields.by.category', method: 'GET', answer: (desk, q) => desk.fieldsOf(q) },
+  { endpoint: 'cf.field.options.list', method: 'GET', answer: (desk, q) => desk.optionsOf(q) },
   {
-    endpoint: 'users',
+    endpoint: 'wf.initialfields.by.category',
     method: 'GET',
-    answer: [{ id: 1, name: 'Ada', lastname: 'Lovelace', email: 'ada@example.com' }],
+    answer: () => ({ workflow_initial_fields: [{ field: 'title', required: true }] }),
   },
-  { endpoint: 'locations', method: 'GET', answer: [{ id: 1, name: 'Head office' }] },
-  { endpoint: 'incident', method: 'POST', answer: undefined },
-  { endpoint: 'incident.custom_field', method: 'POST', answer: { status: 'OK' } },
+  { endpoint: 'users', method: 'GET', answer: (desk, q) => desk.users(q) },
+  { endpoint: 'locations', method: 'GET', answer: (desk, q) => byId(LOCATIONS, q) },
+  { endpoint: 'incident', method: 'POST', answer: (desk, body) => desk.createIncident(body) },
+  { endpoint: 'incident', method: 'GET', answer: (desk, q) => desk.incident(q) },
+  { endpoint: 'incident.custom_field', method: 'POST', answer: (desk, body) => desk.setCustomField(body) },
 ];
 
-/** Every scope the demo clients are configured with (catalog/README.md). */
+/** The twelve scopes of catalog/README.md, and api.v1.incident:get (tests read requests back with it). */
 const ALLOWED_SCOPES = new Set(ENDPOINTS.map((e) => scopeFor(e.endpoint, e.method)));
 /** What demo-missing-scopes leaves out of any grant. */
 const MISSING_SCOPES = new Set(['api.v1.locations:get', 'api.v1.incident.custom_field:post']);
@@ -102,8 +120,8 @@ export const invgate: VendorSimulator = {
           : clientCredentialsGrant(runtime, policy, call, request, reply),
     });
 
-    let nextRequestId = 1;
-    runtime.onReset(() => (nextRequestId = 1));
+    const desk = new ServiceDesk();
+    runtime.onReset(() => desk.reset());
     const identify = identifyBearer(runtime);
     for (const { endpoint, method, answer } of ENDPOINTS) {
       const scope = scopeFor(endpoint, method);
@@ -113,7 +131,7 @@ export const invgate: VendorSimulator = {
         kind: 'api',
         identify,
         errorBody: apiErrorBody,
-        handle(call, _request, reply) {
+        handle(call, request, reply) {
           const failure = runtime.authenticate(call);
           if (failure) {
             reply.code(401);
@@ -123,7 +141,13 @@ export const invgate: VendorSimulator = {
             reply.code(403);
             return apiErrorBody(403, `The access token does not have the scope ${scope}`);
           }
-          return answer ?? { status: 'OK', request_id: nextRequestId++ };
+          const input = (method === 'GET' ? request.query : request.body) as Input | undefined;
+          const result = answer(desk, input ?? {});
+          if (result instanceof DeskError) {
+            reply.code(result.status);
+            return apiErrorBody(result.status, result.message);
+          }
+          return result;
         },
       });
     }

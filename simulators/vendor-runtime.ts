@@ -122,7 +122,7 @@ export class VendorRuntime {
         const endpoint = `${request.method} ${spec.url}`;
         let result: unknown;
         try {
-          const call = await this.admit(caller, spec, reply);
+          const call = await this.admit(caller, spec, reply, endpoint);
           result = call ? await spec.handle(call, request, reply) : reply;
           if (call && call.answerDelayMs > 0) await sleep(call.answerDelayMs);
           if (call?.trickle && !reply.sent) result = trickle(reply, result, call.trickle);
@@ -283,12 +283,17 @@ export class VendorRuntime {
   }
 
   /** Runs faults, admission and scenario; answers and returns undefined when one of them decides. */
-  private async admit(caller: Caller, spec: RouteSpec, reply: FastifyReply): Promise<Call | undefined> {
+  private async admit(
+    caller: Caller,
+    spec: RouteSpec,
+    reply: FastifyReply,
+    endpoint: string,
+  ): Promise<Call | undefined> {
     const grantRequest =
       caller.obtainsCredentials && caller.subject !== undefined && caller.scenario !== undefined
         ? ++this.subjectState(caller.subject).grantRequests
         : 0;
-    const effect = this.faults.take(caller.subject, spec.kind);
+    const effect = this.faults.take(caller.subject, spec.kind, endpoint);
     const call: Call = {
       ...caller,
       droppedScopes: effect && effect.droppedScopes.length > 0 ? new Set(effect.droppedScopes) : NO_SCOPES,

@@ -1,6 +1,7 @@
 // Exactly once at the vendor: the worker (a real child process, main/worker.ts) is killed after the vendor
-// made the user and before the job recorded it. The retried create, on a new worker, finds and adopts that
-// user instead of making a second one or failing on uniqueness.
+// made the user (or the service desk its request) and before the job recorded it. The retried create, on a
+// new worker, finds and adopts what was made instead of making a second one, or, where the vendor offers no
+// way to find it (InvGate), sends nothing again and says where to look.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import path from 'node:path';
@@ -21,6 +22,7 @@ import { createTestDatabase, type TestDatabase } from './support/database';
 import { serviceEnvironment } from './support/environment';
 import { eventually } from './support/eventually';
 import { TEST_POLICY } from './support/stack';
+import { DEMO_SECRET } from '../simulators/scenario';
 
 const REPO = path.resolve(__dirname, '..');
 /** The connection's token, which the fault matches; the test reads the directory with another one. */
@@ -176,4 +178,96 @@ test('a create whose worker died after the vendor made the user adopts that user
   }
   // The vendor saw exactly one create per job.
   expect(sim.control.stats('promapp', TOKEN).byEndpoint['POST /api/scim/Users']).toBe(2);
+}, 240_000);
+
+/** A connection of this file's simulators, active. */
+async function linkActive(body: object): Promise<string> {
+  const linked = await api('POST', '/v1/connections', body);
+  expect(linked.statusCode).toBe(202);
+  const connectionId = linked.json().id as string;
+  await eventually(
+    async () => (await api('GET', `/v1/connections/${connectionId}`)).json().status,
+    (status) => status === 'active',
+    { what: 'connection active', timeoutMs: 60_000 },
+  );
+  return connectionId;
+}
+
+/**
+ * Starts the job with the vendor's answer to `endpoint` held back, kills the worker once `made` sees the
+ * vendor's work, and returns the job as a fresh worker ends it.
+ */
+async function crashBetweenAnswerAndRecord(
+  connectionId: string,
+  job: object,
+  hold: { vendor: string; match: string; endpoint: string },
+  made: () => Promise<boolean>,
+) {
+  for (const child of children) kill(child);
+  const worker = await startWorkerProcess();
+  const fault = sim.control.addFault({ ...hold, fault: { kind: 'delay_answer', ms: 4_000 } });
+  const res = await api('POST', `/v1/connections/${connectionId}/jobs`, job);
+  expect(res.statusCode).toBe(202);
+  const jobId = res.json().id as string;
+  await eventually(made, (yes) => yes, {
+    what: 'made at the vendor',
+    timeoutMs: 60_000,
+    intervalMs: 100,
+  });
+  expect((await api('GET', `/v1/jobs/${jobId}`)).json().status).toBe('running');
+  kill(worker);
+  sim.control.removeFault(fault);
+  await startWorkerProcess();
+  return eventually(
+    async () => (await api('GET', `/v1/jobs/${jobId}`)).json(),
+    (j) => j.status !== 'running' && j.status !== 'queued',
+    { what: `job ${jobId} finished`, timeoutMs: 60_000 },
+  );
+}
+
+/** A token of the simulators' InvGate that may read requests back (the connection's cannot). */
+async function invgateReader(): Promise<string> {
+  const res = await fetch(`${sim.baseUrl}/invgate/oauth/v2/0/access_token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_id: 'demo-all-scopes.reader',
+      client_secret: DEMO_SECRET,
+      scope: 'api.v1.incident:get',
+    }),
+  });
+  return ((await res.json()) as { access_token: string }).access_token;
+}
+
+test('an InvGate request whose answer was lost is not sent again: one request at the vendor, the job names its reference', async () => {
+  const client = 'demo-all-scopes.crash';
+  const connectionId = await linkActive({
+    vendor: 'invgate',
+    instanceUrl: `${sim.baseUrl}/invgate`,
+    credentials: { clientId: client, clientSecret: DEMO_SECRET },
+  });
+  const reader = await invgateReader();
+  const firstRequest = () =>
+    fetch(`${sim.baseUrl}/invgate/api/v1/incident?id=1`, { headers: { authorization: `Bearer ${reader}` } });
+  const done = await crashBetweenAnswerAndRecord(
+    connectionId,
+    {
+      operation: 'create_request',
+      input: {
+        title: 'Laptop for the new hire',
+        category: 'Hardware',
+        type: 'Service Request',
+        priority: 'Low',
+        customer: { email: 'ada@example.com' },
+      },
+    },
+    { vendor: 'invgate', match: client, endpoint: 'POST /api/v1/incident' },
+    async () => (await firstRequest()).status === 200,
+  );
+  const reference = `tether-job-${done.id}`;
+  expect(done).toMatchObject({ status: 'failed', failure: { reason: 'vendor_outcome_unknown' } });
+  expect(done.failure.message).toContain(`search InvGate for ${reference}`);
+  expect(((await (await firstRequest()).json()) as { description: string }).description).toContain(reference);
+  expect(sim.control.stats('invgate', client).byEndpoint['POST /api/v1/incident']).toBe(1);
 }, 240_000);

@@ -96,7 +96,14 @@ interface Hook {
 }
 
 const client = { clientId: 'client-id', clientSecret: 'client-secret' };
-const attempt = { resumed: true, markSent: async () => undefined };
+const attempt = {
+  resumed: true,
+  markSent: async () => undefined,
+  markNotSent: async () => undefined,
+  reference: 'tether-job-hostile',
+  madeEarlier: null,
+  recordMade: async () => undefined,
+};
 
 /**
  * Inputs for each provisioning operation, by name: an operation without one fails the test below, so a new
@@ -108,6 +115,15 @@ const OPERATION_INPUTS: Record<string, unknown> = {
   deactivate_user: { user: { externalId: 'hr-1' } },
   reactivate_user: { user: { userName: 'ada@example.com' } },
   find_user: { email: 'ada@example.com' },
+  create_request: {
+    title: 'New hire',
+    category: 'Onboarding',
+    type: 'Service Request',
+    priority: 2,
+    location: 'Remote',
+    customer: { email: 'ada@example.com' },
+    customFields: { 'Laptop model': 'MacBook Pro 14' },
+  },
 };
 
 function hooksOf(vendor: VendorDefinition): Hook[] {

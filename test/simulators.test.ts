@@ -79,11 +79,18 @@ describe('InvGate', () => {
     const categories = await getWith(api('categories?page_size=1'), body.access_token as string);
     expect(categories.status).toBe(200);
     expect(Array.isArray(await categories.json())).toBe(true);
-    const incident = await postJson(api('incident'), { title: 't' }, body.access_token as string);
-    expect(await incident.json()).toEqual({ status: 'OK', request_id: 1 });
+    const incomplete = await postJson(api('incident'), { title: 't' }, body.access_token as string);
+    expect(incomplete.status).toBe(428);
+    expect(await incomplete.json()).toEqual({
+      status: 'ERROR',
+      error: 'The parameter category_id is required',
+    });
+    const ids = { category_id: 1, type_id: 1, priority_id: 1, customer_id: 2, creator_id: 2 };
+    const incident = await postJson(api('incident'), { title: 't', ...ids }, body.access_token as string);
+    expect(await incident.json()).toEqual({ status: 'OK', info: 'The request was created', request_id: 1 });
     expect(sim.control.stats('invgate', 'demo-all-scopes')).toMatchObject({
       tokenRequests: 1,
-      apiRequests: 2,
+      apiRequests: 3,
     });
   });
 

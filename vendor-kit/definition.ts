@@ -173,6 +173,17 @@ export interface OperationAttempt {
   resumed: boolean;
   /** Note, durably, that a request that creates something is about to be sent (so a later attempt knows). */
   markSent(): Promise<void>;
+  /** The vendor's answer to that request said it made nothing (429, a refusal): a retry may send it again. */
+  markNotSent(): Promise<void>;
+  /**
+   * This job's reference, the same in every attempt (`tether-job-<job id>`): stored with what a create makes
+   * where the vendor has room for it, so a retry can find it there.
+   */
+  reference: string;
+  /** The vendor's id of what an earlier attempt made and recorded (recordMade), else null. */
+  madeEarlier: string | null;
+  /** Note, durably, what the create made, before the steps after it (a retry continues, it makes nothing twice). */
+  recordMade(vendorId: string): Promise<void>;
 }
 
 /**

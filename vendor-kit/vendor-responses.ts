@@ -6,6 +6,9 @@ import type { VendorResponse } from './vendor-http';
 import { FailureType } from '../domain/failures';
 import { MAX_ANSWER_DEPTH, nestsDeeperThan } from './answer-fields';
 
+/** What reading an answer needs of a vendor: the hooks that find errors and words in its bodies. */
+export type ErrorHooks = { hooks?: Pick<NonNullable<VendorDefinition['hooks']>, 'errorInBody' | 'errorMessage'> };
+
 const CREDENTIAL_ERRORS = new Set([
   'invalid_client',
   'unauthorized_client',
@@ -50,7 +53,7 @@ export function parseJson(res: VendorResponse, what: string, host: string): unkn
 }
 
 /** Throw for 429 and 5xx: the same for every endpoint of every vendor. */
-export function throwIfUnavailable(res: VendorResponse, host: string, vendor: VendorDefinition): void {
+export function throwIfUnavailable(res: VendorResponse, host: string, vendor: ErrorHooks): void {
   if (res.status === 429) {
     const retryAfterMs = parseRetryAfter(res.headers['retry-after']);
     const wait = retryAfterMs === undefined ? '' : `, retry after ${Math.ceil(retryAfterMs / 1000)} s`;
@@ -72,7 +75,7 @@ export function throwIfUnavailable(res: VendorResponse, host: string, vendor: Ve
 }
 
 /** The vendor's own words in an error answer of any shape (the vendor's hook, else OAuth's), or null. */
-export function errorDetail(vendor: VendorDefinition, res: VendorResponse): string | null {
+export function errorDetail(vendor: ErrorHooks, res: VendorResponse): string | null {
   const body = safeJson(res.text);
   const custom = vendor.hooks?.errorMessage?.(body);
   if (custom) return truncate(custom);
@@ -82,7 +85,7 @@ export function errorDetail(vendor: VendorDefinition, res: VendorResponse): stri
 }
 
 /** ": <detail>" to append to a message, or nothing. */
-export function detailOf(vendor: VendorDefinition, res: VendorResponse): string {
+export function detailOf(vendor: ErrorHooks, res: VendorResponse): string {
   const detail = errorDetail(vendor, res);
   return detail ? `: ${detail}` : '';
 }
@@ -107,7 +110,7 @@ export function safeJson(text: string): unknown {
 }
 
 /** The OAuth error in an answer: the standard {error} body, or the vendor's own shape. */
-export function bodyError(vendor: VendorDefinition, body: unknown): BodyError | null {
+export function bodyError(vendor: ErrorHooks, body: unknown): BodyError | null {
   const custom = vendor.hooks?.errorInBody?.(body);
   if (custom) return custom;
   if (body && typeof body === 'object' && typeof (body as { error?: unknown }).error === 'string') {
