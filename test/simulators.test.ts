@@ -354,7 +354,7 @@ describe('control API', () => {
       fault: { kind: 'malformed' },
     });
     expect(await unknownVendor.json()).toMatchObject({ field: 'vendor' });
-    expect(() => sim.control.addFault({ vendor: 'invgate', fault: { kind: 'status', status: 200 } })).toThrow(
+    expect(() => sim.control.addFault({ vendor: 'invgate', fault: { kind: 'status', status: 199 } })).toThrow(
       ControlInputError,
     );
   });
