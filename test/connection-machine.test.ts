@@ -1,17 +1,16 @@
 // The state machine and the rules beside it on their own: no Temporal server, no I/O, a fixed clock
 // and a fixed "random".
-import {
-  ConnectionMachine,
-  type MachineOptions,
-  type Step,
-  type VendorStep,
-} from '../workflows/connection-machine';
+import { ConnectionMachine, type MachineOptions } from '../workflows/connection-machine';
+import { stepForCommand, stepForTimer, type Step, type VendorStep } from '../workflows/machine-steps';
+import { CommandQueue } from '../workflows/command-queue';
+import { afterFailure, afterMissingScopes, duration, type FailureRules } from '../workflows/failure-policy';
+import { applyChange, because, initialState } from '../workflows/machine-state';
 import { ActivityFailure, ApplicationFailure, RetryState } from '@temporalio/common';
 import { classifyFailure } from '../workflows/classify-failure';
 import { failedOutcome, verifiedOutcome, type StepOutcome } from '../workflows/step-outcome';
 import { FailureType } from '../domain/failures';
 import { DEFAULT_POLICY, type MaintenancePolicy } from '../domain/policy';
-import { type ScopeVerification, type TokenInfo } from '../domain/connection';
+import { type MachineSnapshot, type ScopeVerification, type TokenInfo } from '../domain/connection';
 import { webhookEventFor } from '../domain/webhook-events';
 
 const HOUR = 3_600_000;
@@ -967,4 +966,108 @@ test('a snapshot carried by a run of older code gets the fields it lacked', () =
   >;
   delete linking.configurationProven;
   expect(new ConnectionMachine(policy, () => 0.5, linking as any).snapshot().configurationProven).toBe(false);
+});
+
+describe("the machine's parts on their own", () => {
+  const rules: FailureRules = {
+    policy,
+    random: () => 0.5,
+    linksWaitForever: () => false,
+    scopesWaitForHuman: () => false,
+  };
+  const active = (): MachineSnapshot => ({
+    ...initialState(false),
+    status: 'active',
+    tokenObtainedAt: 0,
+    tokenExpiresAt: HOUR,
+    configurationProven: true,
+  });
+
+  test('applyChange numbers each transition and stores no token for a status that cannot use one', () => {
+    const s = active();
+    s.failures = 2;
+    s.nextCheckAt = 5;
+    expect(applyChange(s, { to: 'degraded', event: 'vendor_unavailable' })).toMatchObject({
+      seq: 1,
+      from: 'active',
+      to: 'degraded',
+      patch: { nextCheckAt: 5, consecutiveFailures: 2 },
+    });
+    const t = applyChange(s, { to: 'needs_reauth', ...because('credentials_rejected') });
+    expect(t).toMatchObject({ seq: 2, from: 'degraded', reason: 'credentials_rejected', message: null });
+    expect(t.patch).toMatchObject({ tokenObtainedAt: null, tokenExpiresAt: null });
+    expect(s).toMatchObject({ status: 'needs_reauth', eventSeq: 2, tokenExpiresAt: HOUR });
+  });
+
+  test('the queue refuses by state, coalesces revokes and hands a rotation outcome out once', () => {
+    const queue = new CommandQueue(() => false);
+    const s = active();
+    expect(queue.refuse('refresh', { ...s, awaitingInstall: true })).toMatch(/OAuth install/);
+    expect(queue.enqueue({ kind: 'pause' }, s, null)).toEqual({ ticket: 1, coalesced: false });
+    expect(queue.refuse('refresh', s)).toMatch(/paused/);
+    expect(queue.enqueue({ kind: 'revoke' }, s, null)).toEqual({ ticket: 2, coalesced: false });
+    expect(queue.enqueue({ kind: 'revoke' }, s, null)).toEqual({ ticket: 0, coalesced: true });
+    expect(queue.refuse('pause', s)).toMatch(/being revoked/);
+    expect(queue.refuse('revoke', s)).toBeNull();
+    expect(queue.kinds()).toEqual(['pause', 'revoke']);
+    expect(queue.refreshInFlight({ kind: 'establish' })).toBe(true);
+    expect(queue.refreshInFlight({ kind: 'probe' })).toBe(false);
+
+    const accepted = { outcome: 'accepted' as const, grantedScopes: ['a'] };
+    queue.settleRotation(7, accepted);
+    expect(queue.takeRotationOutcome(7)).toEqual(accepted);
+    expect(queue.takeRotationOutcome(7)).toBeUndefined();
+  });
+
+  test('a refresh command relinks a failed link from scratch; a timer picks the check that is due', () => {
+    const s: MachineSnapshot = {
+      ...initialState(false),
+      status: 'link_failed',
+      failures: 4,
+      failingSince: 1,
+    };
+    expect(stepForCommand(s, { kind: 'refresh', ticket: 1 })).toEqual({
+      kind: 'establish',
+      after: 'relink',
+      from: 'link_failed',
+    });
+    expect(s).toMatchObject({ status: 'linking', failures: 0, failingSince: null });
+    expect(stepForCommand(active(), { kind: 'resume', ticket: 2 })).toBeNull();
+
+    expect(stepForTimer(active(), policy, 0)).toEqual({ kind: 'refresh' });
+    expect(stepForTimer({ ...active(), tokenExpiresAt: null }, policy, 0)).toEqual({ kind: 'probe' });
+    const expiring = { ...active(), credentialExpiresAt: policy.expiryWarningMs + 10 };
+    expect(stepForTimer(expiring, policy, 10)).toEqual({ kind: 'warn_expiry' });
+    expect(stepForTimer(expiring, policy, policy.expiryWarningMs + 10)).toEqual({
+      kind: 'credential_expired',
+    });
+  });
+
+  test('the failure policy: a refusal at link is final; an outage past the link deadline gives up, saying for how long', () => {
+    const linking = initialState(false);
+    expect(afterFailure(linking, rules, refused, true, {}, 0)).toMatchObject({
+      to: 'invalid_credentials',
+      event: 'credentials_rejected',
+    });
+    expect(linking.nextCheckAt).toBeNull();
+
+    const failing = { ...initialState(false), failingSince: 0 };
+    const outage = { kind: 'unavailable' as const, message: 'HTTP 503' };
+    expect(afterFailure(failing, rules, outage, true, {}, policy.linkDeadlineMs)).toMatchObject({
+      to: 'link_failed',
+      message:
+        'the link kept failing for 1 d and stopped trying: HTTP 503; refresh the connection to try again',
+    });
+    expect([40_000, 900_000, 86_399_999, 3 * 86_400_000].map(duration)).toEqual([
+      '40 s',
+      '15 min',
+      '23 h',
+      '3 d',
+    ]);
+
+    const s = active();
+    const missing = afterMissingScopes(s, rules, undefined, lacking, {}, 10);
+    expect(missing).toMatchObject({ to: 'insufficient_scopes', message: 'missing: a' });
+    expect(s).toMatchObject({ failures: 1, failingSince: 10, nextCheckAt: 10 + 750 });
+  });
 });

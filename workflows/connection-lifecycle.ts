@@ -12,7 +12,8 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { store, vendor } from './activity-proxies';
-import { ConnectionMachine, type Command, type Step } from './connection-machine';
+import { ConnectionMachine } from './connection-machine';
+import type { Command, Step } from './machine-steps';
 import { showSnapshot } from './current-details';
 import * as messages from './messages';
 import {
