@@ -5,8 +5,14 @@ import { stepForCommand, stepForTimer, type Step, type VendorStep } from '../wor
 import { CommandQueue } from '../workflows/command-queue';
 import { afterFailure, afterMissingScopes, duration, type FailureRules } from '../workflows/failure-policy';
 import { applyChange, because, initialState } from '../workflows/machine-state';
-import { ActivityFailure, ApplicationFailure, RetryState } from '@temporalio/common';
-import { classifyFailure } from '../workflows/classify-failure';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancelledFailure,
+  RetryState,
+  TimeoutFailure,
+} from '@temporalio/common';
+import { classifyFailure, unexplainedFailure } from '../workflows/classify-failure';
 import { failedOutcome, verifiedOutcome, type StepOutcome } from '../workflows/step-outcome';
 import { FailureType } from '../domain/failures';
 import { DEFAULT_POLICY, type MaintenancePolicy } from '../domain/policy';
@@ -633,10 +639,58 @@ describe('activity failures in the machine vocabulary', () => {
       message: 'RateLimited!',
       retryAfterMs: 90_000,
     });
-    expect(classifyFailure(new Error('start-to-close timeout'))).toEqual({
+    expect(classifyFailure(failed(FailureType.VendorUnavailable))).toEqual({
       kind: 'unavailable',
-      message: 'start-to-close timeout',
+      message: 'VendorUnavailable!',
     });
+  });
+
+  test("Temporal's own texts and unclassified errors never reach the stored reason: fixed words instead", () => {
+    const of = (cause: Error) =>
+      new ActivityFailure('failed', 'obtainToken', '1', RetryState.TIMEOUT, undefined, cause);
+    const raw = [
+      [
+        of(new TimeoutFailure('activity StartToClose timeout', undefined, 'START_TO_CLOSE')),
+        'the vendor did not answer in time',
+      ],
+      [
+        of(new TimeoutFailure('activity Heartbeat timeout', undefined, 'HEARTBEAT')),
+        'the vendor did not answer in time',
+      ],
+      [
+        of(new CancelledFailure('Activity cancelled')),
+        'the attempt was cancelled before the vendor answered',
+      ],
+      [
+        of(
+          ApplicationFailure.create({
+            type: 'PrismaClientKnownRequestError',
+            message: 'connect ECONNREFUSED 10.0.0.5:5432',
+          }),
+        ),
+        'the attempt failed because of an error in tether',
+      ],
+      [new Error('start-to-close timeout'), 'the attempt failed because of an error in tether'],
+    ] as const;
+    for (const [err, human] of raw)
+      expect(classifyFailure(err)).toEqual({ kind: 'unavailable', message: human });
+
+    // What the connection stores and the tenant reads.
+    const { m } = linked();
+    const t = m.onVendorStep(vendorStep(m, HOUR), classifyFailure(raw[0][0]), HOUR);
+    expect(t).toMatchObject({
+      to: 'degraded',
+      reason: 'vendor_unavailable',
+      message: 'the vendor did not answer in time',
+    });
+    expect(JSON.stringify(t)).not.toMatch(/StartToClose|timeout/i);
+  });
+
+  test('a provisioning job whose every attempt timed out reads the same words', () => {
+    expect(
+      unexplainedFailure(new TimeoutFailure('activity StartToClose timeout', undefined, 'START_TO_CLOSE')),
+    ).toBe('the vendor did not answer in time');
+    expect(unexplainedFailure(undefined)).toBe('the attempt failed because of an error in tether');
   });
 });
 

@@ -13,8 +13,13 @@ import {
   startChild,
 } from '@temporalio/workflow';
 import type { JobActivities, JobOutcome } from '../activities/provisioning-job';
+import { FailureType } from '../domain/failures';
 import { JOB_FAILURE_TYPES, type JobFailureReason, type JobPolicy } from '../domain/jobs';
+import { unexplainedFailure } from './classify-failure';
 import { webhookDelivery } from './webhook-delivery';
+
+/** Failures whose message the vendor toolkit wrote for the customer. */
+const VENDOR_TEXTS: string[] = [FailureType.VendorUnavailable, FailureType.RateLimited];
 
 export interface ProvisioningJobInput {
   jobId: string;
@@ -73,15 +78,19 @@ export async function provisioningJob({ jobId, policy }: ProvisioningJobInput): 
         const failure = err.cause;
         if (!(failure instanceof ApplicationFailure)) {
           // Every attempt timed out (a worker lost each time, or a vendor that never answers).
-          return { status: 'failed', reason: 'vendor_unavailable', message: failure?.message ?? err.message };
+          return { status: 'failed', reason: 'vendor_unavailable', message: unexplainedFailure(failure) };
         }
         if (failure.type === JOB_FAILURE_TYPES.refused) {
           const reason = (failure.details?.[0] as { reason: JobFailureReason }).reason;
           return { status: 'failed', reason, message: failure.message };
         }
         if (failure.type !== JOB_FAILURE_TYPES.connectionNotReady) {
-          // Retries are used up: the vendor stayed unavailable or kept throttling.
-          return { status: 'failed', reason: 'vendor_unavailable', message: failure.message };
+          // Retries are used up: the vendor stayed unavailable or kept throttling (or the activity failed in
+          // a way it did not classify, whose text is not for the customer).
+          const message = VENDOR_TEXTS.includes(failure.type ?? '')
+            ? failure.message
+            : unexplainedFailure(failure);
+          return { status: 'failed', reason: 'vendor_unavailable', message };
         }
         const left = deadline - Date.now();
         if (left <= 0) {
