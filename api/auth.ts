@@ -2,11 +2,12 @@
 // what its scopes allow (route-scopes.ts); an admin key acts across tenants (X-Tenant-Id narrows it, and
 // names the tenant for creates) and holds every scope.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { verifyApiKey, type ApiKeyAuth } from '../platform/api-keys';
+import type { ApiKeyAuth } from '../platform/api-keys';
 import type { Db } from '../platform/db';
 import type { Actor } from '../domain/audit-events';
 import { ApiError, validationError } from './errors';
 import { requiredScope } from './route-scopes';
+import { apiKeyData } from './tenant-data';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -27,6 +28,7 @@ export const API_KEY_SECURITY_SCHEME = {
 
 /** Every route registered after this in `app`'s scope needs an API key, and its OpenAPI entry says so. */
 export function requireApiKey(app: FastifyInstance, db: Db): void {
+  const apiKeys = apiKeyData(db);
   app.addHook('onRoute', (route) => {
     route.schema = { ...route.schema, security: [{ apiKey: [] }] };
   });
@@ -45,7 +47,7 @@ export function requireApiKey(app: FastifyInstance, db: Db): void {
     if (!presented) {
       throw new ApiError(401, 'unauthorized', 'send an API key as "Authorization: Bearer <key>"');
     }
-    const auth = await verifyApiKey(db, presented);
+    const auth = await apiKeys.verify(presented);
     if (!auth) throw new ApiError(401, 'unauthorized', 'the API key is unknown or revoked');
     request.auth = auth;
     const scope = requiredScope(request.method, request.routeOptions.url ?? '');

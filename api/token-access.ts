@@ -9,8 +9,9 @@ import { getVendor } from '../catalog';
 import { connectionWorkflowId } from '../workflows/ids';
 import { ensureFreshTokenUpdate } from '../workflows/messages';
 import type { ConnectionStatus } from '../domain/connection';
-import type { Connection, Db } from '../platform/db';
+import type { Connection } from '../platform/db';
 import type { SecretStore } from '../platform/secret-store';
+import type { TenantData } from './tenant-data';
 
 /** Statuses in which the stored token can be used. */
 const USABLE: ConnectionStatus[] = ['active', 'expiring', 'degraded'];
@@ -22,7 +23,8 @@ const USABLE: ConnectionStatus[] = ['active', 'expiring', 'degraded'];
 const CLOCK_TOLERANCE_MS = 5_000;
 
 export interface TokenAccessDeps {
-  db: Db;
+  /** Reads the connection again, in its own tenant, after a refresh or before replacing a token. */
+  connections: Pick<TenantData['connections'], 'find'>;
   secrets: SecretStore;
   temporal: Client;
 }
@@ -48,13 +50,13 @@ export class ConnectionUnusableError extends Error {
   }
 }
 
+/** A token for `connection`, which the caller loaded within its tenant. */
 export async function getValidAccessToken(
   deps: TokenAccessDeps,
-  connectionId: string,
-  { minValidityMs = 60_000, connection }: { minValidityMs?: number; connection?: Connection } = {},
+  connection: Connection,
+  { minValidityMs = 60_000 }: { minValidityMs?: number } = {},
 ): Promise<UsableToken> {
-  let current = connection ?? (await deps.db.connection.findUnique({ where: { id: connectionId } }));
-  if (!current) throw new ConnectionUnusableError(connectionId, 'missing');
+  let current = connection;
   // Checked before asking for a refresh: one waiting for a human must not send its refused credentials again.
   assertUsable(current);
   let refreshed = false;
@@ -78,8 +80,7 @@ export async function replaceRefusedToken(
   { minTokenAgeMs }: { minTokenAgeMs: number },
 ): Promise<UsableToken | null> {
   if (!used.expiresAt || !used.connection.tokenExpiresAt) return null;
-  const current = await deps.db.connection.findUnique({ where: { id: used.connection.id } });
-  if (!current) throw new ConnectionUnusableError(used.connection.id, 'missing');
+  const current = await reread(deps, used.connection);
   assertUsable(current);
   if ((await storedToken(deps, current)) !== used.accessToken) return usableToken(deps, current, false);
   const obtainedAt = current.tokenObtainedAt?.getTime() ?? 0;
@@ -128,8 +129,7 @@ async function ensureFresh(deps: TokenAccessDeps, connection: Connection, minVal
     if (!(err instanceof WorkflowUpdateFailedError || err instanceof WorkflowNotFoundError)) {
       throw new RefreshUnavailableError(err);
     }
-    const now = await deps.db.connection.findUnique({ where: { id: connection.id } });
-    if (!now) throw new ConnectionUnusableError(connection.id, 'missing');
+    const now = await reread(deps, connection);
     const why = err instanceof WorkflowUpdateFailedError ? (err.cause?.message ?? err.message) : null;
     throw new ConnectionUnusableError(
       connection.id,
@@ -138,7 +138,14 @@ async function ensureFresh(deps: TokenAccessDeps, connection: Connection, minVal
       why ?? `connection is ${now.status} and takes no more commands`,
     );
   }
-  return deps.db.connection.findUniqueOrThrow({ where: { id: connection.id } });
+  return reread(deps, connection);
+}
+
+/** The connection as stored now; gone (revoked and deleted meanwhile) is unusable. */
+async function reread(deps: TokenAccessDeps, connection: Connection): Promise<Connection> {
+  const now = await deps.connections.find(connection.tenantId, connection.id);
+  if (!now) throw new ConnectionUnusableError(connection.id, 'missing');
+  return now;
 }
 
 async function usableToken(

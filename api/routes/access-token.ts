@@ -25,6 +25,7 @@ export const accessTokenRoutes: FastifyPluginAsyncZod<{
   data: TenantData;
   metrics: AccessMetrics;
 }> = async (app, { deps, data, metrics }) => {
+  const tokens = { connections: data.connections, secrets: deps.secrets, temporal: deps.temporal };
   app.post(
     '/connections/:id/access-token',
     {
@@ -62,9 +63,8 @@ export const accessTokenRoutes: FastifyPluginAsyncZod<{
       checkWindow(connection, minValiditySeconds);
       let token;
       try {
-        token = await getValidAccessToken(deps, connection.id, {
+        token = await getValidAccessToken(tokens, connection, {
           minValidityMs: minValiditySeconds * 1000,
-          connection,
         });
       } catch (err) {
         metrics.tokens.inc({ vendor: connection.vendor, outcome: 'refused' });

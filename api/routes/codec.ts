@@ -4,10 +4,10 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { Payload } from '@temporalio/common';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { verifyApiKey } from '../../platform/api-keys';
 import type { Db } from '../../platform/db';
 import type { EncryptionCodec } from '../../platform/payload-codec';
 import { ApiError } from '../errors';
+import { apiKeyData } from '../tenant-data';
 
 export interface CodecRouteOptions {
   db: Db;
@@ -37,6 +37,7 @@ const toJson = (p: Payload): JsonPayload => ({
 });
 
 export const codecRoutes: FastifyPluginAsync<CodecRouteOptions> = async (app, options) => {
+  const apiKeys = apiKeyData(options.db);
   const cors = (request: FastifyRequest, reply: FastifyReply) => {
     const origin = request.headers.origin;
     if (origin && options.allowedOrigins.includes(origin)) {
@@ -56,9 +57,7 @@ export const codecRoutes: FastifyPluginAsync<CodecRouteOptions> = async (app, op
       throw new ApiError(401, 'unauthorized', 'unknown codec token');
     }
     const header = request.headers.authorization;
-    const auth = header?.startsWith('Bearer ')
-      ? await verifyApiKey(options.db, header.slice(7).trim())
-      : null;
+    const auth = header?.startsWith('Bearer ') ? await apiKeys.verify(header.slice(7).trim()) : null;
     if (auth?.role !== 'admin')
       throw new ApiError(401, 'unauthorized', 'the codec endpoint needs an admin API key');
   };

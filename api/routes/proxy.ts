@@ -58,6 +58,7 @@ export const proxyRoutes: FastifyPluginAsyncZod<{
   data: TenantData;
   metrics: AccessMetrics;
 }> = async (app, { deps, data, metrics }) => {
+  const tokens = { connections: data.connections, secrets: deps.secrets, temporal: deps.temporal };
   const options = { ...DEFAULT_PROXY_OPTIONS, ...deps.proxy };
   const http = createVendorHttp({
     timeoutMs: options.timeoutMs,
@@ -111,9 +112,8 @@ export const proxyRoutes: FastifyPluginAsyncZod<{
         if (declared > options.maxBytes) throw tooLarge(options.maxBytes);
         let token: UsableToken;
         try {
-          token = await getValidAccessToken(deps, connection.id, {
+          token = await getValidAccessToken(tokens, connection, {
             minValidityMs: preflightWindowMs(connection),
-            connection,
           });
         } catch (err) {
           throw tokenFailure(err);
@@ -137,7 +137,7 @@ export const proxyRoutes: FastifyPluginAsyncZod<{
           const refused = await readAll(answer);
           let replacement: UsableToken | null;
           try {
-            replacement = await replaceRefusedToken(deps, token, {
+            replacement = await replaceRefusedToken(tokens, token, {
               minTokenAgeMs: options.minTokenAgeForReplacementMs,
             });
           } catch (err) {

@@ -2,6 +2,7 @@
 // read is scoped to the caller's tenant in one place.
 import type { Db } from '../../platform/db';
 import type { Quotas } from '../../platform/config';
+import { apiKeyData } from './api-keys';
 import { connectSessionData } from './connect-sessions';
 import { auditTrailData } from './audit-trail';
 import { connectionData } from './connections';
@@ -9,6 +10,7 @@ import { installData } from './installs';
 import { tokenIssueData } from './token-issues';
 import { jobData } from './jobs';
 
+export { apiKeyData, type ApiKeyData } from './api-keys';
 export type { TenantScope } from './tenant-scope';
 
 export function createTenantData(db: Db, quotas: Quotas) {
@@ -19,6 +21,7 @@ export function createTenantData(db: Db, quotas: Quotas) {
     tokenIssues: tokenIssueData(db),
     jobs: jobData(db),
     audit: auditTrailData(db),
+    apiKeys: apiKeyData(db),
   };
 }
 
