@@ -41,6 +41,8 @@ import { proxyRoutes, type ProxyOptions } from './routes/proxy';
 import { createAccessMetrics } from './access-metrics';
 import { jobRoutes } from './routes/jobs';
 import type { JobPolicy } from '../domain/jobs';
+import { lifecycleEventRoutes } from './routes/lifecycle-events';
+import type { LifecyclePolicy } from '../domain/lifecycle-events';
 
 export interface AppDeps {
   db: Db;
@@ -54,6 +56,8 @@ export interface AppDeps {
   rateLimitPerMinute?: number;
   /** Provisioning jobs' waits and retries (TETHER_JOB_*), passed to every new job workflow. */
   jobs?: Partial<Omit<JobPolicy, 'webhookRetry'>>;
+  /** Lifecycle events' leaver deadline (TETHER_LIFECYCLE_LEAVER_WAIT_MS). */
+  lifecycle?: Partial<LifecyclePolicy>;
   /** Per-tenant quotas (TETHER_QUOTA_*); unset ones keep their defaults. */
   quotas?: Partial<Quotas>;
   /** Requests per minute per API key on POST /v1/connections/{id}/access-token (default 60), counted apart. */
@@ -146,6 +150,7 @@ export async function buildApp(deps: AppDeps) {
       await v1.register(connectorRoutes);
       await v1.register(connectionRoutes, { deps, data });
       await v1.register(jobRoutes, { deps, data });
+      await v1.register(lifecycleEventRoutes, { deps, data });
       await v1.register(connectionCommandRoutes, { deps, data });
       await v1.register(auditTrailRoutes, { data });
       await v1.register(webhookRoutes, { deps });

@@ -75,3 +75,13 @@ export const JobListQuerySchema = z
   .strict();
 
 export const ConnectionJobListQuerySchema = JobListQuerySchema.omit({ connectionId: true });
+
+/** The Idempotency-Key header of the routes that start work (jobs, lifecycle events). */
+export const IdempotencyHeaders = z.object({
+  'idempotency-key': z
+    .string()
+    .min(1)
+    .max(255)
+    .regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces')
+    .optional(),
+});

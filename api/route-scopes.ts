@@ -20,6 +20,8 @@ const RULES: Rule[] = [
   // Jobs act at the vendor: starting or cancelling one is asked for by name; reading them is reading connections.
   { url: /^\/v1\/connections\/:id\/jobs$/, read: 'connections:read', write: 'provisioning:write' },
   { url: /^\/v1\/jobs(\/|$)/, read: 'connections:read', write: 'provisioning:write' },
+  // A lifecycle event starts jobs on the tenant's connections.
+  { url: /^\/v1\/lifecycle-events(\/|$)/, read: 'connections:read', write: 'provisioning:write' },
   { url: /^\/v1\/connections(\/|$)/, read: 'connections:read', write: 'connections:write' },
   // Connect sessions link connections on the customer's behalf; the return URL allowlist is theirs.
   {

@@ -69,8 +69,17 @@ export interface JobPolicy {
   connectionPollMs: number;
   /** Retries of transient vendor failures: exponential from the initial interval, capped, then failed. */
   retry: { initialIntervalMs: number; maximumIntervalMs: number; maximumAttempts: number };
+  /**
+   * Also wait (up to connectionWaitMs) when the vendor stays unavailable through every retry, looking
+   * again less and less often (up to every LONG_WAIT_POLL_CAP_MS), instead of failing vendor_unavailable.
+   * Set for leavers of a lifecycle event; unset, a job keeps the behaviour it had before the flag existed.
+   */
+  waitThroughOutages?: boolean;
   webhookRetry: { initialIntervalMs: number; maximumIntervalMs: number; maximumAttempts: number };
 }
+
+/** The longest pause between two looks of a job that waits through an outage (hours-long waits stay short in history). */
+export const LONG_WAIT_POLL_CAP_MS = 300_000;
 
 export const DEFAULT_JOB_POLICY: Omit<JobPolicy, 'webhookRetry'> = {
   connectionWaitMs: 3_600_000,

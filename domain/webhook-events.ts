@@ -15,6 +15,7 @@ export const WEBHOOK_EVENT_TYPES = [
   'connection.revoked',
   'job.succeeded',
   'job.failed',
+  'lifecycle_event.completed',
 ] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 

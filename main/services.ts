@@ -182,6 +182,7 @@ export function createApi(
     urlPolicy: { allowInsecureLoopback: config.vendorHttp.allowInsecureLoopback },
     policy: config.policy,
     jobs: config.jobs,
+    lifecycle: config.lifecycle,
     rateLimitPerMinute: config.rateLimitPerMinute,
     quotas: config.quotas,
     tokenRateLimitPerMinute: config.tokenRateLimitPerMinute,

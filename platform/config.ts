@@ -4,6 +4,7 @@ import type { VendorEndpoints } from '../vendor-kit/definition';
 import { trimTrailingSlashes } from '../vendor-kit/url-policy';
 import { DEFAULT_POLICY, type MaintenancePolicy } from '../domain/policy';
 import { DEFAULT_JOB_POLICY, type JobPolicy } from '../domain/jobs';
+import { DEFAULT_LIFECYCLE_POLICY, type LifecyclePolicy } from '../domain/lifecycle-events';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
@@ -93,6 +94,8 @@ const EnvSchema = z.object({
   /** Attempts at the vendor per job before it fails vendor_unavailable (transient failures only). */
   TETHER_JOB_MAX_ATTEMPTS: int(DEFAULT_JOB_POLICY.retry.maximumAttempts),
   ...quotaVariables,
+  /** Lifecycle events: how long a leaver's job waits for a connection or vendor that is down. */
+  TETHER_LIFECYCLE_LEAVER_WAIT_MS: int(DEFAULT_LIFECYCLE_POLICY.leaverWaitMs),
 });
 
 export type Config = ReturnType<typeof loadConfig>;
@@ -163,6 +166,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       connectionPollMs: e.TETHER_JOB_CONNECTION_POLL_MS,
       retry: { ...DEFAULT_JOB_POLICY.retry, maximumAttempts: e.TETHER_JOB_MAX_ATTEMPTS },
     } satisfies Omit<JobPolicy, 'webhookRetry'>,
+    lifecycle: { leaverWaitMs: e.TETHER_LIFECYCLE_LEAVER_WAIT_MS } satisfies LifecyclePolicy,
   };
 }
 

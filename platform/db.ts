@@ -11,6 +11,8 @@ export type {
   IdempotencyKey,
   ConnectSession,
   Job,
+  LifecycleEvent,
+  LifecycleTarget,
 } from '../prisma/generated/client';
 
 export type Db = PrismaClient;

@@ -2,6 +2,7 @@
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { createJobActivities } from '../activities/provisioning-job';
+import { createLifecycleActivities } from '../activities/lifecycle-event';
 import type { VendorEndpoints } from '../vendor-kit/definition';
 import type { Db } from '../platform/db';
 import { encryptedDataConverter, type EncryptionCodec } from '../platform/payload-codec';
@@ -49,6 +50,7 @@ export async function createWorker(deps: WorkerDeps): Promise<Worker> {
         http: deps.http,
         endpoints: deps.endpoints,
       }),
+      ...createLifecycleActivities({ db: deps.db }),
     },
     // A crashed worker's activities are retried after the heartbeat timeout, not the start-to-close one.
     interceptors: { activity: [heartbeatWhileRunning] },

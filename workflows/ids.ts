@@ -7,3 +7,8 @@ export function connectionWorkflowId(connectionId: string): string {
 export function jobWorkflowId(jobId: string): string {
   return `provision:${jobId}`;
 }
+
+/** One workflow per lifecycle event; its jobs are its children. */
+export function lifecycleEventWorkflowId(eventId: string): string {
+  return `lifecycle:${eventId}`;
+}

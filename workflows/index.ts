@@ -1,4 +1,5 @@
 // Entry point for the worker's workflow bundle.
 export { connectionLifecycle } from './connection-lifecycle';
+export { lifecycleEvent } from './lifecycle-event';
 export { provisioningJob } from './provisioning-job';
 export { webhookDelivery } from './webhook-delivery';

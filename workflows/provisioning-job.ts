@@ -14,7 +14,12 @@ import {
 } from '@temporalio/workflow';
 import type { JobActivities, JobOutcome } from '../activities/provisioning-job';
 import { FailureType } from '../domain/failures';
-import { JOB_FAILURE_TYPES, type JobFailureReason, type JobPolicy } from '../domain/jobs';
+import {
+  JOB_FAILURE_TYPES,
+  LONG_WAIT_POLL_CAP_MS,
+  type JobFailureReason,
+  type JobPolicy,
+} from '../domain/jobs';
 import { unexplainedFailure } from './classify-failure';
 import { webhookDelivery } from './webhook-delivery';
 
@@ -69,6 +74,7 @@ export async function provisioningJob({ jobId, policy }: ProvisioningJobInput): 
   async function run(): Promise<JobOutcome> {
     const deadline = Date.now() + policy.connectionWaitMs;
     let waiting = false;
+    let pollMs = policy.connectionPollMs;
     for (;;) {
       try {
         return { status: 'succeeded', result: await vendor.runJobOperation({ jobId }) };
@@ -76,33 +82,38 @@ export async function provisioningJob({ jobId, policy }: ProvisioningJobInput): 
         if (isCancellation(err)) throw err;
         if (!(err instanceof ActivityFailure)) throw err;
         const failure = err.cause;
-        if (!(failure instanceof ApplicationFailure)) {
-          // Every attempt timed out (a worker lost each time, or a vendor that never answers).
-          return { status: 'failed', reason: 'vendor_unavailable', message: unexplainedFailure(failure) };
+        // Retries used up on a vendor that stayed unavailable, kept throttling or never answered.
+        const outage =
+          !(failure instanceof ApplicationFailure) ||
+          (failure.type !== JOB_FAILURE_TYPES.refused &&
+            failure.type !== JOB_FAILURE_TYPES.connectionNotReady);
+        // Only the vendor toolkit's own texts reach the customer; timeouts and unclassified errors get a fixed one.
+        const message =
+          failure instanceof ApplicationFailure && VENDOR_TEXTS.includes(failure.type ?? '')
+            ? failure.message
+            : failure instanceof ApplicationFailure && !outage
+              ? failure.message
+              : unexplainedFailure(failure);
+        // Without waitThroughOutages the commands are the ones this workflow always emitted.
+        if (outage && !policy.waitThroughOutages) {
+          return { status: 'failed', reason: 'vendor_unavailable', message };
         }
-        if (failure.type === JOB_FAILURE_TYPES.refused) {
+        if (failure instanceof ApplicationFailure && failure.type === JOB_FAILURE_TYPES.refused) {
           const reason = (failure.details?.[0] as { reason: JobFailureReason }).reason;
           return { status: 'failed', reason, message: failure.message };
         }
-        if (failure.type !== JOB_FAILURE_TYPES.connectionNotReady) {
-          // Retries are used up: the vendor stayed unavailable or kept throttling (or the activity failed in
-          // a way it did not classify, whose text is not for the customer).
-          const message = VENDOR_TEXTS.includes(failure.type ?? '')
-            ? failure.message
-            : unexplainedFailure(failure);
-          return { status: 'failed', reason: 'vendor_unavailable', message };
-        }
         const left = deadline - Date.now();
         if (left <= 0) {
-          return {
-            status: 'failed',
-            reason: 'connection_wait_expired',
-            message: `${failure.message} for longer than ${Math.round(policy.connectionWaitMs / 1000)} s`,
-          };
+          const waited = `for longer than ${Math.round(policy.connectionWaitMs / 1000)} s`;
+          return outage
+            ? { status: 'failed', reason: 'vendor_unavailable', message: `${message} ${waited}` }
+            : { status: 'failed', reason: 'connection_wait_expired', message: `${message} ${waited}` };
         }
-        if (!waiting) await store.markJobWaiting({ jobId });
+        // An outage's last attempt marked the job running again: it waits once more.
+        if (!waiting || outage) await store.markJobWaiting({ jobId });
         waiting = true;
-        await sleep(Math.min(policy.connectionPollMs, left));
+        await sleep(Math.min(pollMs, left));
+        if (policy.waitThroughOutages) pollMs = Math.min(pollMs * 2, LONG_WAIT_POLL_CAP_MS);
       }
     }
   }

@@ -3,7 +3,6 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { z } from 'zod';
 import { getVendor } from '../../catalog';
 import type { Job } from '../../platform/db';
 import { DEFAULT_POLICY } from '../../domain/policy';
@@ -19,19 +18,11 @@ import { ErrorSchema, IdParamsSchema } from '../schemas';
 import {
   ConnectionJobListQuerySchema,
   CreateJobSchema,
+  IdempotencyHeaders,
   JobListQuerySchema,
   JobListSchema,
   JobSchema,
 } from '../job-schemas';
-
-const IdempotencyHeaders = z.object({
-  'idempotency-key': z
-    .string()
-    .min(1)
-    .max(255)
-    .regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces')
-    .optional(),
-});
 
 const errors = { 400: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema, 503: ErrorSchema };
 

@@ -9,6 +9,7 @@ import { connectionData } from './connections';
 import { installData } from './installs';
 import { tokenIssueData } from './token-issues';
 import { jobData } from './jobs';
+import { lifecycleEventData } from './lifecycle-events';
 
 export { apiKeyData, type ApiKeyData } from './api-keys';
 export type { TenantScope } from './tenant-scope';
@@ -20,6 +21,7 @@ export function createTenantData(db: Db, quotas: Quotas) {
     connectSessions: connectSessionData(db, quotas),
     tokenIssues: tokenIssueData(db),
     jobs: jobData(db),
+    lifecycleEvents: lifecycleEventData(db),
     audit: auditTrailData(db),
     apiKeys: apiKeyData(db),
   };

@@ -16,6 +16,7 @@ import type { SecretStore } from '../../platform/secret-store';
 import type { VendorHttp } from '../../vendor-kit/vendor-http';
 import { startSimulators, type RunningSimulators, type SimulatorOptions } from '../../simulators/server';
 import type { JobPolicy } from '../../domain/jobs';
+import type { LifecyclePolicy } from '../../domain/lifecycle-events';
 import type { ConnectionStatus } from '../../domain/connection';
 import type { MaintenancePolicy } from '../../domain/policy';
 import { createTestDatabase } from './database';
@@ -98,6 +99,8 @@ export interface StackOptions {
   installReturnUrl?: string;
   /** Overrides of TEST_JOB_POLICY. */
   jobs?: Partial<Omit<JobPolicy, 'webhookRetry'>>;
+  /** Overrides of the lifecycle events' policy (the leaver deadline). */
+  lifecycle?: Partial<LifecyclePolicy>;
   simulators?: SimulatorOptions;
 }
 
@@ -153,6 +156,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     // Webhook retries and steps per run have no variable: the whole policy is set here.
     config.policy = { ...TEST_POLICY, ...options.policy };
     config.jobs = { ...TEST_JOB_POLICY, ...options.jobs };
+    config.lifecycle = { ...config.lifecycle, ...options.lifecycle };
     const logger = logLines
       ? createLogger('debug', 'api', { write: (line: string) => logLines.push(line) })
       : undefined;
