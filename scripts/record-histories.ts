@@ -74,6 +74,14 @@ const scenarios: Record<string, Scenario> = {
     await call(stack, 'POST', `/v1/connections/${id}/resume`);
     return job.workflowId as string;
   },
+  // A leaver to Slack and Promapp with Promapp down past its job's retries: the event's parent workflow.
+  async 'lifecycle-leaver-outage'(stack) {
+    return (await leaverThroughOutage(stack, 'rec-leave')).eventWorkflowId;
+  },
+  // The same leaver's Promapp job: it waits through the outage (waitThroughOutages) and then succeeds.
+  async 'promapp-leaver-job-outage'(stack) {
+    return (await leaverThroughOutage(stack, 'rec-leave-job')).waitingJobWorkflowId;
+  },
   // Every command once: refresh now, pause, resume, rotation rejected and accepted, revoke.
   async 'invgate-commands'(stack) {
     const { id } = await stack.link(invgate(stack, 'demo-all-scopes.rec'));
@@ -335,6 +343,34 @@ async function status(stack: Stack, id: string) {
 async function waitForStep(stack: Stack, id: string, ...steps: string[]) {
   const busy = async () => steps.includes((await status(stack, id)).busyWith ?? '');
   await until(busy, `${id}: never busy with ${steps.join(' or ')}`);
+}
+
+/** A joiner, then a leaver while Promapp answers 503; Promapp comes back once its job has waited a round. */
+async function leaverThroughOutage(stack: Stack, suffix: string) {
+  const token = `demo-all-scopes.${suffix}`;
+  const promapp = (
+    await stack.link({ vendor: 'promapp', instanceUrl: stack.instanceUrl('promapp'), credentials: { token } })
+  ).id;
+  const slack = (await stack.link({ vendor: 'slack', credentials: { token: `xoxp-${token}` } })).id;
+  await stack.waitForStatus(promapp, 'active');
+  await stack.waitForStatus(slack, 'active');
+  const person = { externalId: `hr-${suffix}`, userName: `${suffix}@example.com` };
+  const targets = [{ connectionId: promapp }, { connectionId: slack }];
+  const joiner = (
+    await asAdmin(stack, 'POST', '/v1/lifecycle-events', { kind: 'joiner', person, targets })
+  ).json();
+  await stack.client.workflow.getHandle(joiner.workflowId).result();
+  stack.sim.control.addFault({ vendor: 'promapp', match: token, fault: { kind: 'status', status: 503 } });
+  const leaver = (
+    await asAdmin(stack, 'POST', '/v1/lifecycle-events', { kind: 'leaver', person, targets })
+  ).json();
+  const jobId = leaver.targets[0].jobId as string;
+  await until(
+    async () => (await asAdmin(stack, 'GET', `/v1/jobs/${jobId}`)).json().status === 'waiting_for_connection',
+    'the leaver never waited',
+  );
+  stack.sim.control.clearFaults('promapp');
+  return { eventWorkflowId: leaver.workflowId as string, waitingJobWorkflowId: `provision:${jobId}` };
 }
 
 async function waitIdle(stack: Stack, id: string) {

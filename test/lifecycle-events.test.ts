@@ -4,6 +4,7 @@
 // field, the lifecycle_event.completed webhook, audit events and no person's data in history.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { freePort } from '../dev/temporal-dev-server';
 import { DEFAULT_API_KEY_SCOPES } from '../domain/api-key-scopes';
 import { createApiKey } from '../platform/api-keys';
 import { eventually } from './support/eventually';
@@ -15,13 +16,16 @@ let receiver: Server;
 let receiverUrl: string;
 /** A key that may start provisioning; the stack's own key has the default scopes only. */
 let provisioningKey: string;
+let workerMetrics: string;
 const received: any[] = [];
 
 /** A job's own wait for its connection; a leaver's is far longer. */
 const JOB_WAIT_MS = 1_000;
 
 beforeAll(async () => {
+  workerMetrics = `127.0.0.1:${await freePort()}`;
   stack = await startStack({
+    workerMetricsAddress: workerMetrics,
     jobs: { connectionWaitMs: JOB_WAIT_MS },
     lifecycle: { leaverWaitMs: 120_000 },
   });
@@ -183,6 +187,14 @@ test('a joiner to Slack and Promapp: one job per target, users made at both, the
     { what: 'job.succeeded for both targets' },
   );
   expect(JSON.stringify(hook)).not.toContain('grace@example.com');
+  const metrics = await eventually(
+    async () => (await fetch(`http://${workerMetrics}/metrics`)).text(),
+    (text) => /tether_lifecycle_events\{[^}]*kind="joiner",[^}]*outcome="completed"[^}]*\} [1-9]/.test(text),
+    { what: 'lifecycle metrics exported' },
+  );
+  expect(metrics).toMatch(
+    /tether_provisioning_jobs\{[^}]*operation="create_user",[^}]*outcome="succeeded",[^}]*vendor="slack"/,
+  );
 
   // Nothing of the person in the event's history: only ids, vendors and policies.
   const history = await stack.client.workflow.getHandle(`lifecycle:${event.id}`).fetchHistory();
