@@ -1,4 +1,5 @@
-// Recorded histories of every lifecycle path (and of a provisioning job) replay against today's workflow code: a change that
+// Recorded histories of every lifecycle path (and of provisioning jobs and a lifecycle event) replay
+// against today's workflow code: a change that
 // would break running workflows (non-determinism) fails here. Record the paths a deliberate change
 // adds, shipped with workflow versioning (patched()), with `npm run histories:record -- <scenario>`;
 // histories older code recorded stay (`…-old-rule`: the same scenario before a patch) so they still
@@ -28,6 +29,8 @@ test('every lifecycle path has a recorded history', () => {
     'invgate-refresh-races',
     'invgate-refresh-races-old-rule',
     'invgate-wrong-url-then-relinked',
+    'lifecycle-leaver-outage',
+    'promapp-leaver-job-outage',
     'promapp-probes-and-expiry',
     'promapp-provisioning-job',
     'slack-install-rotation',
