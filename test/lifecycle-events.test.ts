@@ -421,6 +421,10 @@ test('bad input is a 4xx naming the field; starting needs provisioning:write', a
   expect(withoutScope.statusCode).toBe(403);
   expect(withoutScope.json()).toMatchObject({ scope: 'provisioning:write' });
   expect((await stack.app.inject({ method: 'GET', url: '/v1/lifecycle-events' })).statusCode).toBe(200);
+  const openapi = (await stack.rawApp.inject({ method: 'GET', url: '/openapi.json' })).json();
+  expect(Object.keys(openapi.paths['/v1/lifecycle-events'])).toEqual(expect.arrayContaining(['get', 'post']));
+  expect(Object.keys(openapi.paths['/v1/lifecycle-events/{id}'])).toEqual(['get']);
+  expect(openapi.components.schemas).toHaveProperty('CreateLifecycleEvent');
   // Nothing was stored by the refused requests.
   expect(await stack.db.lifecycleEvent.count({ where: { person: { equals: { externalId: 'x' } } } })).toBe(0);
 });
@@ -489,4 +493,42 @@ test("tenants are isolated: another tenant neither sees the events nor targets t
   });
   const badCursor = await stack.app.inject({ method: 'GET', url: '/v1/lifecycle-events?cursor=bogus' });
   expect(badCursor.statusCode).toBe(400);
+});
+
+test("a leaver's wait has its deadline: a vendor down for longer fails the target, naming how long it waited", async () => {
+  const short = await startStack({ jobs: { connectionWaitMs: 500 }, lifecycle: { leaverWaitMs: 3_000 } });
+  try {
+    const { id } = await short.link(demoLink(short, 'promapp', 'demo-all-scopes.deadline'));
+    await short.waitForStatus(id, 'active');
+    const { key } = await createApiKey(short.db, {
+      name: 'provisioning',
+      tenantId: 'test-tenant',
+      scopes: [...DEFAULT_API_KEY_SCOPES, 'provisioning:write'],
+    });
+    short.sim.control.addFault({ vendor: 'promapp', scope: 'api', fault: { kind: 'status', status: 503 } });
+    const res = await short.rawApp.inject({
+      method: 'POST',
+      url: '/v1/lifecycle-events',
+      payload: { kind: 'leaver', person: { userName: 'gone' }, targets: [{ connectionId: id }] },
+      headers: { authorization: `Bearer ${key}` },
+    });
+    expect(res.statusCode).toBe(202);
+    const done = await eventually(
+      async () =>
+        (
+          await short.rawApp.inject({
+            method: 'GET',
+            url: `/v1/lifecycle-events/${res.json().id}`,
+            headers: { authorization: `Bearer ${key}` },
+          })
+        ).json(),
+      (e) => e.status !== 'running',
+      { what: 'the leaver gave up', timeoutMs: 30_000 },
+    );
+    expect(done).toMatchObject({ status: 'completed_with_failures', progress: { failed: 1 } });
+    expect(['vendor_unavailable', 'connection_wait_expired']).toContain(done.targets[0].failure.reason);
+    expect(done.targets[0].failure.message).toContain('for longer than 3 s');
+  } finally {
+    await short.close();
+  }
 });
