@@ -7,6 +7,7 @@ import { vendorContext } from '../vendor-kit/context';
 import type { ClientCredentials, InstallTarget, VendorEndpoints } from '../vendor-kit/definition';
 import type { Db, Prisma } from '../platform/db';
 import type { Credentials, SecretStore } from '../platform/secret-store';
+import { DEFAULT_QUOTAS } from '../platform/config';
 import { VendorError } from '../vendor-kit/vendor-error';
 import type { VendorHttp } from '../vendor-kit/vendor-http';
 import type { Transition } from '../domain/transition';
@@ -20,7 +21,8 @@ import {
 import { classified, tagVendor } from './failures';
 import { completeInstall, renewInstalledToken } from './oauth-install';
 import { recordTransition } from './record-transition';
-import { deliverWebhook } from './webhook-delivery';
+import { countRefusedDeliveries, deliverWebhook } from './webhook-delivery';
+import { webhookEventFor } from '../domain/webhook-events';
 import { verifyScopes, type VerificationMode } from '../vendor-kit/scope-verification';
 import { grantClientCredentials } from '../vendor-kit/token-grant';
 
@@ -30,6 +32,8 @@ export interface ActivityDeps {
   http: VendorHttp;
   /** Overrides of fixed vendor URLs (tests and the demo point Slack at its simulator). */
   endpoints?: VendorEndpoints;
+  /** The tenant's pending webhook deliveries quota (TETHER_QUOTA_PENDING_DELIVERIES); default its default. */
+  pendingDeliveriesLimit?: number;
 }
 
 interface SlotInput {
@@ -44,7 +48,13 @@ interface SlotInput {
 
 const DAY_MS = 86_400_000;
 
-export function createActivities({ db, secrets, http, endpoints }: ActivityDeps) {
+export function createActivities({
+  db,
+  secrets,
+  http,
+  endpoints,
+  pendingDeliveriesLimit = DEFAULT_QUOTAS.pendingDeliveries,
+}: ActivityDeps) {
   async function load(connectionId: string) {
     const connection = await db.connection.findUnique({ where: { id: connectionId } });
     if (!connection) {
@@ -267,16 +277,24 @@ export function createActivities({ db, secrets, http, endpoints }: ActivityDeps)
       tenantId: string;
       transition: Transition;
     }): Promise<{ deliveries: string[] }> {
-      return recordTransition(db, input);
+      const { queued, refused } = await recordTransition(db, input, pendingDeliveriesLimit);
+      if (refused.length > 0) {
+        const type = webhookEventFor(input.transition);
+        if (type) countRefusedDeliveries(type, refused.length);
+      }
+      return { deliveries: queued };
     },
 
     async deliverWebhook({ deliveryId }: { deliveryId: string }): Promise<{ status: number }> {
       return deliverWebhook({ db, secrets, http }, deliveryId);
     },
 
-    /** Retries are exhausted: keep the event, marked failed, for the customer to fetch. */
+    /** Retries are exhausted: keep the event, marked failed, for the customer to fetch or redeliver. */
     async markWebhookFailed({ deliveryId }: { deliveryId: string }): Promise<void> {
-      await db.webhookDelivery.update({ where: { id: deliveryId }, data: { status: 'failed' } });
+      await db.webhookDelivery.updateMany({
+        where: { id: deliveryId, status: 'pending' },
+        data: { status: 'failed' },
+      });
     },
 
     async promoteCandidate({ connectionId, rotationId }: { connectionId: string; rotationId: string }) {

@@ -1,7 +1,6 @@
 // Activities of a provisioning job. Inputs and results carry the job's id, statuses, reasons and the
 // vendor's ids, never a token: the token is read from the encrypted store here, next to the call that
 // uses it, and the job's input (a person's attributes) is read from its row.
-import { randomUUID } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { getVendor } from '../catalog';
 import { vendorContext } from '../vendor-kit/context';
@@ -11,6 +10,7 @@ import { VendorError } from '../vendor-kit/vendor-error';
 import type { VendorHttp } from '../vendor-kit/vendor-http';
 import type { Db, Prisma } from '../platform/db';
 import type { SecretStore } from '../platform/secret-store';
+import { DEFAULT_QUOTAS } from '../platform/config';
 import { FailureType } from '../domain/failures';
 import type { ConnectionStatus } from '../domain/connection';
 import {
@@ -24,12 +24,16 @@ import {
 import type { WebhookEventType } from '../domain/webhook-events';
 
 import { tagVendor } from './failures';
+import { countRefusedDeliveries, recordRefusedDeliveries } from './webhook-delivery';
+import { queueWebhookDeliveries } from '../platform/webhook-outbox';
 
 export interface JobActivityDeps {
   db: Db;
   secrets: SecretStore;
   http: VendorHttp;
   endpoints?: VendorEndpoints;
+  /** The tenant's pending webhook deliveries quota (TETHER_QUOTA_PENDING_DELIVERIES); default its default. */
+  pendingDeliveriesLimit?: number;
 }
 
 /** How long the token must stay valid for one operation (its calls and retries inside one attempt). */
@@ -54,7 +58,13 @@ const UNUSABLE: Partial<Record<ConnectionStatus, JobFailureReason>> = {
   revoked: 'connection_unusable',
 };
 
-export function createJobActivities({ db, secrets, http, endpoints }: JobActivityDeps) {
+export function createJobActivities({
+  db,
+  secrets,
+  http,
+  endpoints,
+  pendingDeliveriesLimit = DEFAULT_QUOTAS.pendingDeliveries,
+}: JobActivityDeps) {
   /** The bearer token for the connection, fresh for at least MIN_TOKEN_VALIDITY_MS. */
   async function tokenFor(connectionId: string, vendorId: string): Promise<string> {
     let connection = await db.connection.findUniqueOrThrow({ where: { id: connectionId } });
@@ -158,7 +168,7 @@ export function createJobActivities({ db, secrets, http, endpoints }: JobActivit
       jobId: string;
       outcome: JobOutcome;
     }): Promise<{ deliveries: string[] }> {
-      return db.$transaction(async (tx) => {
+      const { deliveries, refused } = await db.$transaction(async (tx) => {
         const finished = await tx.job.updateMany({
           where: { id: jobId, status: { notIn: [...FINISHED_JOB_STATUSES] } },
           data: {
@@ -177,10 +187,10 @@ export function createJobActivities({ db, secrets, http, endpoints }: JobActivit
         });
         if (finished.count === 0) {
           const earlier = await tx.webhookDelivery.findMany({
-            where: { id: { startsWith: `evt_job_${jobId}_` } },
+            where: { id: { startsWith: `evt_job_${jobId}_` }, status: 'pending' },
             select: { id: true },
           });
-          return { deliveries: earlier.map((d) => d.id) };
+          return { deliveries: earlier.map((d) => d.id), refused: null };
         }
         const job = await tx.job.findUniqueOrThrow({ where: { id: jobId } });
         const reason = outcome.status === 'failed' ? outcome.reason : outcome.status;
@@ -212,40 +222,42 @@ export function createJobActivities({ db, secrets, http, endpoints }: JobActivit
             : outcome.status === 'failed'
               ? 'job.failed'
               : null;
-        if (!type) return { deliveries: [] };
-        const endpoints = await tx.webhookEndpoint.findMany({
-          where: {
+        if (!type) return { deliveries: [], refused: null };
+        const { queued, refused } = await queueWebhookDeliveries(
+          tx,
+          {
             tenantId: job.tenantId,
-            disabledAt: null,
-            OR: [{ eventTypes: { isEmpty: true } }, { eventTypes: { has: type } }],
-          },
-          select: { id: true },
-        });
-        const deliveries = endpoints.map((endpoint) => ({
-          id: `evt_job_${jobId}_${randomUUID().slice(0, 8)}`,
-          endpointId: endpoint.id,
-          tenantId: job.tenantId,
-          connectionId: job.connectionId,
-          type,
-          payload: {
+            connectionId: job.connectionId,
             type,
-            timestamp: new Date().toISOString(),
-            data: {
-              jobId,
-              connectionId: job.connectionId,
-              tenantId: job.tenantId,
-              vendor: job.vendor,
-              operation: job.operation,
-              status: job.status as JobStatus,
-              vendorId: job.vendorId,
-              reason: job.failureReason,
-              message: job.failureMessage,
+            idPrefix: `evt_job_${jobId}_`,
+            payload: {
+              type,
+              timestamp: new Date().toISOString(),
+              data: {
+                jobId,
+                connectionId: job.connectionId,
+                tenantId: job.tenantId,
+                vendor: job.vendor,
+                operation: job.operation,
+                status: job.status as JobStatus,
+                vendorId: job.vendorId,
+                reason: job.failureReason,
+                message: job.failureMessage,
+              },
             },
           },
-        }));
-        if (deliveries.length > 0) await tx.webhookDelivery.createMany({ data: deliveries });
-        return { deliveries: deliveries.map((d) => d.id) };
+          pendingDeliveriesLimit,
+        );
+        await recordRefusedDeliveries(
+          tx,
+          { connectionId: job.connectionId, tenantId: job.tenantId, type },
+          refused,
+          pendingDeliveriesLimit,
+        );
+        return { deliveries: queued, refused: { type, count: refused.length } };
       });
+      if (refused) countRefusedDeliveries(refused.type, refused.count);
+      return { deliveries };
     },
   };
 }

@@ -2,10 +2,11 @@
 // deliveries it causes, in one transaction (an outbox: a delivery is never lost nor sent for a
 // transition that did not happen). The audit event's dedupe key (connection id + sequence) makes a
 // retried activity a no-op instead of a duplicate.
-import { randomUUID } from 'node:crypto';
-import type { Db } from '../platform/db';
+import type { Db, Prisma } from '../platform/db';
+import { queueWebhookDeliveries, type QueuedDeliveries } from '../platform/webhook-outbox';
 import type { Transition } from '../domain/transition';
 import { webhookEventFor } from '../domain/webhook-events';
+import { recordRefusedDeliveries } from './webhook-delivery';
 
 const date = (ms: number | null | undefined) =>
   ms === undefined ? undefined : ms === null ? null : new Date(ms);
@@ -17,7 +18,8 @@ export async function recordTransition(
     tenantId,
     transition: t,
   }: { connectionId: string; tenantId: string; transition: Transition },
-): Promise<{ deliveries: string[] }> {
+  pendingDeliveriesLimit: number,
+): Promise<QueuedDeliveries> {
   return db.$transaction(async (tx) => {
     const inserted = await tx.auditEvent.createMany({
       data: [
@@ -38,13 +40,14 @@ export async function recordTransition(
       ],
       skipDuplicates: true,
     });
-    // Already recorded by an earlier attempt: its deliveries were returned then, or are re-found here.
+    // Already recorded by an earlier attempt: its deliveries were returned then, or are re-found here
+    // (those stored failed over the quota stay so, their refusal recorded then).
     if (inserted.count === 0) {
       const earlier = await tx.webhookDelivery.findMany({
-        where: { id: { startsWith: `evt_${connectionId}_${t.seq}_` } },
+        where: { id: { startsWith: `evt_${connectionId}_${t.seq}_` }, status: 'pending' },
         select: { id: true },
       });
-      return { deliveries: earlier.map((d) => d.id) };
+      return { queued: earlier.map((d) => d.id), refused: [] };
     }
     const p = t.patch;
     const connection = await tx.connection.update({
@@ -74,42 +77,40 @@ export async function recordTransition(
     });
 
     const type = webhookEventFor(t);
-    if (!type) return { deliveries: [] };
-    const endpoints = await tx.webhookEndpoint.findMany({
-      where: {
+    if (!type) return { queued: [], refused: [] };
+    const outcome = await queueWebhookDeliveries(
+      tx,
+      {
         tenantId,
-        disabledAt: null,
-        OR: [{ eventTypes: { isEmpty: true } }, { eventTypes: { has: type } }],
-      },
-      select: { id: true },
-    });
-    const occurredAt = new Date().toISOString();
-    const deliveries = endpoints.map((endpoint) => ({
-      // Deterministic prefix per transition, so a retried activity finds what it created.
-      id: `evt_${connectionId}_${t.seq}_${randomUUID().slice(0, 8)}`,
-      endpointId: endpoint.id,
-      tenantId,
-      connectionId,
-      type,
-      payload: {
+        connectionId,
         type,
-        timestamp: occurredAt,
-        data: {
-          connectionId,
-          tenantId,
-          vendor: connection.vendor,
-          name: connection.name,
-          tags: connection.tags,
-          status: t.to,
-          previousStatus: t.from,
-          reason: connection.statusReason,
-          message: connection.statusMessage,
-          missingScopes: connection.missingScopes,
-          missingOptionalScopes: connection.missingOptional,
+        idPrefix: `evt_${connectionId}_${t.seq}_`,
+        payload: {
+          type,
+          timestamp: new Date().toISOString(),
+          data: {
+            connectionId,
+            tenantId,
+            vendor: connection.vendor,
+            name: connection.name,
+            tags: connection.tags as Prisma.InputJsonObject,
+            status: t.to,
+            previousStatus: t.from,
+            reason: connection.statusReason,
+            message: connection.statusMessage,
+            missingScopes: connection.missingScopes as Prisma.InputJsonArray,
+            missingOptionalScopes: connection.missingOptional as Prisma.InputJsonArray,
+          },
         },
       },
-    }));
-    if (deliveries.length > 0) await tx.webhookDelivery.createMany({ data: deliveries });
-    return { deliveries: deliveries.map((d) => d.id) };
+      pendingDeliveriesLimit,
+    );
+    await recordRefusedDeliveries(
+      tx,
+      { connectionId, tenantId, type },
+      outcome.refused,
+      pendingDeliveriesLimit,
+    );
+    return outcome;
   });
 }

@@ -153,7 +153,7 @@ export async function buildApp(deps: AppDeps) {
       await v1.register(lifecycleEventRoutes, { deps, data });
       await v1.register(connectionCommandRoutes, { deps, data });
       await v1.register(auditTrailRoutes, { data });
-      await v1.register(webhookRoutes, { deps });
+      await v1.register(webhookRoutes, { deps, data });
       await v1.register(installRoutes, { deps, data });
       await v1.register(connectSessionRoutes, { deps, data });
       await v1.register(accessTokenRoutes, { deps, data, metrics: accessMetrics });

@@ -26,6 +26,15 @@ export const OPERATOR_EVENTS = [
   'secrets_reencrypted',
 ] as const;
 
+/** What the worker's webhook outbox records on a connection. */
+export const WEBHOOK_EVENTS = [
+  /**
+   * Its event was stored unsent (failed, redeliverable) for some endpoints: the tenant was at its pending
+   * deliveries quota (detail: eventType, deliveryIds, pendingLimit).
+   */
+  'webhook_deliveries_refused',
+] as const;
+
 /** What a provisioning job records on its connection when it ends: job_succeeded, job_failed, job_cancelled. */
 export const JOB_EVENTS = FINISHED_JOB_STATUSES.map((status) => `job_${status}` as const);
 
@@ -33,7 +42,8 @@ export type AuditEventType =
   | (typeof CONNECTION_EVENTS)[number]
   | (typeof API_EVENTS)[number]
   | (typeof JOB_EVENTS)[number]
-  | (typeof OPERATOR_EVENTS)[number];
+  | (typeof OPERATOR_EVENTS)[number]
+  | (typeof WEBHOOK_EVENTS)[number];
 
 /** The connection workflow's transitions (CONNECTION_EVENTS), the jobs' ends, what the API and operators record. */
 export const AUDIT_EVENT_TYPES: readonly AuditEventType[] = [
@@ -41,6 +51,7 @@ export const AUDIT_EVENT_TYPES: readonly AuditEventType[] = [
   ...API_EVENTS,
   ...JOB_EVENTS,
   ...OPERATOR_EVENTS,
+  ...WEBHOOK_EVENTS,
 ];
 
 /** The commands a caller sends a connection's workflow. */

@@ -109,6 +109,7 @@ export async function startWorker(
       http: services.http,
       endpoints: config.vendorEndpoints,
       codec: services.codec,
+      pendingDeliveriesLimit: config.quotas.pendingDeliveries,
       workflowBundle: options.workflowBundle,
       tuning: options.tuning,
     });

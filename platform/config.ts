@@ -27,6 +27,22 @@ export const QUOTAS = {
     default: 1_000,
     noun: 'open connect sessions (completed and expired ones do not count)',
   },
+  webhookEndpoints: {
+    variable: 'TETHER_QUOTA_WEBHOOK_ENDPOINTS',
+    default: 50,
+    noun: 'webhook endpoints (deleted ones do not count)',
+  },
+  /** Past it, new events are stored failed (redeliverable) rather than queued: see activities' outbox. */
+  pendingDeliveries: {
+    variable: 'TETHER_QUOTA_PENDING_DELIVERIES',
+    default: 10_000,
+    noun: 'pending webhook deliveries (delivered and failed ones do not count)',
+  },
+  jobs: {
+    variable: 'TETHER_QUOTA_JOBS',
+    default: 1_000,
+    noun: 'unfinished provisioning jobs (queued, waiting for their connection or running)',
+  },
 } as const;
 export type QuotaName = keyof typeof QUOTAS;
 export type Quotas = Record<QuotaName, number>;

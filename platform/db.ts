@@ -13,6 +13,9 @@ export type {
   Job,
   LifecycleEvent,
   LifecycleTarget,
+  ApiKey,
+  WebhookEndpoint,
+  WebhookDelivery,
 } from '../prisma/generated/client';
 
 export type Db = PrismaClient;

@@ -42,21 +42,30 @@ export async function reencryptSecrets(
     if (!progressed && rows.length < batchSize) break;
   }
   await recordResealed(db, resealed, box.activeKeyId);
-  // Webhook signing secrets are sealed the same way, in their own table.
-  const endpoints = await db.webhookEndpoint.findMany({ where: { secretKeyId: { not: box.activeKeyId } } });
-  for (const endpoint of endpoints) {
-    const context = `webhook/${endpoint.id}`;
-    const plain = box.open(
-      { keyId: endpoint.secretKeyId, sealed: Buffer.from(endpoint.secretSealed) },
-      context,
-    );
-    const { keyId, sealed } = box.seal(plain, context);
-    const { count } = await db.webhookEndpoint.updateMany({
-      where: { id: endpoint.id, secretKeyId: endpoint.secretKeyId },
-      data: { secretKeyId: keyId, secretSealed: new Uint8Array(sealed) },
+  // Webhook signing secrets are sealed the same way, in their own table: the current one, and the one a
+  // rotation replaced while it overlaps (both bound to the endpoint's row).
+  const slots = [
+    { keyId: 'secretKeyId', sealed: 'secretSealed' },
+    { keyId: 'previousSecretKeyId', sealed: 'previousSecretSealed' },
+  ] as const;
+  for (const slot of slots) {
+    const endpoints = await db.webhookEndpoint.findMany({
+      where: { AND: [{ [slot.keyId]: { not: null } }, { [slot.keyId]: { not: box.activeKeyId } }] },
     });
-    if (count === 1) reencrypted += 1;
-    else skipped += 1;
+    for (const endpoint of endpoints) {
+      const context = `webhook/${endpoint.id}`;
+      const oldKeyId = endpoint[slot.keyId];
+      const oldSealed = endpoint[slot.sealed];
+      if (oldKeyId === null || oldSealed === null) continue;
+      const plain = box.open({ keyId: oldKeyId, sealed: Buffer.from(oldSealed) }, context);
+      const { keyId, sealed } = box.seal(plain, context);
+      const { count } = await db.webhookEndpoint.updateMany({
+        where: { id: endpoint.id, [slot.keyId]: oldKeyId, [slot.sealed]: oldSealed },
+        data: { [slot.keyId]: keyId, [slot.sealed]: new Uint8Array(sealed) },
+      });
+      if (count === 1) reencrypted += 1;
+      else skipped += 1; // rotated, wiped or re-sealed meanwhile
+    }
   }
   return { reencrypted, skipped };
 }

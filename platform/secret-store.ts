@@ -23,7 +23,28 @@ interface StagedCandidate {
 
 export type SecretStore = ReturnType<typeof createSecretStore>;
 
+/** A webhook endpoint's sealed secrets, as its row holds them (null once wiped). */
+export interface SealedWebhookSecrets {
+  id: string;
+  secretKeyId: string | null;
+  secretSealed: Uint8Array | null;
+  previousSecretKeyId: string | null;
+  previousSecretSealed: Uint8Array | null;
+  previousSecretExpiresAt: Date | null;
+}
+
 export function createSecretStore(db: Db, box: SecretBox) {
+  /** The endpoint's current signing secret; an error for a deleted endpoint (its secret is wiped). */
+  function openWebhookSecret(endpoint: SealedWebhookSecrets): string {
+    if (endpoint.secretKeyId === null || endpoint.secretSealed === null) {
+      throw new Error(`webhook endpoint ${endpoint.id} has no secret (deleted)`);
+    }
+    return box.open(
+      { keyId: endpoint.secretKeyId, sealed: Buffer.from(endpoint.secretSealed) },
+      `webhook/${endpoint.id}`,
+    );
+  }
+
   const context = (connectionId: string, kind: Kind) => `${connectionId}/${kind}`;
 
   function seal(connectionId: string, kind: Kind, value: unknown) {
@@ -213,11 +234,16 @@ export function createSecretStore(db: Db, box: SecretBox) {
       return { secretKeyId: keyId, secretSealed: new Uint8Array(sealed) };
     },
 
-    openWebhookSecret(endpoint: { id: string; secretKeyId: string; secretSealed: Uint8Array }): string {
-      return box.open(
-        { keyId: endpoint.secretKeyId, sealed: Buffer.from(endpoint.secretSealed) },
-        `webhook/${endpoint.id}`,
-      );
+    openWebhookSecret,
+
+    /** What a delivery is signed with: the current secret, then the one a rotation replaced while it overlaps. */
+    openWebhookSigningSecrets(endpoint: SealedWebhookSecrets, now: Date): string[] {
+      const current = openWebhookSecret(endpoint);
+      const { previousSecretKeyId: keyId, previousSecretSealed: sealed, previousSecretExpiresAt } = endpoint;
+      if (keyId === null || sealed === null || !previousSecretExpiresAt || previousSecretExpiresAt <= now) {
+        return [current];
+      }
+      return [current, box.open({ keyId, sealed: Buffer.from(sealed) }, `webhook/${endpoint.id}`)];
     },
 
     async wipe(connectionId: string): Promise<number> {

@@ -21,6 +21,8 @@ export interface WorkerDeps {
   endpoints?: VendorEndpoints;
   /** Encrypts every payload the worker sends to Temporal. */
   codec: EncryptionCodec;
+  /** The tenant's pending webhook deliveries quota (TETHER_QUOTA_PENDING_DELIVERIES). */
+  pendingDeliveriesLimit?: number;
   /** A prebuilt workflow bundle (tests share one); otherwise the worker bundles workflows/ itself. */
   workflowBundle?: { code: string };
   /** Concurrency and workflow cache; unset fields keep the SDK's defaults (bench/ varies and reports them). */
@@ -33,6 +35,13 @@ export type WorkerTuning = Pick<
 >;
 
 export async function createWorker(deps: WorkerDeps): Promise<Worker> {
+  const activityDeps = {
+    db: deps.db,
+    secrets: deps.secrets,
+    http: deps.http,
+    endpoints: deps.endpoints,
+    pendingDeliveriesLimit: deps.pendingDeliveriesLimit,
+  };
   return Worker.create({
     connection: deps.connection,
     namespace: deps.namespace,
@@ -43,13 +52,8 @@ export async function createWorker(deps: WorkerDeps): Promise<Worker> {
       : { workflowsPath: require.resolve('../workflows') }),
     ...deps.tuning,
     activities: {
-      ...createActivities({ db: deps.db, secrets: deps.secrets, http: deps.http, endpoints: deps.endpoints }),
-      ...createJobActivities({
-        db: deps.db,
-        secrets: deps.secrets,
-        http: deps.http,
-        endpoints: deps.endpoints,
-      }),
+      ...createActivities(activityDeps),
+      ...createJobActivities(activityDeps),
       ...createLifecycleActivities({ db: deps.db }),
     },
     // A crashed worker's activities are retried after the heartbeat timeout, not the start-to-close one.

@@ -7,6 +7,7 @@
 import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import type { Connection, Db } from '../platform/db';
+import { wipeExpiredWebhookSecrets } from '../platform/webhook-secrets';
 import { connectionWorkflowId } from '../workflows/ids';
 
 export interface ReconcilerDeps {
@@ -61,16 +62,25 @@ export interface RunningReconciler {
   stop(): Promise<void>;
 }
 
-/** A pass now, then one every `intervalMs`; a failed pass (Temporal or the database down) is logged. */
+/**
+ * A pass now, then one every `intervalMs`; a failed pass (Temporal or the database down) is logged. Each
+ * pass also wipes the webhook secrets a rotation replaced once their overlap has ended.
+ */
 export function startReconciler(deps: ReconcilerDeps, intervalMs: number): RunningReconciler {
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
   let pass: Promise<void> = Promise.resolve();
   const run = () => {
-    pass = reconcileWorkflows(deps).then(
+    const workflows = reconcileWorkflows(deps).then(
       () => undefined,
       (err: unknown) => deps.logger.warn({ err }, 'could not check that every connection has its workflow'),
     );
+    // The same periodic pass removes webhook secrets whose rotation overlap ended.
+    const secrets = wipeExpiredWebhookSecrets(deps.db, new Date()).then(
+      () => undefined,
+      (err: unknown) => deps.logger.warn({ err }, 'could not wipe expired webhook secrets'),
+    );
+    pass = Promise.all([workflows, secrets]).then(() => undefined);
     void pass.then(() => {
       if (!stopped) timer = setTimeout(run, intervalMs).unref();
     });

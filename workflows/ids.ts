@@ -12,3 +12,8 @@ export function jobWorkflowId(jobId: string): string {
 export function lifecycleEventWorkflowId(eventId: string): string {
   return `lifecycle:${eventId}`;
 }
+
+/** One workflow per webhook delivery (a redelivery runs it again, once the earlier run has closed). */
+export function webhookDeliveryWorkflowId(deliveryId: string): string {
+  return `webhook:${deliveryId}`;
+}

@@ -6,6 +6,7 @@ import { store } from './activity-proxies';
 import { showTransition } from './current-details';
 import { STATUS } from './search-attributes';
 import { webhookDelivery } from './webhook-delivery';
+import { webhookDeliveryWorkflowId } from './ids';
 import type { MaintenancePolicy } from '../domain/policy';
 import type { Transition } from '../domain/transition';
 
@@ -22,7 +23,7 @@ export async function persistTransition(
   // continueAsNew, and its retries never hold up the connection's own steps.
   for (const deliveryId of recorded?.deliveries ?? []) {
     await startChild(webhookDelivery, {
-      workflowId: `webhook:${deliveryId}`,
+      workflowId: webhookDeliveryWorkflowId(deliveryId),
       args: [{ deliveryId, retry: of.webhookRetry }],
       parentClosePolicy: 'ABANDON',
     });

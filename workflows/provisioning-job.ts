@@ -22,6 +22,7 @@ import {
 } from '../domain/jobs';
 import { unexplainedFailure } from './classify-failure';
 import { webhookDelivery } from './webhook-delivery';
+import { webhookDeliveryWorkflowId } from './ids';
 
 /** Failures whose message the vendor toolkit wrote for the customer. */
 const VENDOR_TEXTS: string[] = [FailureType.VendorUnavailable, FailureType.RateLimited];
@@ -63,7 +64,7 @@ export async function provisioningJob({ jobId, policy }: ProvisioningJobInput): 
     const { deliveries } = await store.finishJob({ jobId, outcome });
     for (const deliveryId of deliveries) {
       await startChild(webhookDelivery, {
-        workflowId: `webhook:${deliveryId}`,
+        workflowId: webhookDeliveryWorkflowId(deliveryId),
         args: [{ deliveryId, retry: policy.webhookRetry }],
         parentClosePolicy: 'ABANDON',
       });

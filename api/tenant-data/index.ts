@@ -10,6 +10,7 @@ import { installData } from './installs';
 import { tokenIssueData } from './token-issues';
 import { jobData } from './jobs';
 import { lifecycleEventData } from './lifecycle-events';
+import { webhookData } from './webhooks';
 
 export { apiKeyData, type ApiKeyData } from './api-keys';
 export type { TenantScope } from './tenant-scope';
@@ -20,8 +21,9 @@ export function createTenantData(db: Db, quotas: Quotas) {
     installs: installData(db),
     connectSessions: connectSessionData(db, quotas),
     tokenIssues: tokenIssueData(db),
-    jobs: jobData(db),
+    jobs: jobData(db, quotas),
     lifecycleEvents: lifecycleEventData(db),
+    webhooks: webhookData(db, quotas),
     audit: auditTrailData(db),
     apiKeys: apiKeyData(db),
   };

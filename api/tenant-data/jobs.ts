@@ -1,9 +1,11 @@
 // Provisioning jobs as the API reads and writes them, scoped to the caller's tenant like connections.
 import { Prisma, type Db, type Job } from '../../platform/db';
-import type { JobStatus } from '../../domain/jobs';
+import type { Quotas } from '../../platform/config';
+import { FINISHED_JOB_STATUSES, type JobStatus } from '../../domain/jobs';
 import { actorColumns, type Actor } from '../../domain/audit-events';
 import { ApiError } from '../errors';
 import { after, decodeCursor, encodeCursor } from './page-cursor';
+import { enforceQuota } from './quota';
 import { inScope, type TenantScope } from './tenant-scope';
 
 export interface NewJob {
@@ -26,7 +28,7 @@ export interface JobFilter {
   cursor?: string;
 }
 
-export function jobData(db: Db) {
+export function jobData(db: Db, quotas: Quotas) {
   return {
     async get(scope: TenantScope, id: string): Promise<Job> {
       const job = await db.job.findFirst({ where: { id, ...inScope(scope) } });
@@ -53,11 +55,19 @@ export function jobData(db: Db) {
       return { items, nextCursor: rows.length > limit && last ? encodeCursor(scope, last) : null };
     },
 
-    /** Store a new job with its audit event; null when a concurrent request with its Idempotency-Key won. */
+    /**
+     * Store a new job with its audit event, within the tenant's quota of unfinished jobs; null when a
+     * concurrent request with its Idempotency-Key won.
+     */
     async create(job: NewJob): Promise<Job | null> {
       const { idempotency, actor, ...fields } = job;
       try {
         return await db.$transaction(async (tx) => {
+          await enforceQuota(tx, 'jobs', quotas.jobs, job.tenantId, () =>
+            tx.job.count({
+              where: { tenantId: job.tenantId, status: { notIn: [...FINISHED_JOB_STATUSES] } },
+            }),
+          );
           const created = await tx.job.create({
             data: {
               ...fields,

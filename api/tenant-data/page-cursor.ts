@@ -10,15 +10,26 @@ export interface PagePosition {
   id: string;
 }
 
-const CursorSchema = z.tuple([z.string().nullable(), z.number().int().nonnegative(), z.uuid()]);
+const cursorSchema = (id: z.ZodType<string>) =>
+  z.tuple([z.string().nullable(), z.number().int().nonnegative(), id]);
+const UUID_CURSOR = cursorSchema(z.uuid());
 
 export function encodeCursor(scope: TenantScope, last: PagePosition): string {
   return Buffer.from(JSON.stringify([scope, last.createdAt.getTime(), last.id])).toString('base64url');
 }
 
-/** The position a cursor continues from; 400 naming `cursor` for anything this list did not issue. */
-export function decodeCursor(cursor: string, scope: TenantScope): PagePosition {
-  const parsed = CursorSchema.safeParse(parseJson(Buffer.from(cursor, 'base64url').toString('utf8')));
+/**
+ * The position a cursor continues from; 400 naming `cursor` for anything this list did not issue. `ids`:
+ * the list's row ids (UUIDs unless said), so a forged cursor never reaches the query with another kind.
+ */
+export function decodeCursor(
+  cursor: string,
+  scope: TenantScope,
+  ids: z.ZodType<string> | null = null,
+): PagePosition {
+  const parsed = (ids ? cursorSchema(ids) : UUID_CURSOR).safeParse(
+    parseJson(Buffer.from(cursor, 'base64url').toString('utf8')),
+  );
   // One answer for malformed and foreign cursors alike: nothing to learn about other tenants' lists.
   if (!parsed.success || parsed.data[0] !== scope) {
     throw validationError([
