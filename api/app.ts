@@ -36,6 +36,7 @@ import { installRoutes, oauthCallbackRoutes } from './routes/oauth';
 import { codecRoutes } from './routes/codec';
 import { healthRoutes } from './routes/health';
 import { webhookRoutes } from './routes/webhooks';
+import { apiKeyRoutes } from './routes/api-keys';
 import { accessTokenRoutes } from './routes/access-token';
 import { proxyRoutes, type ProxyOptions } from './routes/proxy';
 import { createAccessMetrics } from './access-metrics';
@@ -154,6 +155,7 @@ export async function buildApp(deps: AppDeps) {
       await v1.register(connectionCommandRoutes, { deps, data });
       await v1.register(auditTrailRoutes, { data });
       await v1.register(webhookRoutes, { deps, data });
+      await v1.register(apiKeyRoutes, { data });
       await v1.register(installRoutes, { deps, data });
       await v1.register(connectSessionRoutes, { deps, data });
       await v1.register(accessTokenRoutes, { deps, data, metrics: accessMetrics });

@@ -51,7 +51,9 @@ export function requireApiKey(app: FastifyInstance, db: Db): void {
     if (!auth) throw new ApiError(401, 'unauthorized', 'the API key is unknown or revoked');
     request.auth = auth;
     const scope = requiredScope(request.method, request.routeOptions.url ?? '');
-    if (scope && !auth.scopes.includes(scope)) {
+    if (scope === 'admin') {
+      if (auth.role !== 'admin') throw new ApiError(403, 'admin_only', 'this route needs an admin API key');
+    } else if (scope && !auth.scopes.includes(scope)) {
       throw new ApiError(
         403,
         'insufficient_scope',

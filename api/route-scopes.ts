@@ -2,15 +2,18 @@
 // matches none fails the app at start-up (see requireApiKey), so a new route is never reachable by accident.
 import type { ApiKeyScope } from '../domain/api-key-scopes';
 
+/** A scope; `admin`: admin keys only (no tenant key can be given it); null: any valid key. */
+export type RouteAccess = ApiKeyScope | 'admin' | null;
+
 interface Rule {
   /** The route pattern as registered, e.g. /v1/connections/:id/access-token. */
   url: RegExp;
-  /** The scope for reads (GET, HEAD) and for everything else; null: any valid key (the public catalog). */
-  read: ApiKeyScope | null;
-  write: ApiKeyScope | null;
+  /** What reads (GET, HEAD) and everything else need. */
+  read: RouteAccess;
+  write: RouteAccess;
 }
 
-const either = (scope: ApiKeyScope | null) => ({ read: scope, write: scope });
+const either = (access: RouteAccess) => ({ read: access, write: access });
 
 // First match wins: the specific connection routes come before the general ones.
 const RULES: Rule[] = [
@@ -30,10 +33,12 @@ const RULES: Rule[] = [
     write: 'connections:write',
   },
   { url: /^\/v1\/webhooks(\/|$)/, read: 'webhooks:read', write: 'webhooks:write' },
+  // Keys manage access itself: operators only.
+  { url: /^\/v1\/api-keys(\/|$)/, ...either('admin') },
 ];
 
-/** The scope a route needs (null: any key), or undefined when no rule covers it. */
-export function requiredScope(method: string, url: string): ApiKeyScope | null | undefined {
+/** What a route needs (null: any key), or undefined when no rule covers it. */
+export function requiredScope(method: string, url: string): RouteAccess | undefined {
   const rule = RULES.find((r) => r.url.test(url));
   if (!rule) return undefined;
   return method === 'GET' || method === 'HEAD' ? rule.read : rule.write;

@@ -114,3 +114,83 @@ test('security headers are set', async () => {
   expect(res.headers['strict-transport-security']).toMatch(/max-age/);
   expect(res.headers['x-powered-by']).toBeUndefined();
 });
+
+test('admin keys list and revoke API keys, scoped by X-Tenant-Id; never the key or its hash; tenant keys get 403', async () => {
+  const acme = await createApiKey(stack.db, { name: 'acme-listed', tenantId: 'acme-keys' });
+  const globex = await createApiKey(stack.db, { name: 'globex-listed', tenantId: 'globex-keys' });
+  const admin = (url: string, method: 'GET' | 'DELETE' = 'GET', tenant?: string) =>
+    as(stack.adminKey, method, url, undefined, tenant ? { 'x-tenant-id': tenant } : {});
+
+  const listed = await admin('/v1/api-keys?limit=200', 'GET', 'acme-keys');
+  expect(listed.statusCode).toBe(200);
+  expect(listed.json().items).toEqual([
+    expect.objectContaining({
+      id: acme.id,
+      prefix: acme.prefix,
+      name: 'acme-listed',
+      tenantId: 'acme-keys',
+      role: 'tenant',
+      scopes: acme.scopes,
+      revokedAt: null,
+    }),
+  ]);
+  const everything = (await admin('/v1/api-keys?limit=200')).body;
+  for (const key of [acme.key, globex.key, stack.adminKey])
+    expect(everything).not.toContain(key.split('_').pop());
+  expect(everything).not.toMatch(/"hash"|"salt"/);
+  expect(JSON.parse(everything).items.map((k: any) => k.role)).toContain('admin');
+
+  // Pages newest first with a cursor of their own.
+  const first = (await admin('/v1/api-keys?limit=1')).json();
+  const second = (await admin(`/v1/api-keys?limit=1&cursor=${first.nextCursor}`)).json();
+  expect(second.items[0].id).not.toBe(first.items[0].id);
+  expect((await admin(`/v1/api-keys?cursor=${first.nextCursor}`, 'GET', 'acme-keys')).statusCode).toBe(400);
+
+  // Another tenant's key is absent; the tenant's own is revoked and then answers 401.
+  expect((await admin(`/v1/api-keys/${globex.id}`, 'DELETE', 'acme-keys')).statusCode).toBe(404);
+  expect((await as(globex.key, 'GET', '/v1/connections')).statusCode).toBe(200);
+  const revoked = await admin(`/v1/api-keys/${acme.id}`, 'DELETE', 'acme-keys');
+  expect(revoked.statusCode).toBe(200);
+  expect(revoked.json().revokedAt).not.toBeNull();
+  expect((await as(acme.key, 'GET', '/v1/connections')).statusCode).toBe(401);
+  const again = await admin(`/v1/api-keys/${acme.id}`, 'DELETE');
+  expect(again.json().revokedAt).toBe(revoked.json().revokedAt);
+
+  const bad = await admin('/v1/api-keys/not-a-key', 'DELETE');
+  expect(bad.statusCode).toBe(400);
+  expect(bad.json().issues[0].field).toBe('params.id');
+  for (const [method, url] of [
+    ['GET', '/v1/api-keys'],
+    ['DELETE', `/v1/api-keys/${globex.id}`],
+  ] as const) {
+    const res = await as(globex.key, method, url);
+    expect(res.statusCode).toBe(403);
+    expect(res.json().error).toBe('admin_only');
+  }
+  expect((await as(globex.key, 'GET', '/v1/connections')).statusCode).toBe(200);
+});
+
+test('the OpenAPI document declares the bearer scheme and every keyed route asks for it, so /docs sends the key', async () => {
+  const doc = (await as(null, 'GET', '/openapi.json')).json();
+  expect(doc.components.securitySchemes.apiKey).toMatchObject({ type: 'http', scheme: 'bearer' });
+  // Reached without an API key: the OAuth callback (its state authenticates it) and the connect page's API.
+  const unkeyed = (path: string) => path === '/v1/oauth/callback' || path.startsWith('/v1/connect/');
+  const keyed = Object.entries(doc.paths as Record<string, Record<string, any>>).filter(
+    ([path]) => path.startsWith('/v1/') && !unkeyed(path),
+  );
+  expect(keyed.map(([path]) => path)).toEqual(
+    expect.arrayContaining(['/v1/connections', '/v1/webhooks/{id}/rotate-secret', '/v1/api-keys/{id}']),
+  );
+  for (const [path, operations] of keyed) {
+    for (const [method, operation] of Object.entries(operations)) {
+      expect(`${method} ${path} ${JSON.stringify(operation.security)}`).toBe(
+        `${method} ${path} ${JSON.stringify([{ apiKey: [] }])}`,
+      );
+    }
+  }
+  // /docs is Swagger UI over the same document: its Authorize button offers the scheme declared there.
+  const docs = await as(null, 'GET', '/docs/json');
+  expect(docs.statusCode).toBe(200);
+  expect(docs.json().components.securitySchemes).toEqual(doc.components.securitySchemes);
+  expect((await as(null, 'GET', '/docs/')).statusCode).toBe(200);
+});

@@ -1,12 +1,58 @@
-// API keys as the API reads them: the key a request presents, verified against its stored hash. Before any
-// tenant is known, so not tenant-scoped: the key is what names the tenant.
+// API keys as the API reads them. `verify` checks the key a request presents against its stored hash,
+// before any tenant is known (the key is what names the tenant). The admin routes' reads are scoped like
+// every other read: an admin key naming a tenant (X-Tenant-Id) sees that tenant's keys only; without,
+// every key, admin keys included. Only columns that say what a key is are read: never its hash or salt.
 import { verifyApiKey, type ApiKeyAuth } from '../../platform/api-keys';
 import type { Db } from '../../platform/db';
+import { ApiError } from '../errors';
+import { after, decodeCursor, encodeCursor } from './page-cursor';
+import { inScope, type TenantScope } from './tenant-scope';
+
+const VISIBLE = {
+  id: true,
+  prefix: true,
+  name: true,
+  tenantId: true,
+  role: true,
+  scopes: true,
+  createdAt: true,
+  lastUsedAt: true,
+  revokedAt: true,
+} as const;
 
 export function apiKeyData(db: Db) {
+  const get = async (scope: TenantScope, id: string) => {
+    const key = await db.apiKey.findFirst({ where: { id, ...inScope(scope) }, select: VISIBLE });
+    if (!key) throw new ApiError(404, 'not_found', `no API key ${id}`);
+    return key;
+  };
+
   return {
     /** The key's tenant, role and scopes, or null when it is unknown or revoked. */
     verify: (presented: string): Promise<ApiKeyAuth | null> => verifyApiKey(db, presented),
+
+    get,
+
+    /** Newest first; each page continues strictly after the previous page's last row. */
+    async list(scope: TenantScope, { limit, cursor }: { limit: number; cursor?: string }) {
+      const position = cursor === undefined ? null : decodeCursor(cursor, scope);
+      const rows = await db.apiKey.findMany({
+        where: { ...inScope(scope), ...(position ? after(position) : {}) },
+        select: VISIBLE,
+        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+        take: limit + 1,
+      });
+      const items = rows.slice(0, limit);
+      const last = items[items.length - 1];
+      return { items, nextCursor: rows.length > limit && last ? encodeCursor(scope, last) : null };
+    },
+
+    /** Revoke the key (it answers 401 from now on); a revoked one stays as it was. */
+    async revoke(scope: TenantScope, id: string) {
+      await get(scope, id);
+      await db.apiKey.updateMany({ where: { id, revokedAt: null }, data: { revokedAt: new Date() } });
+      return get(scope, id);
+    },
   };
 }
 

@@ -11,6 +11,7 @@ import { tokenIssueData } from './token-issues';
 import { jobData } from './jobs';
 import { lifecycleEventData } from './lifecycle-events';
 import { webhookData } from './webhooks';
+import { apiKeyData } from './api-keys';
 
 export { apiKeyData, type ApiKeyData } from './api-keys';
 export type { TenantScope } from './tenant-scope';
@@ -24,6 +25,7 @@ export function createTenantData(db: Db, quotas: Quotas) {
     jobs: jobData(db, quotas),
     lifecycleEvents: lifecycleEventData(db),
     webhooks: webhookData(db, quotas),
+    apiKeys: apiKeyData(db),
     audit: auditTrailData(db),
     apiKeys: apiKeyData(db),
   };
