@@ -11,7 +11,6 @@ import { tokenIssueData } from './token-issues';
 import { jobData } from './jobs';
 import { lifecycleEventData } from './lifecycle-events';
 import { webhookData } from './webhooks';
-import { apiKeyData } from './api-keys';
 
 export { apiKeyData, type ApiKeyData } from './api-keys';
 export type { TenantScope } from './tenant-scope';
@@ -27,7 +26,6 @@ export function createTenantData(db: Db, quotas: Quotas) {
     webhooks: webhookData(db, quotas),
     apiKeys: apiKeyData(db),
     audit: auditTrailData(db),
-    apiKeys: apiKeyData(db),
   };
 }
 
