@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
+import { TemporalFailure } from '@temporalio/common';
 import { VendorError } from '../vendor-kit/vendor-error';
 import { FailureType } from '../domain/failures';
 
@@ -8,9 +10,28 @@ import { FailureType } from '../domain/failures';
  */
 const MAX_INLINE_RETRY_AFTER_MS = 30_000;
 
+/** The type of an unclassified failure: retried, and read by the workflow as an outage. */
+export const INTERNAL_FAILURE_TYPE = 'InternalError';
+
+/**
+ * An error nothing classified (a Prisma error, a TypeError, a gRPC error): its text names internals, and a
+ * failure's message becomes a connection's or a job's reason in the audit trail and webhooks. So the
+ * failure says only "internal error (error id …)"; the original goes to the worker's log under that id.
+ * Temporal's own failures (a cancellation, an ApplicationFailure raised on purpose) pass as they are.
+ */
+export function internalFailure(err: unknown): unknown {
+  if (err instanceof TemporalFailure) return err;
+  const errorId = randomUUID();
+  Context.current().log.error('unclassified activity failure', { errorId, error: err });
+  return ApplicationFailure.create({
+    type: INTERNAL_FAILURE_TYPE,
+    message: `internal error (error id ${errorId})`,
+  });
+}
+
 /** Convert a VendorError into the ApplicationFailure Temporal retries (or not) accordingly. */
 export function toActivityFailure(err: unknown): unknown {
-  if (!(err instanceof VendorError)) return err;
+  if (!(err instanceof VendorError)) return internalFailure(err);
   const details =
     err.retryAfterMs !== undefined
       ? [{ retryAfterMs: err.retryAfterMs }]

@@ -23,7 +23,7 @@ import {
 } from '../domain/jobs';
 import type { WebhookEventType } from '../domain/webhook-events';
 
-import { tagVendor } from './failures';
+import { internalFailure, tagVendor } from './failures';
 import { countRefusedDeliveries, recordRefusedDeliveries } from './webhook-delivery';
 import { queueWebhookDeliveries } from '../platform/webhook-outbox';
 
@@ -278,7 +278,7 @@ function operationOf(operations: readonly OperationSpec[] | undefined, name: str
 /** The ApplicationFailure Temporal retries (transient) or not (a reason a person acts on). */
 function toJobFailure(err: unknown): unknown {
   if (err instanceof OperationRefused) return refused(err.reason, err.message);
-  if (!(err instanceof VendorError)) return err;
+  if (!(err instanceof VendorError)) return internalFailure(err);
   switch (err.type) {
     case FailureType.RateLimited:
       return ApplicationFailure.create({

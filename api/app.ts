@@ -25,6 +25,8 @@ import { CONNECT_SESSION_SECURITY_SCHEME } from './connect/session-auth';
 import { createTenantData } from './tenant-data';
 import { acceptEmptyJsonBody } from './empty-json-body';
 import { registerMetrics } from './metrics';
+import { requestForLog } from './request-log';
+import { createAddressLimit } from './address-limit';
 import { ApiError, errorHandler, notFoundHandler } from './errors';
 import { auditTrailRoutes } from './routes/audit-trail';
 import { connectionCommandRoutes } from './routes/connection-commands';
@@ -63,6 +65,13 @@ export interface AppDeps {
   quotas?: Partial<Quotas>;
   /** Requests per minute per API key on POST /v1/connections/{id}/access-token (default 60), counted apart. */
   tokenRateLimitPerMinute?: number;
+  /**
+   * Per client address and minute (default 120): OAuth callbacks, wrong codec tokens and failed
+   * authentications (api/address-limit.ts).
+   */
+  addressRateLimitPerMinute?: number;
+  /** How long /metrics serves its fleet counts before reading them again (default 30 s). */
+  metricsCacheMs?: number;
   /** The proxy's outbound limits (default: the worker's defaults); loopback follows urlPolicy. */
   proxy?: Partial<ProxyOptions>;
   /** Where customers' browsers reach this API (TETHER_PUBLIC_URL): OAuth installs need it for their redirect URI. */
@@ -85,12 +94,25 @@ export interface AppDeps {
 
 const MAX_BODY_BYTES = 64 * 1024;
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Every route served, by method and URL pattern, as registered: tests walk them all, new ones included. */
+    routeTable: readonly { method: string; url: string }[];
+  }
+}
+
 export async function buildApp(deps: AppDeps) {
   const app = Fastify({
-    loggerInstance: deps.logger || undefined,
+    // The request log names a request by its path only (api/request-log.ts), never its query.
+    loggerInstance: deps.logger ? deps.logger.child({}, { serializers: { req: requestForLog } }) : undefined,
     logger: deps.logger === undefined ? false : undefined,
     bodyLimit: MAX_BODY_BYTES,
   }).withTypeProvider<ZodTypeProvider>();
+  const routeTable: { method: string; url: string }[] = [];
+  app.decorate('routeTable', routeTable);
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) routeTable.push({ method, url: route.url });
+  });
 
   // Graceful shutdown: close() stops accepting connections and waits for requests in flight, but a
   // keep-alive connection that goes idle afterwards would hold the server open until its keep-alive
@@ -127,13 +149,21 @@ export async function buildApp(deps: AppDeps) {
 
   // A JSON API: no CSP needed for its answers (and /docs serves its own scripts).
   await app.register(helmet, { contentSecurityPolicy: false });
-  const accessMetrics = createAccessMetrics(registerMetrics(app, deps.db));
-  await app.register(healthRoutes, { deps });
-  if (deps.codec) await app.register(codecRoutes, { db: deps.db, ...deps.codec });
   const data = createTenantData(deps.db, { ...DEFAULT_QUOTAS, ...deps.quotas });
+  const addressLimit = createAddressLimit(deps.addressRateLimitPerMinute ?? 120);
+  const accessMetrics = createAccessMetrics(
+    registerMetrics(app, {
+      db: deps.db,
+      operator: data.operator,
+      addressLimit,
+      cacheMs: deps.metricsCacheMs ?? 30_000,
+    }),
+  );
+  await app.register(healthRoutes, { deps, data });
+  if (deps.codec) await app.register(codecRoutes, { db: deps.db, addressLimit, ...deps.codec });
   await app.register(
     async (v1) => {
-      requireApiKey(v1, deps.db);
+      requireApiKey(v1, deps.db, addressLimit);
       acceptEmptyJsonBody(v1);
       await v1.register(rateLimit, {
         max: deps.rateLimitPerMinute ?? 600,
@@ -164,7 +194,8 @@ export async function buildApp(deps: AppDeps) {
     { prefix: '/v1' },
   );
   // Outside the API key: the vendor's consent page sends the admin's browser here; its state authenticates it.
-  await app.register(oauthCallbackRoutes, { prefix: '/v1', deps, data });
+  // Every callback counts against its address's budget, checked before the state is looked up.
+  await app.register(oauthCallbackRoutes, { prefix: '/v1', deps, data, addressLimit });
   // The connect page and its API: the session token, not an API key, authenticates them.
   await app.register(connectPageRoutes, { deps, data });
   return app;

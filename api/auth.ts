@@ -5,6 +5,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ApiKeyAuth } from '../platform/api-keys';
 import type { Db } from '../platform/db';
 import type { Actor } from '../domain/audit-events';
+import type { AddressLimit } from './address-limit';
 import { ApiError, validationError } from './errors';
 import { requiredScope } from './route-scopes';
 import { apiKeyData } from './tenant-data';
@@ -26,8 +27,17 @@ export const API_KEY_SECURITY_SCHEME = {
   },
 };
 
-/** Every route registered after this in `app`'s scope needs an API key, and its OpenAPI entry says so. */
-export function requireApiKey(app: FastifyInstance, db: Db): void {
+/** The key of `Authorization: Bearer <key>`, or null. */
+function presentedKey(request: FastifyRequest): string | null {
+  const header = request.headers.authorization;
+  return typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7).trim() || null : null;
+}
+
+/**
+ * Every route registered after this in `app`'s scope needs an API key, and its OpenAPI entry says so.
+ * Failed authentications count against the address's budget, checked before the key is looked up.
+ */
+export function requireApiKey(app: FastifyInstance, db: Db, addressLimit: AddressLimit): void {
   const apiKeys = apiKeyData(db);
   app.addHook('onRoute', (route) => {
     route.schema = { ...route.schema, security: [{ apiKey: [] }] };
@@ -41,14 +51,17 @@ export function requireApiKey(app: FastifyInstance, db: Db): void {
     }
   });
   app.addHook('onRequest', async (request) => {
-    const header = request.headers.authorization;
-    const presented =
-      typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7).trim() : null;
+    addressLimit.check(request);
+    const presented = presentedKey(request);
     if (!presented) {
+      addressLimit.count(request);
       throw new ApiError(401, 'unauthorized', 'send an API key as "Authorization: Bearer <key>"');
     }
     const auth = await apiKeys.verify(presented);
-    if (!auth) throw new ApiError(401, 'unauthorized', 'the API key is unknown or revoked');
+    if (!auth) {
+      addressLimit.count(request);
+      throw new ApiError(401, 'unauthorized', 'the API key is unknown or revoked');
+    }
     request.auth = auth;
     const scope = requiredScope(request.method, request.routeOptions.url ?? '');
     if (scope === 'admin') {
@@ -65,6 +78,24 @@ export function requireApiKey(app: FastifyInstance, db: Db): void {
       );
     }
   });
+}
+
+/**
+ * Refuses (401) a request without an admin API key, for the operator's routes outside /v1 (codec, metrics).
+ * The address's budget is checked first, and a failed attempt counts against it.
+ */
+export async function requireAdminKey(
+  db: Db,
+  addressLimit: AddressLimit,
+  request: FastifyRequest,
+  refusal: string,
+): Promise<void> {
+  addressLimit.check(request);
+  const presented = presentedKey(request);
+  const auth = presented ? await apiKeyData(db).verify(presented) : null;
+  if (auth?.role === 'admin') return;
+  addressLimit.count(request);
+  throw new ApiError(401, 'unauthorized', refusal);
 }
 
 /** Which tenant's rows a request may read: its own, or (admin) the one named, or all (null). */

@@ -16,7 +16,7 @@ import type { connectionLifecycle } from '../workflows/connection-lifecycle';
 import { STATUS, TENANT, VENDOR } from '../workflows/search-attributes';
 import type { CommandName } from '../domain/audit-events';
 import type { AppDeps } from './app';
-import { ApiError } from './errors';
+import { ApiError, internalError } from './errors';
 import { workflowSummary } from './workflow-summary';
 
 /** How long the API waits for Temporal to take a command (TETHER_COMMAND_TIMEOUT_MS). */
@@ -24,7 +24,8 @@ export const DEFAULT_COMMAND_TIMEOUT_MS = 10_000;
 /** What a 503 from here tells the client to wait: a worker restarting or a server failing over. */
 export const RETRY_AFTER_SECONDS = 5;
 
-const timeoutOf = (deps: Pick<AppDeps, 'commandTimeoutMs'>) => deps.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
+const timeoutOf = (deps: Pick<AppDeps, 'commandTimeoutMs'>) =>
+  deps.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
 
 /**
  * Start the connection's workflow; a second start for the same connection is a no-op. The workers'
@@ -199,22 +200,10 @@ function commandError(err: unknown, connection: Connection, timeoutMs: number): 
   return unavailable(err, 'the command could not be delivered');
 }
 
-/** A Temporal call that failed for want of Temporal: 503, naming the gRPC cause. */
+/**
+ * A Temporal call that failed for want of Temporal: 503 with an error id; the gRPC error (which names
+ * internal addresses) goes to the log under it.
+ */
 export function unavailable(err: unknown, what: string): ApiError {
-  // The SDK's ServiceError says only which call failed; the gRPC error it wraps says why (e.g. UNAVAILABLE).
-  const cause = (err as { cause?: { details?: unknown } } | undefined)?.cause?.details;
-  const detail = [
-    (err as Error)?.message?.split('\n')[0] ?? 'unknown error',
-    typeof cause === 'string' ? cause : '',
-  ]
-    .filter(Boolean)
-    .join(': ');
-  return new ApiError(
-    503,
-    'temporal_unavailable',
-    `${what}; retry later (${detail})`,
-    undefined,
-    undefined,
-    RETRY_AFTER_SECONDS,
-  );
+  return internalError(503, 'temporal_unavailable', `${what}; retry later`, err, RETRY_AFTER_SECONDS);
 }

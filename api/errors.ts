@@ -1,4 +1,5 @@
 // Every error leaves as JSON naming the problem: validation failures name each field.
+import { randomUUID } from 'node:crypto';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { isDatabaseUnavailable } from '../platform/db';
@@ -17,6 +18,8 @@ export class ApiError extends Error {
     readonly details?: Record<string, unknown>,
     /** Sent as Retry-After: when to try again, for a condition expected to pass. */
     readonly retryAfterSeconds?: number,
+    /** What went wrong inside, for the log only (internalError): the client gets the error id. */
+    readonly logged?: { errorId: string; cause: unknown },
   ) {
     super(message);
   }
@@ -26,6 +29,32 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * An answer about an internal failure (a gRPC error, a database error): the client gets `message` and an
+ * error id, the original goes to the log under that id. Internal text never reaches a tenant.
+ */
+export function internalError(
+  statusCode: number,
+  code: string,
+  message: string,
+  cause: unknown,
+  retryAfterSeconds?: number,
+): ApiError {
+  const errorId = randomUUID();
+  return new ApiError(
+    statusCode,
+    code,
+    `${message} (error id ${errorId})`,
+    undefined,
+    { errorId },
+    retryAfterSeconds,
+    {
+      errorId,
+      cause,
+    },
+  );
+}
+
 export function validationError(issues: { field: string; message: string }[]): ApiError {
   const summary = issues.map((i) => `${i.field}: ${i.message}`).join('; ');
   return new ApiError(400, 'validation_failed', summary, issues);
@@ -33,6 +62,7 @@ export function validationError(issues: { field: string; message: string }[]): A
 
 export function errorHandler(err: FastifyError, request: FastifyRequest, reply: FastifyReply) {
   if (err instanceof ApiError) {
+    if (err.logged) request.log.error({ err: err.logged.cause, errorId: err.logged.errorId }, err.message);
     if (err.retryAfterSeconds !== undefined) reply.header('retry-after', String(err.retryAfterSeconds));
     return reply.status(err.statusCode).send(err.toBody());
   }
@@ -61,8 +91,10 @@ export function errorHandler(err: FastifyError, request: FastifyRequest, reply: 
       .header('retry-after', String(DATABASE_RETRY_AFTER_SECONDS))
       .send({ error: 'database_unavailable', message: 'the database is unavailable; retry later' });
   }
-  request.log.error({ err: { message: err.message, stack: err.stack } }, 'unhandled error');
-  return reply.status(500).send({ error: 'internal', message: 'internal error' });
+  // Unclassified (a Prisma error, a TypeError): its text is for the log, the client gets the error id.
+  const internal = internalError(500, 'internal', 'internal error', err);
+  request.log.error({ err, errorId: internal.logged!.errorId }, 'unhandled error');
+  return reply.status(500).send(internal.toBody());
 }
 
 export function notFoundHandler(request: FastifyRequest, reply: FastifyReply) {

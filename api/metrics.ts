@@ -1,15 +1,33 @@
 // Prometheus metrics of the API process at GET /metrics: HTTP traffic, and the fleet as PostgreSQL
-// sees it (connections by vendor and status, webhook deliveries by status), read at scrape time.
-// The worker's metrics (Temporal SDK runtime + vendor calls) come from its own exporter.
+// sees it (connections by vendor and status, webhook deliveries by status). The fleet spans every tenant,
+// so /metrics needs an admin API key; its counts are read at most once per cacheMs however often it is
+// scraped. The worker's metrics (Temporal SDK runtime + vendor calls) come from its own exporter.
 import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Db } from '../platform/db';
+import type { AddressLimit } from './address-limit';
+import { requireAdminKey } from './auth';
+import type { TenantData } from './tenant-data';
+import type { FleetCounts } from './tenant-data/operator';
+
+export interface MetricsOptions {
+  /** For the admin key /metrics needs. */
+  db: Db;
+  operator: TenantData['operator'];
+  addressLimit: AddressLimit;
+  /** How long the fleet counts are served before they are read again. */
+  cacheMs: number;
+}
 
 // Registered on the root instance (not as an encapsulated plugin) so the hook sees every route.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export function registerMetrics(app: FastifyInstance<any, any, any, any, any>, db: Db): Registry {
+export function registerMetrics(
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  app: FastifyInstance<any, any, any, any, any>,
+  options: MetricsOptions,
+): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'tether_api_' });
+  const fleetCounts = cached(() => options.operator.fleetCounts(), options.cacheMs);
 
   const requests = new Counter({
     name: 'tether_http_requests_total',
@@ -30,9 +48,9 @@ export function registerMetrics(app: FastifyInstance<any, any, any, any, any>, d
     labelNames: ['vendor', 'status'],
     registers: [registry],
     async collect() {
+      const { connections } = await fleetCounts();
       this.reset();
-      const groups = await db.connection.groupBy({ by: ['vendor', 'status'], _count: { _all: true } });
-      for (const g of groups) this.set({ vendor: g.vendor, status: g.status }, g._count._all);
+      for (const g of connections) this.set({ vendor: g.vendor, status: g.status }, g.count);
     },
   });
   new Gauge({
@@ -41,9 +59,9 @@ export function registerMetrics(app: FastifyInstance<any, any, any, any, any>, d
     labelNames: ['status'],
     registers: [registry],
     async collect() {
+      const { webhookDeliveries } = await fleetCounts();
       this.reset();
-      const groups = await db.webhookDelivery.groupBy({ by: ['status'], _count: { _all: true } });
-      for (const g of groups) this.set({ status: g.status }, g._count._all);
+      for (const g of webhookDeliveries) this.set({ status: g.status }, g.count);
     },
   });
 
@@ -54,9 +72,36 @@ export function registerMetrics(app: FastifyInstance<any, any, any, any, any>, d
     latency.observe({ method: request.method, route }, reply.elapsedTime / 1000);
   });
 
-  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
-    reply.header('content-type', registry.contentType);
-    return registry.metrics();
-  });
+  app.get(
+    '/metrics',
+    {
+      schema: { hide: true },
+      onRequest: (request) =>
+        requireAdminKey(options.db, options.addressLimit, request, 'metrics need an admin API key'),
+    },
+    async (_request, reply) => {
+      reply.header('content-type', registry.contentType);
+      return registry.metrics();
+    },
+  );
   return registry;
+}
+
+/**
+ * The last read while it is younger than maxAgeMs, else a new one; scrapes during a read share it. A failed
+ * read is not kept, so the next scrape tries again.
+ */
+function cached(read: () => Promise<FleetCounts>, maxAgeMs: number): () => Promise<FleetCounts> {
+  let last: { at: number; counts: Promise<FleetCounts> } | undefined;
+  return () => {
+    if (!last || Date.now() - last.at >= maxAgeMs) {
+      const counts = read();
+      const entry = { at: Date.now(), counts };
+      last = entry;
+      counts.catch(() => {
+        if (last === entry) last = undefined;
+      });
+    }
+    return last.counts;
+  };
 }

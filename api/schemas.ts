@@ -14,6 +14,10 @@ export const ErrorSchema = z
     error: z.string().describe('machine-readable code, e.g. validation_failed, not_found, conflict'),
     message: z.string(),
     issues: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
+    errorId: z
+      .string()
+      .optional()
+      .describe('an internal failure: what the log holds it under (its text stays there), for the operator'),
   })
   .meta({ id: 'Error' });
 

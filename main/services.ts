@@ -187,6 +187,8 @@ export function createApi(
     rateLimitPerMinute: config.rateLimitPerMinute,
     quotas: config.quotas,
     tokenRateLimitPerMinute: config.tokenRateLimitPerMinute,
+    addressRateLimitPerMinute: config.addressRateLimitPerMinute,
+    metricsCacheMs: config.metricsCacheMs,
     // The proxy calls vendors under the worker's limits.
     proxy: { timeoutMs: config.vendorHttp.timeoutMs, maxBytes: config.vendorHttp.maxResponseBytes },
     publicUrl: config.publicUrl,

@@ -92,6 +92,10 @@ const EnvSchema = z.object({
   TETHER_RATE_LIMIT_PER_MINUTE: int(600),
   /** Token hand-outs (POST /v1/connections/{id}/access-token) per minute per key, counted apart. */
   TETHER_TOKEN_RATE_LIMIT_PER_MINUTE: int(60),
+  /** Per client address: OAuth callbacks, wrong codec tokens and failed authentications, per minute. */
+  TETHER_ADDRESS_RATE_LIMIT_PER_MINUTE: int(120),
+  /** How long the fleet gauges of the API's /metrics are served from cache before PostgreSQL is read again. */
+  TETHER_METRICS_CACHE_MS: int(30_000),
   /** host:port where the worker serves Prometheus metrics (unset: none). */
   TETHER_WORKER_METRICS_ADDRESS: z.string().optional(),
   /** Browser origins (the Temporal Web UI) allowed to call the codec endpoint, comma-separated. */
@@ -170,6 +174,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       Object.entries(QUOTAS).map(([name, quota]) => [name, e[quota.variable]]),
     ) as Quotas,
     tokenRateLimitPerMinute: e.TETHER_TOKEN_RATE_LIMIT_PER_MINUTE,
+    addressRateLimitPerMinute: e.TETHER_ADDRESS_RATE_LIMIT_PER_MINUTE,
+    metricsCacheMs: e.TETHER_METRICS_CACHE_MS,
     codec: {
       origins: e.TETHER_CODEC_CORS_ORIGINS.split(',')
         .map((o) => o.trim())

@@ -3,7 +3,7 @@
 // Signals are left to the caller (shutdownSignals: []), which shuts down in its own order.
 import type { LogLevel, LogMetadata, Logger as TemporalLogger } from '@temporalio/common';
 import { Runtime } from '@temporalio/worker';
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
 
 const PINO_METHOD = { TRACE: 'trace', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error' } as const;
 
@@ -12,10 +12,7 @@ class PinoTemporalLogger implements TemporalLogger {
   log(level: LogLevel, message: string, meta?: LogMetadata): void {
     // An activity's task token lets its holder complete the activity: not for logs.
     const { taskToken: _taskToken, ...rest } = meta ?? {};
-    // The SDK passes errors as `error`; pino only serializes Error objects itself under `err`.
-    for (const [key, value] of Object.entries(rest)) {
-      if (value instanceof Error) rest[key] = pino.stdSerializers.err(value);
-    }
+    // Errors (the SDK passes them as `error`) are serialised and redacted by the logger wherever they sit.
     this.pino[PINO_METHOD[level] ?? 'info'](rest, message);
   }
   trace(message: string, meta?: LogMetadata): void {

@@ -240,7 +240,13 @@ test('every token handed out is an audit event naming the key, never the token, 
   const trail = JSON.stringify(events);
   for (const token of tokens) expect(trail).not.toContain(token);
 
-  const metrics = (await stack.rawApp.inject({ method: 'GET', url: '/metrics' })).body;
+  const metrics = (
+    await stack.rawApp.inject({
+      method: 'GET',
+      url: '/metrics',
+      headers: { authorization: `Bearer ${stack.adminKey}` },
+    })
+  ).body;
   const issuedCount = Number(
     /tether_access_tokens_total\{vendor="invgate",outcome="issued"\} (\d+)/.exec(metrics)?.[1],
   );

@@ -61,7 +61,7 @@ describe('during the maintenance of a connection that worked, configuration faul
     expect(degraded).toMatchObject({
       status: 'degraded',
       statusReason: 'configuration_fault',
-      statusMessage: 'host acme.tether-test.invalid not found: check the instance URL',
+      statusMessage: 'host acme.tether-test.invalid is not a public host: check the instance URL',
       lastError: { reason: 'configuration_fault', message: expect.stringContaining('not found') },
     });
     expect(degraded.consecutiveFailures).toBeGreaterThanOrEqual(MORE_THAN_THE_LIMIT);
@@ -147,7 +147,7 @@ describe('at link, a configuration that cannot work is invalid_configuration, na
     const connection = await stack.waitForStatus(id, 'invalid_configuration');
     expect(connection).toMatchObject({
       statusReason: 'invalid_configuration',
-      statusMessage: 'host acme.tether-test.invalid not found: check the instance URL',
+      statusMessage: 'host acme.tether-test.invalid is not a public host: check the instance URL',
       nextCheckAt: null,
     });
     await waitUntil(async () => (await webhooks(stack, id)).length > 0, 'a webhook');

@@ -5,7 +5,7 @@ import { startStack, type Stack } from './support/stack';
 let stack: Stack;
 let existing: string;
 beforeAll(async () => {
-  stack = await startStack({ rateLimitPerMinute: 1_000_000 });
+  stack = await startStack({ rateLimitPerMinute: 1_000_000, addressRateLimitPerMinute: 1_000_000 });
   existing = (await stack.link(validBody())).id;
   SEGMENTS.push(existing);
 });
@@ -43,6 +43,8 @@ const PATHS = [
   '/codec/decode',
   '/codec/t/:id/decode',
   '/healthz',
+  '/readyz',
+  '/metrics',
   '/openapi.json',
   '/:id',
 ];

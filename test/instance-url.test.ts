@@ -87,12 +87,13 @@ describe('refused, naming what to enter instead', () => {
     expect(stored('slack-grid', 'https://example.com')).toEqual({ error: expect.stringMatching(/leave/) });
   });
 
-  test('not a URL, plain http, this machine', () => {
+  test('not a URL, plain http, this machine or a private address (one refusal for both)', () => {
     expect(stored('invgate', 'not a url')).toEqual({
       error: 'must be a URL such as https://acme.cloud.invgate.net',
     });
     expect(stored('invgate', 'http://acme.cloud.invgate.net')).toEqual({ error: 'must use https' });
-    expect(stored('halo', 'https://127.0.0.1/halo')).toEqual({ error: 'must not point at this machine' });
+    expect(stored('halo', 'https://127.0.0.1/halo')).toEqual({ error: 'must name a public host' });
+    expect(stored('halo', 'https://10.1.2.3/halo')).toEqual({ error: 'must name a public host' });
   });
 });
 

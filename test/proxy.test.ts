@@ -577,7 +577,13 @@ test("unusable connections answer 409; another tenant's 404 like a missing one; 
 });
 
 test('metrics count proxied calls by who answered', async () => {
-  const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+  const metrics = (
+    await app.inject({
+      method: 'GET',
+      url: '/metrics',
+      headers: { authorization: `Bearer ${stack.adminKey}` },
+    })
+  ).body;
   expect(metrics).toMatch(
     /tether_proxy_requests_total\{vendor="promapp",status="200",answered_by="vendor"\} \d+/,
   );

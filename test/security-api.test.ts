@@ -1,10 +1,14 @@
-// Tenants and API keys, rate limiting and security headers on the real API.
+// Tenants and API keys, rate limiting, what unauthenticated routes tell, and security headers on the real API.
+import { buildApp } from '../api/app';
 import { createApiKey, revokeApiKey } from '../platform/api-keys';
-import { startStack, type Stack } from './support/stack';
+import { createPrismaClient } from '../platform/db';
+import { createLogger } from '../platform/logger';
+import { startStack, TEST_UI_CODEC_TOKEN, type Stack } from './support/stack';
 
+const ADDRESS_LIMIT = 30;
 let stack: Stack;
 beforeAll(async () => {
-  stack = await startStack({ rateLimitPerMinute: 40 });
+  stack = await startStack({ rateLimitPerMinute: 40, addressRateLimitPerMinute: ADDRESS_LIMIT });
 });
 afterAll(async () => {
   await stack?.close();
@@ -16,12 +20,14 @@ const as = (
   url: string,
   payload?: object,
   headers = {},
+  remoteAddress = '127.0.0.1',
 ) =>
   stack.rawApp.inject({
     method,
     url,
     payload,
     headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), ...headers },
+    remoteAddress,
   });
 const linkBody = () => ({
   vendor: 'invgate',
@@ -193,4 +199,91 @@ test('the OpenAPI document declares the bearer scheme and every keyed route asks
   expect(docs.statusCode).toBe(200);
   expect(docs.json().components.securitySchemes).toEqual(doc.components.securitySchemes);
   expect((await as(null, 'GET', '/docs/')).statusCode).toBe(200);
+});
+
+test('an address past its budget of keyless requests is refused before authentication, others are not', async () => {
+  const guesser = '203.0.113.7';
+  // Failed authentications, OAuth callbacks and wrong codec tokens draw on one budget per address.
+  const attempts = [
+    () => as('tk_000000000000_' + 'A'.repeat(43), 'GET', '/v1/connections', undefined, {}, guesser),
+    () => as(null, 'GET', '/v1/connectors', undefined, {}, guesser),
+    () =>
+      as(
+        null,
+        'GET',
+        '/v1/oauth/callback?state=guess&code=guess',
+        undefined,
+        { accept: 'application/json' },
+        guesser,
+      ),
+    () => as(null, 'POST', '/codec/t/wrong-token-guess/decode', { payloads: [] }, {}, guesser),
+    () => as(stack.tenantKey, 'GET', '/metrics', undefined, {}, guesser),
+  ];
+  for (let i = 0; i < ADDRESS_LIMIT; i++) {
+    const res = await attempts[i % attempts.length]!();
+    expect([400, 401]).toContain(res.statusCode);
+  }
+  for (const attempt of attempts) {
+    const refused = await attempt();
+    expect(refused.statusCode).toBe(429);
+    expect(refused.json().error).toBe('rate_limited');
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+  }
+  // Refused before the key is looked at: a valid key from that address waits out the minute too.
+  expect((await as(stack.tenantKey, 'GET', '/v1/connectors', undefined, {}, guesser)).statusCode).toBe(429);
+  // Requests with a valid key do not spend the budget, and other addresses keep theirs.
+  const neighbour = '203.0.113.8';
+  for (let i = 0; i < ADDRESS_LIMIT + 5; i++) {
+    expect(
+      (await as(stack.tenantKey, 'GET', '/v1/connectors', undefined, {}, neighbour)).statusCode,
+    ).not.toBe(429);
+  }
+  expect((await as(null, 'GET', '/v1/connectors', undefined, {}, neighbour)).statusCode).toBe(401);
+  const codec = await as(
+    null,
+    'POST',
+    `/codec/t/${TEST_UI_CODEC_TOKEN}/decode`,
+    { payloads: [] },
+    {},
+    neighbour,
+  );
+  expect(codec.statusCode).toBe(200);
+});
+
+test('/metrics shows the fleet to admin keys only', async () => {
+  for (const key of [null, stack.tenantKey, 'tk_000000000000_' + 'B'.repeat(43)]) {
+    const res = await as(key, 'GET', '/metrics');
+    expect(res.statusCode).toBe(401);
+    expect(res.body).not.toMatch(/tether_connections|tether_http_requests_total/);
+  }
+  const admin = await as(stack.adminKey, 'GET', '/metrics');
+  expect(admin.statusCode).toBe(200);
+  expect(admin.body).toMatch(/tether_http_requests_total/);
+});
+
+test('/readyz says which dependency is unavailable, never why; the log says why', async () => {
+  const lines: string[] = [];
+  // PostgreSQL where nothing listens: the driver's error names the address it tried.
+  const db = createPrismaClient('postgresql://tether@127.0.0.1:1/nowhere?connect_timeout=1');
+  const app = await buildApp({
+    db,
+    temporal: stack.client,
+    secrets: stack.secrets,
+    taskQueue: stack.taskQueue,
+    urlPolicy: { allowInsecureLoopback: true },
+    policy: {},
+    logger: createLogger('info', 'api', { write: (line: string) => lines.push(line) }),
+  });
+  try {
+    const res = await app.inject({ method: 'GET', url: '/readyz' });
+    expect(res.statusCode).toBe(503);
+    expect(res.json()).toEqual({
+      status: 'unavailable',
+      checks: { database: 'unavailable', temporal: 'ok' },
+    });
+    expect(lines.find((line) => line.includes('readiness check failed'))).toMatch(/127\.0\.0\.1:1/);
+  } finally {
+    await app.close();
+    await db.$disconnect();
+  }
 });

@@ -1,6 +1,6 @@
 // Secrets never leak: run link, refresh, rotation, failures and revoke with known secrets, then
 // scan Temporal history (raw and decoded), the logs, every API answer and every database row.
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -15,6 +15,7 @@ import { createSecretBox } from '../platform/secret-box';
 import { createSecretStore } from '../platform/secret-store';
 import { createTestDatabase } from './support/database';
 import { eventually } from './support/eventually';
+import { callback, consent, startInstall } from './support/slack';
 import { startStack, testCodec, TEST_UI_CODEC_TOKEN, type Stack } from './support/stack';
 
 const logLines: string[] = [];
@@ -148,19 +149,191 @@ test('no secret appears in Temporal history, logs, API answers or database rows'
   }
 });
 
-test('logs redact credential fields by configuration', () => {
+test('logs redact secret-named fields at any depth, errors included', () => {
   const lines: string[] = [];
   const logger = createLogger('info', 'test', { write: (l: string) => lines.push(l) });
+  const vendorFailure = Object.assign(new Error('the token endpoint refused'), {
+    code: 'ECONNRESET',
+    response: {
+      headers: { Authorization: 'Bearer h3ader' },
+      body: { error: 'invalid_grant', refresh_token: 'r3fresh' },
+    },
+  });
   logger.info(
     {
       credentials: { clientSecret: 's3cret' },
       body: { token: 't0ken', access_token: 'a' },
       clientSecret: 'x1',
+      // Deeper than any fixed path list reaches, in arrays too, under every secret-like name.
+      callback: { query: { code: 'c0de', state: 'st4te' } },
+      deep: {
+        one: {
+          two: { three: { four: { five: [{ apiKey: 'k3y', 'x-api-key': 'k4y', password: 'p4ss' }] } } },
+        },
+      },
+      install: { uiToken: 'u1token', TETHER_UI_CODEC_TOKEN: 'u2token', cookie: 'c00kie' },
+      failure: { err: vendorFailure },
+      // What must stay: ids, names, an error's own code.
+      connectionId: 'conn-1',
+      keyId: 'key-id-1',
     },
     'hi',
   );
-  expect(lines.join('')).not.toMatch(/s3cret|t0ken|"a"|x1/);
-  expect(lines.join('')).toContain('[redacted]');
+  logger.error({ err: vendorFailure }, 'failed');
+  const written = lines.join('');
+  for (const secret of [
+    's3cret',
+    't0ken',
+    '"a"',
+    'x1',
+    'c0de',
+    'st4te',
+    'k3y',
+    'k4y',
+    'p4ss',
+    'u1token',
+    'u2token',
+    'c00kie',
+    'h3ader',
+    'r3fresh',
+  ]) {
+    expect({ secret, found: written.includes(secret) }).toEqual({ secret, found: false });
+  }
+  expect(written).toContain('[redacted]');
+  expect(written).toContain('conn-1');
+  expect(written).toContain('key-id-1');
+  expect(written).toContain('"code":"ECONNRESET"');
+  expect(written).toContain('the token endpoint refused');
+  expect(written).toContain('invalid_grant');
+});
+
+test('the request log of every route carries no secret: paths without their query, the codec token masked', async () => {
+  const unique = randomBytes(6).toString('hex');
+  // A real install: the state and code the vendor's consent page put in the callback's URL.
+  const grid = await stack.link({
+    vendor: 'slack-grid',
+    credentials: { clientId: `demo-all-scopes.reqlog${unique}`, clientSecret: 'demo-secret' },
+  });
+  const back = await consent((await startInstall(stack, grid.id)).authorizeUrl);
+  expect((await callback(stack, back.search)).statusCode).toBe(202);
+  await stack.waitForStatus(grid.id, 'active');
+  const inQuery = {
+    code: `query-code-${unique}`,
+    state: `query-state-${unique}`,
+    token: `query-token-${unique}`,
+    client_secret: `query-secret-${unique}`,
+    api_key: stack.adminKey,
+  };
+  const known = new Set<string>([
+    back.searchParams.get('code')!,
+    back.searchParams.get('state')!,
+    (await stack.secrets.readAccessToken(grid.id))!,
+    'demo-secret',
+    TEST_UI_CODEC_TOKEN,
+    stack.adminKey,
+    stack.tenantKey,
+    ...Object.values(inQuery),
+  ]);
+  const query = `?${new URLSearchParams(inQuery)}`;
+  const values: Record<string, string> = {
+    id: grid.id,
+    vendor: 'slack-grid',
+    token: TEST_UI_CODEC_TOKEN,
+    sessionId: randomUUID(),
+    name: 'page.js',
+  };
+
+  const routes = stack.rawApp.routeTable;
+  // Every kind of route is among them: with a key, without one, the codec's token route, the proxy.
+  expect(routes).toEqual(
+    expect.arrayContaining([
+      { method: 'GET', url: '/v1/oauth/callback' },
+      { method: 'POST', url: '/codec/t/:token/decode' },
+      { method: 'GET', url: '/metrics' },
+      { method: 'GET', url: '/v1/connections/:id/proxy/*' },
+      { method: 'GET', url: '/connect/:sessionId' },
+    ]),
+  );
+  const from = logLines.length;
+  const expectedPaths: string[] = [];
+  for (const { method, url } of routes) {
+    const path = url
+      .replace(/:(\w+)/g, (_, name: string) => values[name] ?? randomUUID())
+      .replace('*', 'api/users.list');
+    const search = url === '/v1/oauth/callback' ? `${back.search}&${query.slice(1)}` : query;
+    const withBody = ['POST', 'PUT', 'PATCH'].includes(method);
+    await stack.rawApp.inject({
+      method: method as 'GET',
+      url: `${path}${search}`,
+      headers: {
+        authorization: `Bearer ${stack.adminKey}`,
+        'x-tenant-id': 'test-tenant',
+        cookie: `session=${stack.tenantKey}`,
+      },
+      ...(withBody
+        ? { payload: { credentials: { clientSecret: inQuery.client_secret }, token: inQuery.token } }
+        : {}),
+    });
+    expectedPaths.push(path.replace(TEST_UI_CODEC_TOKEN, '[redacted]'));
+  }
+  const lines = logLines.slice(from);
+  const logged = lines.join('\n');
+  // Each request was logged, under its path.
+  for (const path of expectedPaths) expect(logged).toContain(`"url":"${path}"`);
+  expect(logged).toContain('"url":"/codec/t/[redacted]/decode"');
+  for (const secret of known) {
+    if (logged.includes(secret))
+      throw new Error(`the request log contains a secret (${secret.slice(0, 6)}…)`);
+  }
+});
+
+test('unclassified internal errors reach tenants as an error id; the original is only in the log', async () => {
+  const linked = await call('POST', '/v1/connections', {
+    vendor: 'invgate',
+    instanceUrl: stack.instanceUrl('invgate'),
+    credentials: { clientId: 'demo-all-scopes.internal', clientSecret: 'demo-secret' },
+  });
+  const id = linked.json().id;
+  await stack.waitForStatus(id, 'active');
+  // Secrets sealed under a key this deployment no longer has: opening them throws an error nothing classifies.
+  await stack.db.connectionSecret.updateMany({ where: { connectionId: id }, data: { keyId: 'retired-k9' } });
+  const internalText = /retired-k9|not configured|cannot decrypt/;
+  const errorIdIn = (text: string) => /internal error \(error id ([0-9a-f-]{36})\)/.exec(text)?.[1];
+  const from = logLines.length;
+
+  // In the API: handing the token out opens it.
+  const service = (
+    await createApiKey(stack.db, { name: 'internal', tenantId: 'test-tenant', scopes: ['connections:token'] })
+  ).key;
+  const handOut = await stack.rawApp.inject({
+    method: 'POST',
+    url: `/v1/connections/${id}/access-token`,
+    payload: {},
+    headers: { authorization: `Bearer ${service}` },
+  });
+  expect(handOut.statusCode).toBe(500);
+  expect(handOut.json()).toEqual({
+    error: 'internal',
+    message: expect.any(String),
+    errorId: expect.any(String),
+  });
+  expect(errorIdIn(handOut.json().message)).toBe(handOut.json().errorId);
+  expect(handOut.body).not.toMatch(internalText);
+
+  // In the worker: a refresh opens the credentials; the failure becomes the connection's reason.
+  await call('POST', `/v1/connections/${id}/refresh`);
+  const degraded = await stack.waitForStatus(id, 'degraded', 60_000);
+  const workerErrorId = errorIdIn(degraded.statusMessage);
+  expect(workerErrorId).toBeDefined();
+  const trail = JSON.stringify(await stack.events(id));
+  expect(trail).toContain(workerErrorId);
+  for (const tenantVisible of [trail, JSON.stringify(degraded)])
+    expect(tenantVisible).not.toMatch(internalText);
+
+  // The originals are in the log, under their ids.
+  const lines = logLines.slice(from);
+  expect(lines.filter((line) => line.includes(handOut.json().errorId)).join('\n')).toMatch(internalText);
+  expect(lines.filter((line) => line.includes(workerErrorId!)).join('\n')).toMatch(internalText);
 });
 
 test('secrets are encrypted at rest and re-encrypted under a new key', async () => {

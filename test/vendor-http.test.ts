@@ -71,7 +71,7 @@ test('loopback is refused unless configured; private ranges even then', async ()
   await dev.close();
 });
 
-test('a name resolving to a non-public address is refused at connect time', async () => {
+test('a name resolving to a non-public address is refused at connect time, as a name that does not resolve', async () => {
   // This machine's own name resolves to loopback (/etc/hosts) but passes the URL check by name:
   // only the connect-time check on the resolved address can refuse it.
   const name = hostname();
@@ -79,7 +79,13 @@ test('a name resolving to a non-public address is refused at connect time', asyn
   const http = strict();
   const err = await failure(http.send({ method: 'GET', url: `https://${name}:1/` }));
   expect(err.type).toBe('InvalidConfiguration');
-  expect(err.message).toMatch(/non-public/);
+  expect(err.message).toBe(`host ${name} is not a public host: check the instance URL`);
+  // The same words for a name that does not exist: a refusal does not tell which internal names resolve.
+  const unknown = await failure(http.send({ method: 'GET', url: 'https://nowhere.tether-test.invalid/' }));
+  expect(unknown.type).toBe('InvalidConfiguration');
+  expect(unknown.message).toBe(
+    'host nowhere.tether-test.invalid is not a public host: check the instance URL',
+  );
   await http.close();
 });
 

@@ -6,6 +6,13 @@ export interface UrlPolicy {
   allowInsecureLoopback: boolean;
 }
 
+/**
+ * The one refusal of a host that is not public: this machine, a private address, or (at connect time) a
+ * name that does not resolve or resolves to a private address. One wording, so refusals do not tell a
+ * tenant which internal names exist.
+ */
+export const HOST_REFUSAL = 'must name a public host';
+
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
 
 /** Normalise an instance URL or say why it is refused. */
@@ -32,10 +39,9 @@ function checkUrl(raw: string, policy: UrlPolicy, allowQuery: boolean): { url: s
     return { url: normalise(url, allowQuery) };
   }
   if (url.protocol !== 'https:') return { error: 'must use https' };
-  if (loopback && !policy.allowInsecureLoopback) return { error: 'must not point at this machine' };
+  if (loopback && !policy.allowInsecureLoopback) return { error: HOST_REFUSAL };
   const literal = url.hostname.replace(/^\[|\]$/g, '');
-  if (ipaddr.isValid(literal) && !isAllowedAddress(literal, policy))
-    return { error: 'must be a public address' };
+  if (ipaddr.isValid(literal) && !isAllowedAddress(literal, policy)) return { error: HOST_REFUSAL };
   return { url: normalise(url, allowQuery) };
 }
 

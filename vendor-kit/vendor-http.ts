@@ -179,18 +179,13 @@ function publicOnlyLookup(policy: UrlPolicy): LookupFunction {
 
 function networkError(err: unknown, url: URL): VendorError {
   const e = err as { code?: string; name?: string; message?: string; cause?: { code?: string } };
-  if (e.code === NOT_PUBLIC || e.cause?.code === NOT_PUBLIC) {
-    return new VendorError(
-      FailureType.InvalidConfiguration,
-      `refused: ${url.hostname} resolves to a non-public address`,
-    );
-  }
-  // No such name: a typo at link, a DNS blip on a connection that worked (the workflow tells them apart).
+  // A name resolving to a private address and a name that does not resolve (a typo at link, a DNS blip on
+  // a connection that worked: the workflow tells them apart) read the same, so internal names stay unknown.
   // A temporary resolver failure (EAI_AGAIN) is an outage like any other.
-  if (e.code === 'ENOTFOUND' || e.cause?.code === 'ENOTFOUND') {
+  if ([e.code, e.cause?.code].some((code) => code === NOT_PUBLIC || code === 'ENOTFOUND')) {
     return new VendorError(
       FailureType.InvalidConfiguration,
-      `host ${url.hostname} not found: check the instance URL`,
+      `host ${url.hostname} is not a public host: check the instance URL`,
     );
   }
   const what =

@@ -1,13 +1,16 @@
 // Codec endpoint for the Temporal Web UI: decodes (and encodes) payloads so operators can read
 // workflow inputs and results. Requires an admin API key, or the UI token in the path for a UI that
 // cannot send headers (the dev server's --ui-codec-endpoint). CORS admits only the UI's origin.
+// The token is a secret in a path: the request log masks it (maskCodecToken).
 import { timingSafeEqual } from 'node:crypto';
 import type { Payload } from '@temporalio/common';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Db } from '../../platform/db';
 import type { EncryptionCodec } from '../../platform/payload-codec';
+import { REDACTED } from '../../platform/logger';
+import type { AddressLimit } from '../address-limit';
+import { requireAdminKey } from '../auth';
 import { ApiError } from '../errors';
-import { apiKeyData } from '../tenant-data';
 
 export interface CodecRouteOptions {
   db: Db;
@@ -16,6 +19,8 @@ export interface CodecRouteOptions {
   allowedOrigins: string[];
   /** Secret path token for the UI; unset disables the token route. */
   uiToken?: string;
+  /** Wrong tokens and keys count against their address's budget. */
+  addressLimit: AddressLimit;
 }
 
 interface JsonPayload {
@@ -36,8 +41,12 @@ const toJson = (p: Payload): JsonPayload => ({
   data: Buffer.from(p.data ?? []).toString('base64'),
 });
 
+/** `/codec/t/<token>/…` with the token masked, for logs (any path, matched route or not). */
+export function maskCodecToken(path: string): string {
+  return path.replace(/\/codec\/t\/[^/]*/gi, `/codec/t/${REDACTED}`);
+}
+
 export const codecRoutes: FastifyPluginAsync<CodecRouteOptions> = async (app, options) => {
-  const apiKeys = apiKeyData(options.db);
   const cors = (request: FastifyRequest, reply: FastifyReply) => {
     const origin = request.headers.origin;
     if (origin && options.allowedOrigins.includes(origin)) {
@@ -48,25 +57,29 @@ export const codecRoutes: FastifyPluginAsync<CodecRouteOptions> = async (app, op
     }
   };
 
-  const authorize = async (request: FastifyRequest<{ Params: { token?: string } }>) => {
+  // Before the body is read: a request without the token or an admin key costs nothing more.
+  const authorize = async (request: FastifyRequest<{ Params: { token?: string } }>, reply: FastifyReply) => {
+    cors(request, reply);
     const token = request.params.token;
-    if (token !== undefined) {
-      const expected = Buffer.from(options.uiToken ?? '');
-      const given = Buffer.from(token);
-      if (expected.length > 0 && expected.length === given.length && timingSafeEqual(expected, given)) return;
-      throw new ApiError(401, 'unauthorized', 'unknown codec token');
+    if (token === undefined) {
+      return requireAdminKey(
+        options.db,
+        options.addressLimit,
+        request,
+        'the codec endpoint needs an admin API key',
+      );
     }
-    const header = request.headers.authorization;
-    const auth = header?.startsWith('Bearer ') ? await apiKeys.verify(header.slice(7).trim()) : null;
-    if (auth?.role !== 'admin')
-      throw new ApiError(401, 'unauthorized', 'the codec endpoint needs an admin API key');
+    options.addressLimit.check(request);
+    const expected = Buffer.from(options.uiToken ?? '');
+    const given = Buffer.from(token);
+    if (expected.length > 0 && expected.length === given.length && timingSafeEqual(expected, given)) return;
+    options.addressLimit.count(request);
+    throw new ApiError(401, 'unauthorized', 'unknown codec token');
   };
 
   const handler =
     (direction: 'encode' | 'decode') =>
-    async (request: FastifyRequest<{ Params: { token?: string }; Body: unknown }>, reply: FastifyReply) => {
-      cors(request, reply);
-      await authorize(request);
+    async (request: FastifyRequest<{ Params: { token?: string }; Body: unknown }>) => {
       const body = request.body as { payloads?: unknown } | undefined;
       if (!body || !Array.isArray(body.payloads) || body.payloads.length > 1000) {
         throw new ApiError(400, 'validation_failed', 'body.payloads must be an array (at most 1000)', [
@@ -91,8 +104,8 @@ export const codecRoutes: FastifyPluginAsync<CodecRouteOptions> = async (app, op
   };
 
   for (const prefix of ['/codec', '/codec/t/:token']) {
-    app.post(`${prefix}/decode`, { schema: { hide: true } }, handler('decode'));
-    app.post(`${prefix}/encode`, { schema: { hide: true } }, handler('encode'));
+    app.post(`${prefix}/decode`, { schema: { hide: true }, onRequest: authorize }, handler('decode'));
+    app.post(`${prefix}/encode`, { schema: { hide: true }, onRequest: authorize }, handler('encode'));
     app.options(`${prefix}/decode`, { schema: { hide: true } }, preflight);
     app.options(`${prefix}/encode`, { schema: { hide: true } }, preflight);
   }

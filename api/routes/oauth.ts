@@ -13,6 +13,7 @@ import { findVendor } from '../../catalog';
 import type { Connection } from '../../platform/db';
 import { completeInstallUpdate } from '../../workflows/messages';
 import type { InstallResult } from '../../domain/connection';
+import type { AddressLimit } from '../address-limit';
 import type { AppDeps } from '../app';
 import { readScope, requestActor } from '../auth';
 import { commandUpdateId, sendCommand } from '../commands';
@@ -76,10 +77,11 @@ interface CallbackAnswer {
  * what happened (or, with TETHER_INSTALL_RETURN_URL, is sent back to the customer's app with the outcome),
  * and a caller that asks for JSON gets JSON.
  */
-export const oauthCallbackRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; data: TenantData }> = async (
-  app,
-  { deps, data },
-) => {
+export const oauthCallbackRoutes: FastifyPluginAsyncZod<{
+  deps: AppDeps;
+  data: TenantData;
+  addressLimit: AddressLimit;
+}> = async (app, { deps, data, addressLimit }) => {
   const { secrets } = deps;
 
   /** Hands the install to the workflow; refuses an unknown, used, superseded or expired state with an ApiError. */
@@ -174,6 +176,11 @@ export const oauthCallbackRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; data: T
           409: ErrorSchema,
           503: ErrorSchema,
         },
+      },
+      // No key here: the address's budget stands in for one, spent before the state is looked up.
+      onRequest: async (request) => {
+        addressLimit.check(request);
+        addressLimit.count(request);
       },
       // Refusals and malformed links reach the browser the same way as outcomes; anything else as JSON.
       errorHandler(err, request, reply) {

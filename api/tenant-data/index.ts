@@ -11,6 +11,7 @@ import { tokenIssueData } from './token-issues';
 import { jobData } from './jobs';
 import { lifecycleEventData } from './lifecycle-events';
 import { webhookData } from './webhooks';
+import { operatorData } from './operator';
 
 export { apiKeyData, type ApiKeyData } from './api-keys';
 export type { TenantScope } from './tenant-scope';
@@ -26,6 +27,8 @@ export function createTenantData(db: Db, quotas: Quotas) {
     webhooks: webhookData(db, quotas),
     apiKeys: apiKeyData(db),
     audit: auditTrailData(db),
+    /** Across tenants: for the operator's routes only (metrics, readiness). */
+    operator: operatorData(db),
   };
 }
 

@@ -19,6 +19,10 @@ export interface ServiceEnvironmentParts {
   /** TETHER_INSTALL_RETURN_URL. */
   installReturnUrl?: string;
   rateLimitPerMinute?: number;
+  /** TETHER_ADDRESS_RATE_LIMIT_PER_MINUTE. */
+  addressRateLimitPerMinute?: number;
+  /** TETHER_METRICS_CACHE_MS. */
+  metricsCacheMs?: number;
   quotas?: Partial<Quotas>;
 }
 
@@ -32,6 +36,8 @@ export function serviceEnvironment(parts: ServiceEnvironmentParts): Record<strin
     TETHER_PUBLIC_URL: parts.publicUrl,
     TETHER_INSTALL_RETURN_URL: parts.installReturnUrl,
     TETHER_RATE_LIMIT_PER_MINUTE: parts.rateLimitPerMinute,
+    TETHER_ADDRESS_RATE_LIMIT_PER_MINUTE: parts.addressRateLimitPerMinute,
+    TETHER_METRICS_CACHE_MS: parts.metricsCacheMs,
     ...Object.fromEntries(
       Object.entries(parts.quotas ?? {}).map(([name, limit]) => [QUOTAS[name as QuotaName].variable, limit]),
     ),

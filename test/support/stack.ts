@@ -10,7 +10,7 @@ import { connectTemporalClient, createApi, createServices, startWorker, type Api
 import { createApiKey } from '../../platform/api-keys';
 import { loadConfig, type Quotas } from '../../platform/config';
 import type { Db } from '../../platform/db';
-import { createLogger } from '../../platform/logger';
+import { createLogger, redactSecrets } from '../../platform/logger';
 import { EncryptionCodec } from '../../platform/payload-codec';
 import type { SecretStore } from '../../platform/secret-store';
 import type { VendorHttp } from '../../vendor-kit/vendor-http';
@@ -88,6 +88,10 @@ export interface StackOptions {
   /** Default: the bundle jest's globalSetup built. */
   workflowBundlePath?: string;
   rateLimitPerMinute?: number;
+  /** Requests per minute per address without a valid key (OAuth callback, codec, failed authentications). */
+  addressRateLimitPerMinute?: number;
+  /** How long /metrics serves its fleet counts from cache. */
+  metricsCacheMs?: number;
   quotas?: Partial<Quotas>;
   /** TETHER_PUBLIC_URL; default TEST_PUBLIC_URL, where nothing listens (the browser tests listen on theirs). */
   publicUrl?: string;
@@ -119,7 +123,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     if (logLines) {
       Runtime.install({
         logger: new DefaultLogger('DEBUG', (entry) =>
-          logLines.push(`${entry.message} ${JSON.stringify(entry.meta ?? {})}`),
+          // Errors in the meta serialised (and secrets redacted) as the production logger does.
+          logLines.push(`${entry.message} ${JSON.stringify(redactSecrets(entry.meta ?? {}))}`),
         ),
         telemetryOptions,
       });
@@ -150,6 +155,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         publicUrl: options.publicUrl ?? TEST_PUBLIC_URL,
         installReturnUrl: options.installReturnUrl,
         rateLimitPerMinute: options.rateLimitPerMinute,
+        addressRateLimitPerMinute: options.addressRateLimitPerMinute,
+        metricsCacheMs: options.metricsCacheMs,
         quotas: options.quotas,
       }),
     );
