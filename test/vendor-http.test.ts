@@ -43,11 +43,12 @@ async function failure(promise: Promise<unknown>): Promise<VendorError> {
 
 test.each([
   ['plain http', 'http://acme.example.com', 'https'],
-  ['private address', 'https://10.1.2.3', 'public'],
-  ['cloud metadata (link-local)', 'https://169.254.169.254', 'public'],
-  ['IPv6 unique-local', 'https://[fd00::1]', 'public'],
-  ['IPv4-mapped private', 'https://[::ffff:192.168.0.1]', 'public'],
-  ['loopback', 'https://127.0.0.1', 'this machine'],
+  // One refusal for every host that is not public, loopback included.
+  ['private address', 'https://10.1.2.3', 'must name a public host'],
+  ['cloud metadata (link-local)', 'https://169.254.169.254', 'must name a public host'],
+  ['IPv6 unique-local', 'https://[fd00::1]', 'must name a public host'],
+  ['IPv4-mapped private', 'https://[::ffff:192.168.0.1]', 'must name a public host'],
+  ['loopback', 'https://127.0.0.1', 'must name a public host'],
 ])('instance URL refused: %s', (_name, url, why) => {
   const result = checkInstanceUrl(url, { allowInsecureLoopback: false });
   expect('error' in result && result.error).toMatch(why);
