@@ -62,7 +62,7 @@ describe('during the maintenance of a connection that worked, configuration faul
       status: 'degraded',
       statusReason: 'configuration_fault',
       statusMessage: 'host acme.tether-test.invalid is not a public host: check the instance URL',
-      lastError: { reason: 'configuration_fault', message: expect.stringContaining('not found') },
+      lastError: { reason: 'configuration_fault', message: expect.stringContaining('is not a public host') },
     });
     expect(degraded.consecutiveFailures).toBeGreaterThanOrEqual(MORE_THAN_THE_LIMIT);
     expect(Date.parse(degraded.nextCheckAt)).toBeGreaterThan(Date.parse(degraded.lastCheckedAt));

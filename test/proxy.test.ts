@@ -490,7 +490,14 @@ test('a refused token when the workflow cannot be reached answers 503, not the v
     const res = await send('GET', proxied(id, 'api/v1/categories'), { to: cutBase });
     expect(res.status).toBe(503);
     expect(res.headers['tether-proxied']).toBeUndefined();
-    expect(JSON.parse(res.body)).toMatchObject({ error: 'temporal_unavailable' });
+    const answer = JSON.parse(res.body);
+    expect(answer).toMatchObject({ error: 'temporal_unavailable', errorId: expect.any(String) });
+    // The gRPC error names Temporal's address: it is in the log under the error id, not in the answer.
+    expect(answer.message).toContain(`(error id ${answer.errorId})`);
+    expect(res.body).not.toMatch(/127\.0\.0\.1:1|UNAVAILABLE|ECONNREFUSED/);
+    expect(logLines.find((line) => line.includes(answer.errorId))).toMatch(
+      /127\.0\.0\.1:1|UNAVAILABLE|ECONNREFUSED/,
+    );
   } finally {
     await cut.close();
     await unreachable.connection.close();
