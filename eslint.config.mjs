@@ -12,11 +12,8 @@ export default tseslint.config(
     plugins: { layers, 'data-access': dataAccess },
     rules: {
       'layers/downward-only': 'error',
-      // Allowed for now: these three are being moved onto api/tenant-data; take each off once it is.
-      'data-access/through-tenant-data': [
-        'error',
-        { allow: ['api/metrics.ts', 'api/routes/health.ts'] },
-      ],
+      // The API reads and writes PostgreSQL through api/tenant-data only.
+      'data-access/through-tenant-data': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
