@@ -111,7 +111,8 @@ export async function startWorker(
       codec: services.codec,
       pendingDeliveriesLimit: config.quotas.pendingDeliveries,
       workflowBundle: options.workflowBundle,
-      tuning: options.tuning,
+      // The environment's sizing (TETHER_WORKER_*), then the caller's (the benchmark's flags).
+      tuning: { ...config.workerTuning, ...options.tuning },
     });
   } catch (err) {
     await connection.close().catch(() => undefined);

@@ -98,6 +98,11 @@ const EnvSchema = z.object({
   TETHER_METRICS_CACHE_MS: int(30_000),
   /** host:port where the worker serves Prometheus metrics (unset: none). */
   TETHER_WORKER_METRICS_ADDRESS: z.string().optional(),
+  /** Worker sizing (README "Configuration"); unset ones keep the defaults of worker/create-worker.ts. */
+  TETHER_WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).optional(),
+  TETHER_WORKER_MAX_WORKFLOW_TASKS: z.coerce.number().int().positive().optional(),
+  TETHER_WORKER_MAX_ACTIVITIES: z.coerce.number().int().positive().optional(),
+  TETHER_WORKER_MAX_LOCAL_ACTIVITIES: z.coerce.number().int().positive().optional(),
   /** Browser origins (the Temporal Web UI) allowed to call the codec endpoint, comma-separated. */
   TETHER_CODEC_CORS_ORIGINS: z.string().default(''),
   /** Secret path token for /codec/t/<token>/…, for a Web UI that cannot send an admin key. */
@@ -119,6 +124,13 @@ const EnvSchema = z.object({
 });
 
 export type Config = ReturnType<typeof loadConfig>;
+
+/** The worker options the TETHER_WORKER_* variables set (the SDK's names). */
+type WorkerTuningKey =
+  | 'maxCachedWorkflows'
+  | 'maxConcurrentWorkflowTaskExecutions'
+  | 'maxConcurrentActivityTaskExecutions'
+  | 'maxConcurrentLocalActivityExecutions';
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
   const parsed = EnvSchema.safeParse(env);
@@ -168,6 +180,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     commandTimeoutMs: e.TETHER_COMMAND_TIMEOUT_MS,
     temporalUiUrl: e.TETHER_TEMPORAL_UI_URL && trimTrailingSlashes(e.TETHER_TEMPORAL_UI_URL),
     workerMetricsAddress: e.TETHER_WORKER_METRICS_ADDRESS,
+    workerTuning: Object.fromEntries(
+      Object.entries({
+        maxCachedWorkflows: e.TETHER_WORKER_MAX_CACHED_WORKFLOWS,
+        maxConcurrentWorkflowTaskExecutions: e.TETHER_WORKER_MAX_WORKFLOW_TASKS,
+        maxConcurrentActivityTaskExecutions: e.TETHER_WORKER_MAX_ACTIVITIES,
+        maxConcurrentLocalActivityExecutions: e.TETHER_WORKER_MAX_LOCAL_ACTIVITIES,
+      }).filter(([, v]) => v !== undefined),
+    ) as Partial<Record<WorkerTuningKey, number>>,
     reconcileIntervalMs: e.TETHER_RECONCILE_INTERVAL_MS,
     rateLimitPerMinute: e.TETHER_RATE_LIMIT_PER_MINUTE,
     quotas: Object.fromEntries(

@@ -31,7 +31,10 @@ export interface WorkerDeps {
 
 export type WorkerTuning = Pick<
   WorkerOptions,
-  'maxConcurrentWorkflowTaskExecutions' | 'maxConcurrentActivityTaskExecutions' | 'maxCachedWorkflows'
+  | 'maxConcurrentWorkflowTaskExecutions'
+  | 'maxConcurrentActivityTaskExecutions'
+  | 'maxConcurrentLocalActivityExecutions'
+  | 'maxCachedWorkflows'
 >;
 
 export async function createWorker(deps: WorkerDeps): Promise<Worker> {
