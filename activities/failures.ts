@@ -2,16 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { TemporalFailure } from '@temporalio/common';
 import { VendorError } from '../vendor-kit/vendor-error';
-import { FailureType } from '../domain/failures';
+import { FailureType, INTERNAL_FAILURE_TYPE } from '../domain/failures';
 
 /**
  * Longest Retry-After honoured by retrying inside the activity. A longer wait becomes the workflow's
  * own timer, so commands (revoke, pause) are not stuck behind a sleeping activity.
  */
 const MAX_INLINE_RETRY_AFTER_MS = 30_000;
-
-/** The type of an unclassified failure: retried, and read by the workflow as an outage. */
-export const INTERNAL_FAILURE_TYPE = 'InternalError';
 
 /**
  * An error nothing classified (a Prisma error, a TypeError, a gRPC error): its text names internals, and a

@@ -196,7 +196,8 @@ export async function buildApp(deps: AppDeps) {
   // Outside the API key: the vendor's consent page sends the admin's browser here; its state authenticates it.
   // Every callback counts against its address's budget, checked before the state is looked up.
   await app.register(oauthCallbackRoutes, { prefix: '/v1', deps, data, addressLimit });
-  // The connect page and its API: the session token, not an API key, authenticates them.
-  await app.register(connectPageRoutes, { deps, data });
+  // The connect page and its API: the session token, not an API key, authenticates them; refused tokens
+  // count against the address's budget like failed API keys.
+  await app.register(connectPageRoutes, { deps, data, addressLimit });
   return app;
 }

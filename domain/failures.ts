@@ -31,6 +31,12 @@ export const FailureType = {
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];
 
+/**
+ * The type of a failure nothing classified (a Prisma error, a TypeError): retried, read as an outage. Its
+ * message is tether's own, "internal error (error id …)", so it may reach the tenant as it is.
+ */
+export const INTERNAL_FAILURE_TYPE = 'InternalError';
+
 export const PERMANENT_FAILURES: FailureType[] = [
   FailureType.InvalidCredentials,
   FailureType.TokenRejected,

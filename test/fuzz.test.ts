@@ -8,6 +8,7 @@ beforeAll(async () => {
   stack = await startStack({ rateLimitPerMinute: 1_000_000, addressRateLimitPerMinute: 1_000_000 });
   existing = (await stack.link(validBody())).id;
   SEGMENTS.push(existing);
+  PATHS = [...new Set(stack.rawApp.routeTable.map((route) => route.url)), ...UNMATCHED];
 });
 afterAll(async () => {
   await stack?.close();
@@ -28,26 +29,10 @@ const int = (max: number) => Math.floor(random() * max);
 
 const ID = '0d2c4a9e-1f7b-4c3d-8e5f-6a7b8c9d0e1f';
 const SEGMENTS: string[] = [ID, 'not-a-uuid', '', '..', '%00', '%ff', 'x'.repeat(300), '😀', '-1', '1e309', '{}', 'null'];
-const PATHS = [
-  '/v1/connections',
-  '/v1/connections/:id',
-  '/v1/connections/:id/events',
-  '/v1/connections/:id/refresh',
-  '/v1/connections/:id/pause',
-  '/v1/connections/:id/resume',
-  '/v1/connections/:id/credentials',
-  '/v1/connections/:id/install',
-  '/v1/connectors',
-  '/v1/connectors/:id',
-  '/v1/:id',
-  '/codec/decode',
-  '/codec/t/:id/decode',
-  '/healthz',
-  '/readyz',
-  '/metrics',
-  '/openapi.json',
-  '/:id',
-];
+// Every route the app registers (so a route added later is fuzzed without editing this list), plus paths
+// that match none.
+let PATHS: string[] = [];
+const UNMATCHED = ['/v1/:id', '/:id', '/v1/connections/:id/nope'];
 const METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD'] as const;
 const STRINGS = ['', 'invgate', 'promapp', 'halo', 'ninjaone', 'https://acme.example.com', 'http://127.0.0.1:1', 'x'.repeat(5000), '\u0000', '<script>', "' OR 1=1 --", '😀'.repeat(50)];
 
@@ -96,12 +81,14 @@ function headers(contentType?: string): Record<string, string> {
   return h;
 }
 
-test(`3000 random requests (seed ${seed}): no 5xx, errors are JSON naming the problem`, async () => {
+test(`6000 random requests (seed ${seed}): no 5xx, errors are JSON naming the problem`, async () => {
   const problems: string[] = [];
   const statuses = new Map<number, number>();
-  for (let i = 0; i < 3000; i++) {
+  for (let i = 0; i < 6000; i++) {
     const method = pick(METHODS);
-    const path = pick(PATHS).replace(':id', encodeURIComponent(pick(SEGMENTS)).replace(/%25/g, '%'));
+    const path = pick(PATHS)
+      .replace(/:[A-Za-z]+/g, () => encodeURIComponent(pick(SEGMENTS)).replace(/%25/g, '%'))
+      .replace('*', () => pick(['api/v1/categories', '../x', '%2e%2e/x', 'https://evil.example/', '']));
     const query = random() < 0.3 ? `?${pick(['vendor', 'status', 'limit', 'cursor', 'x'])}=${encodeURIComponent(String(value(3)))}` : '';
     const { payload, contentType } = method === 'GET' || method === 'HEAD' ? {} : body();
     const res = await stack.app.inject({ method, url: path + query, payload, headers: headers(contentType) });
@@ -122,6 +109,9 @@ test(`3000 random requests (seed ${seed}): no 5xx, errors are JSON naming the pr
     }
   }
   expect(problems.slice(0, 20)).toEqual([]);
+  // The routes of every feature were reached: jobs, lifecycle events, webhooks, API keys, token, proxy.
+  for (const route of ['/v1/connections/:id/jobs', '/v1/lifecycle-events', '/v1/webhooks/:id', '/v1/api-keys'])
+    expect(PATHS).toContain(route);
   // The fuzzer reached past validation and auth too, not only the front door.
   expect([200, 202, 400, 401, 404].filter((status) => !statuses.has(status))).toEqual([]);
 });

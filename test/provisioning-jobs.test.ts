@@ -185,7 +185,17 @@ describe.each([
     });
     expect(bad.statusCode).toBe(400);
     expect(bad.json().issues[0].field).toBe('body.input.emails.0.value');
-    const unknown = await start(connectionId, { operation: 'create_request', input: {} });
+    // An operation of another vendor, with input valid for it: refused for this one, naming the operation.
+    const unknown = await start(connectionId, {
+      operation: 'create_request',
+      input: {
+        title: 'Laptop',
+        category: 'Laptop',
+        type: 'Service Request',
+        priority: 'Medium',
+        customer: { email: 'ada@example.com' },
+      },
+    });
     expect(unknown.statusCode).toBe(400);
     expect(unknown.json().issues[0].field).toBe('body.operation');
   });

@@ -204,7 +204,7 @@ test('the OpenAPI document declares the bearer scheme and every keyed route asks
 
 test('an address past its budget of keyless requests is refused before authentication, others are not', async () => {
   const guesser = '203.0.113.7';
-  // Failed authentications, OAuth callbacks and wrong codec tokens draw on one budget per address.
+  // Failed authentications, OAuth callbacks, wrong codec and session tokens draw on one budget per address.
   const attempts = [
     () => as('tk_000000000000_' + 'A'.repeat(43), 'GET', '/v1/connections', undefined, {}, guesser),
     () => as(null, 'GET', '/v1/connectors', undefined, {}, guesser),
@@ -219,6 +219,8 @@ test('an address past its budget of keyless requests is refused before authentic
       ),
     () => as(null, 'POST', '/codec/t/wrong-token-guess/decode', { payloads: [] }, {}, guesser),
     () => as(stack.tenantKey, 'GET', '/metrics', undefined, {}, guesser),
+    // A guessed connect session token (the connect page's API takes no API key).
+    () => as('cst_' + 'C'.repeat(43), 'GET', '/connect/api/session', undefined, {}, guesser),
   ];
   for (let i = 0; i < ADDRESS_LIMIT; i++) {
     const res = await attempts[i % attempts.length]!();

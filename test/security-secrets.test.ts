@@ -87,7 +87,16 @@ test('no secret appears in Temporal history, logs, API answers or database rows'
   known.add(handedOut.json().accessToken);
   expect((await asService('GET', `/v1/connections/${id}/proxy/api/v1/categories`)).statusCode).toBe(200);
   expect(
-    (await asService('POST', `/v1/connections/${id}/proxy/api/v1/incident`, { title: 'Laptop' })).statusCode,
+    (
+      await asService('POST', `/v1/connections/${id}/proxy/api/v1/incident`, {
+        title: 'Laptop',
+        category_id: 3,
+        type_id: 2,
+        priority_id: 2,
+        customer_id: 2,
+        creator_id: 2,
+      })
+    ).statusCode,
   ).toBe(200);
   stack.sim.control.revokeAll('invgate', `demo-all-scopes.leak${unique}`);
   expect((await asService('GET', `/v1/connections/${id}/proxy/api/v1/users`)).statusCode).toBe(401);

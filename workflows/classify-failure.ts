@@ -4,7 +4,7 @@
 // tenant-visible reason: the vendor toolkit's messages are written for the customer; Temporal's own
 // texts (timeouts, cancellation) and unexpected errors are not, so they are replaced by fixed ones.
 import { ActivityFailure, ApplicationFailure, CancelledFailure, TimeoutFailure } from '@temporalio/workflow';
-import { FailureType } from '../domain/failures';
+import { FailureType, INTERNAL_FAILURE_TYPE } from '../domain/failures';
 import type { MissingScope } from '../domain/connection';
 import type { StepFailure, StepOutcome } from './step-outcome';
 
@@ -55,6 +55,8 @@ export function classifyFailure(
  * workflow history (the activity's failure event) for operators.
  */
 export function unexplainedFailure(cause: unknown): string {
+  // An unclassified error the activity already replaced by tether's own words and an error id.
+  if (cause instanceof ApplicationFailure && cause.type === INTERNAL_FAILURE_TYPE) return cause.message;
   if (cause instanceof TimeoutFailure) return UNEXPLAINED_FAILURE.timeout;
   if (cause instanceof CancelledFailure) return UNEXPLAINED_FAILURE.cancelled;
   return UNEXPLAINED_FAILURE.internal;

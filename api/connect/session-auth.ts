@@ -3,6 +3,7 @@
 // request carries can reach another connection or tenant.
 import type { FastifyInstance } from 'fastify';
 import type { ConnectSession } from '../../platform/db';
+import type { AddressLimit } from '../address-limit';
 import { ApiError } from '../errors';
 import type { TenantData } from '../tenant-data';
 import { hashSessionToken } from './session-token';
@@ -22,23 +23,33 @@ export const CONNECT_SESSION_SECURITY_SCHEME = {
   },
 };
 
-/** Every route registered after this in `app`'s scope needs a session token, and its OpenAPI entry says so. */
-export function requireSessionToken(app: FastifyInstance, data: TenantData): void {
+/**
+ * Every route registered after this in `app`'s scope needs a session token, and its OpenAPI entry says so.
+ * Like the other keyless routes, the address's budget is checked before the token is looked up, and a
+ * refused token counts against it: session tokens cannot be guessed at speed.
+ */
+export function requireSessionToken(
+  app: FastifyInstance,
+  data: TenantData,
+  addressLimit: AddressLimit,
+): void {
   app.addHook('onRoute', (route) => {
     route.schema = { ...route.schema, security: [{ connectSession: [] }] };
   });
   app.decorateRequest('connectSession', null as unknown as ConnectSession);
   app.addHook('onRequest', async (request) => {
+    addressLimit.check(request);
+    const refuse = (error: string, message: string) => {
+      addressLimit.count(request);
+      return new ApiError(401, error, message);
+    };
     const header = request.headers.authorization;
     const token = typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7).trim() : '';
-    if (!token)
-      throw new ApiError(401, 'session_invalid', 'send the connect session token as a Bearer token');
+    if (!token) throw refuse('session_invalid', 'send the connect session token as a Bearer token');
     const session = await data.connectSessions.byTokenHash(hashSessionToken(token));
-    if (!session) throw new ApiError(401, 'session_invalid', 'this connect link is not valid');
-    if (session.completedAt)
-      throw new ApiError(401, 'session_completed', 'this connect link was already used');
-    if (session.expiresAt <= new Date())
-      throw new ApiError(401, 'session_expired', 'this connect link has expired');
+    if (!session) throw refuse('session_invalid', 'this connect link is not valid');
+    if (session.completedAt) throw refuse('session_completed', 'this connect link was already used');
+    if (session.expiresAt <= new Date()) throw refuse('session_expired', 'this connect link has expired');
     request.connectSession = session;
   });
 }

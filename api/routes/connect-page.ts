@@ -27,6 +27,7 @@ import {
   submitAttempt,
 } from '../connect/session-actions';
 import { requireSessionToken } from '../connect/session-auth';
+import type { AddressLimit } from '../address-limit';
 import { vendorForm } from '../connect/vendor-forms';
 import { ApiError, validationError } from '../errors';
 import { ErrorSchema } from '../schemas';
@@ -52,10 +53,11 @@ function contentSecurityPolicy(embedderOrigin: string | null): string {
 
 const errors = { 400: ErrorSchema, 401: ErrorSchema, 409: ErrorSchema, 429: ErrorSchema, 503: ErrorSchema };
 
-export const connectPageRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; data: TenantData }> = async (
-  app,
-  { deps, data },
-) => {
+export const connectPageRoutes: FastifyPluginAsyncZod<{
+  deps: AppDeps;
+  data: TenantData;
+  addressLimit: AddressLimit;
+}> = async (app, { deps, data, addressLimit }) => {
   const { connectSessions } = data;
   const ctx = { deps, data };
   const assets = loadConnectPageAssets(`${CONNECT_PAGE_PREFIX}/assets`);
@@ -109,7 +111,7 @@ export const connectPageRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; data: Ten
   await app.register(
     async (plugin) => {
       const api = plugin.withTypeProvider<ZodTypeProvider>();
-      requireSessionToken(api, data);
+      requireSessionToken(api, data, addressLimit);
       await api.register(rateLimit, {
         max: PAGE_API_RATE_PER_MINUTE,
         timeWindow: 60_000,
