@@ -95,7 +95,12 @@ test(`6000 random requests (seed ${seed}): no 5xx, errors are JSON naming the pr
     const where = `${method} ${path}${query} ${payload?.slice(0, 80) ?? ''}`;
     statuses.set(res.statusCode, (statuses.get(res.statusCode) ?? 0) + 1);
     if (res.statusCode >= 500) problems.push(`${res.statusCode} for ${where}: ${res.body.slice(0, 200)}`);
-    if (res.statusCode >= 400 && method !== 'HEAD') {
+    // Pages for a browser (the OAuth callback, the connect page, /docs) answer errors as HTML unless asked for
+    // JSON; they must still never fail with a 5xx.
+    const page = ['/v1/oauth/callback', '/docs', '/connect/'].some(
+      (prefix) => path.startsWith(prefix) && !path.startsWith('/connect/api/'),
+    );
+    if (res.statusCode >= 400 && method !== 'HEAD' && !page) {
       let json: { error?: unknown; message?: unknown } | undefined;
       try {
         json = res.json();
