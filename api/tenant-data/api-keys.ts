@@ -5,7 +5,7 @@
 import { verifyApiKey, type ApiKeyAuth } from '../../platform/api-keys';
 import type { Db } from '../../platform/db';
 import { ApiError } from '../errors';
-import { after, decodeCursor, encodeCursor } from './page-cursor';
+import { newestFirstPage } from './page-cursor';
 import { inScope, type TenantScope } from './tenant-scope';
 
 const VISIBLE = {
@@ -35,16 +35,14 @@ export function apiKeyData(db: Db) {
 
     /** Newest first; each page continues strictly after the previous page's last row. */
     async list(scope: TenantScope, { limit, cursor }: { limit: number; cursor?: string }) {
-      const position = cursor === undefined ? null : decodeCursor(cursor, scope);
-      const rows = await db.apiKey.findMany({
-        where: { ...inScope(scope), ...(position ? after(position) : {}) },
-        select: VISIBLE,
-        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-        take: limit + 1,
-      });
-      const items = rows.slice(0, limit);
-      const last = items[items.length - 1];
-      return { items, nextCursor: rows.length > limit && last ? encodeCursor(scope, last) : null };
+      return newestFirstPage(scope, { limit, cursor }, (page) =>
+        db.apiKey.findMany({
+          where: { ...inScope(scope), ...page.after },
+          select: VISIBLE,
+          orderBy: page.orderBy,
+          take: page.take,
+        }),
+      );
     },
 
     /** Revoke the key (it answers 401 from now on); a revoked one stays as it was. */

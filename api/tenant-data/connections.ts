@@ -10,7 +10,7 @@ import { AUTH_KIND_LABELS } from '../../vendor-kit/definition';
 import { actorColumns, type Actor } from '../../domain/audit-events';
 import { ApiError } from '../errors';
 import { tagsWhere } from '../tags';
-import { after, decodeCursor, encodeCursor } from './page-cursor';
+import { newestFirstPage } from './page-cursor';
 import { enforceQuota } from './quota';
 import { inScope, type TenantScope } from './tenant-scope';
 
@@ -88,27 +88,25 @@ export function connectionData(db: Db, quotas: Quotas) {
     /** Newest first; each page continues strictly after the previous page's last row. */
     async list(scope: TenantScope, filter: ConnectionFilter) {
       const { vendor, status, name, namePrefix, limit, cursor } = filter;
-      const position = cursor === undefined ? null : decodeCursor(cursor, scope);
-      const rows = await db.connection.findMany({
-        where: {
-          ...inScope(scope),
-          ...(vendor ? { vendor } : {}),
-          ...(status ? { status } : {}),
-          ...(name !== undefined ? { name } : {}),
-          AND: [
-            ...(namePrefix !== undefined
-              ? [{ name: { startsWith: namePrefix, mode: 'insensitive' as const } }]
-              : []),
-            tagsWhere(filter.tag),
-          ],
-          ...(position ? after(position) : {}),
-        },
-        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-        take: limit + 1,
-      });
-      const items = rows.slice(0, limit);
-      const last = items[items.length - 1];
-      return { items, nextCursor: rows.length > limit && last ? encodeCursor(scope, last) : null };
+      return newestFirstPage(scope, { limit, cursor }, (page) =>
+        db.connection.findMany({
+          where: {
+            ...inScope(scope),
+            ...(vendor ? { vendor } : {}),
+            ...(status ? { status } : {}),
+            ...(name !== undefined ? { name } : {}),
+            AND: [
+              ...(namePrefix !== undefined
+                ? [{ name: { startsWith: namePrefix, mode: 'insensitive' as const } }]
+                : []),
+              tagsWhere(filter.tag),
+            ],
+            ...page.after,
+          },
+          orderBy: page.orderBy,
+          take: page.take,
+        }),
+      );
     },
 
     /**

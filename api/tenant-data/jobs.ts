@@ -4,7 +4,7 @@ import type { Quotas } from '../../platform/config';
 import { FINISHED_JOB_STATUSES, type JobStatus } from '../../domain/jobs';
 import { actorColumns, type Actor } from '../../domain/audit-events';
 import { ApiError } from '../errors';
-import { after, decodeCursor, encodeCursor } from './page-cursor';
+import { newestFirstPage } from './page-cursor';
 import { enforceQuota } from './quota';
 import { inScope, type TenantScope } from './tenant-scope';
 
@@ -38,21 +38,19 @@ export function jobData(db: Db, quotas: Quotas) {
 
     /** Newest first; each page continues strictly after the previous page's last row. */
     async list(scope: TenantScope, { connectionId, status, operation, limit, cursor }: JobFilter) {
-      const position = cursor === undefined ? null : decodeCursor(cursor, scope);
-      const rows = await db.job.findMany({
-        where: {
-          ...inScope(scope),
-          ...(connectionId ? { connectionId } : {}),
-          ...(status ? { status } : {}),
-          ...(operation ? { operation } : {}),
-          ...(position ? after(position) : {}),
-        },
-        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-        take: limit + 1,
-      });
-      const items = rows.slice(0, limit);
-      const last = items[items.length - 1];
-      return { items, nextCursor: rows.length > limit && last ? encodeCursor(scope, last) : null };
+      return newestFirstPage(scope, { limit, cursor }, (page) =>
+        db.job.findMany({
+          where: {
+            ...inScope(scope),
+            ...(connectionId ? { connectionId } : {}),
+            ...(status ? { status } : {}),
+            ...(operation ? { operation } : {}),
+            ...page.after,
+          },
+          orderBy: page.orderBy,
+          take: page.take,
+        }),
+      );
     },
 
     /**

@@ -4,7 +4,7 @@ import { Prisma, type Db } from '../../platform/db';
 import type { LifecycleEventStatus, LifecycleKind } from '../../domain/lifecycle-events';
 import { actorColumns, type Actor } from '../../domain/audit-events';
 import { ApiError } from '../errors';
-import { after, decodeCursor, encodeCursor } from './page-cursor';
+import { newestFirstPage } from './page-cursor';
 import { inScope, type TenantScope } from './tenant-scope';
 
 export interface NewLifecycleEvent {
@@ -49,21 +49,19 @@ export function lifecycleEventData(db: Db) {
 
     /** Newest first; each page continues strictly after the previous page's last row. */
     async list(scope: TenantScope, { status, kind, limit, cursor }: LifecycleEventFilter) {
-      const position = cursor === undefined ? null : decodeCursor(cursor, scope);
-      const rows = await db.lifecycleEvent.findMany({
-        where: {
-          ...inScope(scope),
-          ...(status ? { status } : {}),
-          ...(kind ? { kind } : {}),
-          ...(position ? after(position) : {}),
-        },
-        include: withTargets,
-        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-        take: limit + 1,
-      });
-      const items = rows.slice(0, limit);
-      const last = items[items.length - 1];
-      return { items, nextCursor: rows.length > limit && last ? encodeCursor(scope, last) : null };
+      return newestFirstPage(scope, { limit, cursor }, (page) =>
+        db.lifecycleEvent.findMany({
+          where: {
+            ...inScope(scope),
+            ...(status ? { status } : {}),
+            ...(kind ? { kind } : {}),
+            ...page.after,
+          },
+          include: withTargets,
+          orderBy: page.orderBy,
+          take: page.take,
+        }),
+      );
     },
 
     /** The tenant's connections among `ids` (others' and unknown ones are simply absent). */

@@ -14,7 +14,7 @@ const cursorSchema = (id: z.ZodType<string>) =>
   z.tuple([z.string().nullable(), z.number().int().nonnegative(), id]);
 const UUID_CURSOR = cursorSchema(z.uuid());
 
-export function encodeCursor(scope: TenantScope, last: PagePosition): string {
+function encodeCursor(scope: TenantScope, last: PagePosition): string {
   return Buffer.from(JSON.stringify([scope, last.createdAt.getTime(), last.id])).toString('base64url');
 }
 
@@ -22,7 +22,7 @@ export function encodeCursor(scope: TenantScope, last: PagePosition): string {
  * The position a cursor continues from; 400 naming `cursor` for anything this list did not issue. `ids`:
  * the list's row ids (UUIDs unless said), so a forged cursor never reaches the query with another kind.
  */
-export function decodeCursor(
+function decodeCursor(
   cursor: string,
   scope: TenantScope,
   ids: z.ZodType<string> | null = null,
@@ -55,7 +55,36 @@ function parseJson(text: string): unknown {
  * millisecond with a lower id. The redundant `createdAt <= …` bounds the scan of the
  * (tenantId, createdAt, id) index.
  */
-export const after = (position: PagePosition) => ({
+const after = (position: PagePosition) => ({
   createdAt: { lte: position.createdAt },
   OR: [{ createdAt: { lt: position.createdAt } }, { id: { lt: position.id } }],
 });
+
+/** What a newest-first list query adds to its own filter: the rows after the cursor, in page order. */
+export interface PageQuery {
+  after: ReturnType<typeof after> | Record<string, never>;
+  orderBy: [{ createdAt: 'desc' }, { id: 'desc' }];
+  take: number;
+}
+
+/**
+ * One page of a list, newest first: `findMany` runs the list's own query with `query.after` in its where,
+ * one row more than the page holds, so whether a next page exists is known without counting.
+ * `listScope` is what a cursor belongs to (the tenant scope, or the one parent the list is of).
+ */
+export async function newestFirstPage<T extends PagePosition>(
+  listScope: TenantScope,
+  { limit, cursor }: { limit: number; cursor?: string },
+  findMany: (query: PageQuery) => Promise<T[]>,
+  ids: z.ZodType<string> | null = null,
+): Promise<{ items: T[]; nextCursor: string | null }> {
+  const position = cursor === undefined ? null : decodeCursor(cursor, listScope, ids);
+  const rows = await findMany({
+    after: position ? after(position) : {},
+    orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+    take: limit + 1,
+  });
+  const items = rows.slice(0, limit);
+  const last = items[items.length - 1];
+  return { items, nextCursor: rows.length > limit && last ? encodeCursor(listScope, last) : null };
+}

@@ -6,7 +6,7 @@ import type { Db, Prisma, WebhookDelivery, WebhookEndpoint } from '../../platfor
 import type { Quotas } from '../../platform/config';
 import type { SecretStore } from '../../platform/secret-store';
 import { ApiError } from '../errors';
-import { after, decodeCursor, encodeCursor } from './page-cursor';
+import { newestFirstPage } from './page-cursor';
 import { enforceQuota } from './quota';
 import { inScope, type TenantScope } from './tenant-scope';
 
@@ -39,16 +39,6 @@ export interface Page {
 /** Event ids: what a delivery cursor may hold. */
 export const DELIVERY_ID = z.string().regex(/^evt_[A-Za-z0-9_-]{1,200}$/);
 
-const page = <T extends { createdAt: Date; id: string }>(
-  rows: T[],
-  limit: number,
-  listScope: string | null,
-) => {
-  const items = rows.slice(0, limit);
-  const last = items[items.length - 1];
-  return { items, nextCursor: rows.length > limit && last ? encodeCursor(listScope, last) : null };
-};
-
 export function webhookData(db: Db, quotas: Quotas) {
   const pendingQuota = (tx: Prisma.TransactionClient, tenantId: string) =>
     enforceQuota(tx, 'pendingDeliveries', quotas.pendingDeliveries, tenantId, () =>
@@ -67,13 +57,13 @@ export function webhookData(db: Db, quotas: Quotas) {
 
     /** Newest first; each page continues strictly after the previous page's last row. */
     async list(scope: TenantScope, { limit, cursor }: Page) {
-      const position = cursor === undefined ? null : decodeCursor(cursor, scope);
-      const rows = await db.webhookEndpoint.findMany({
-        where: { ...inScope(scope), deletedAt: null, ...(position ? after(position) : {}) },
-        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-        take: limit + 1,
-      });
-      return page(rows, limit, scope);
+      return newestFirstPage(scope, { limit, cursor }, (page) =>
+        db.webhookEndpoint.findMany({
+          where: { ...inScope(scope), deletedAt: null, ...page.after },
+          orderBy: page.orderBy,
+          take: page.take,
+        }),
+      );
     },
 
     /** A new endpoint with its sealed secret, within the tenant's endpoint quota (deleted ones do not count). */
@@ -155,17 +145,21 @@ export function webhookData(db: Db, quotas: Quotas) {
       /** Newest first, optionally of one status; a cursor continues only this endpoint's list. */
       async list(endpoint: WebhookEndpoint, filter: Page & { status?: DeliveryStatus }) {
         const { limit, cursor, status } = filter;
-        const position = cursor === undefined ? null : decodeCursor(cursor, endpoint.id, DELIVERY_ID);
-        const rows = await db.webhookDelivery.findMany({
-          where: {
-            endpointId: endpoint.id,
-            ...(status ? { status } : {}),
-            ...(position ? after(position) : {}),
-          },
-          orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-          take: limit + 1,
-        });
-        return page(rows, limit, endpoint.id);
+        return newestFirstPage(
+          endpoint.id,
+          { limit, cursor },
+          (page) =>
+            db.webhookDelivery.findMany({
+              where: {
+                endpointId: endpoint.id,
+                ...(status ? { status } : {}),
+                ...page.after,
+              },
+              orderBy: page.orderBy,
+              take: page.take,
+            }),
+          DELIVERY_ID,
+        );
       },
 
       async get(endpoint: WebhookEndpoint, id: string): Promise<WebhookDelivery> {
