@@ -3,9 +3,8 @@
 // and malformed answers are VendorErrors the job retries; other refusals OperationRefused, in the vendor's
 // own words (its errorMessage / errorInBody hooks), with the reason a person acts on.
 import { FailureType } from '../domain/failures';
-import type { JobFailureReason } from '../domain/jobs';
 import type { VendorContext } from './definition';
-import { OperationRefused } from './operation-error';
+import { OperationRefused, refusalReason } from './operation-error';
 import { VendorError } from './vendor-error';
 import type { VendorRequest, VendorResponse } from './vendor-http';
 import { detailOf, parseJson, throwIfUnavailable, type ErrorHooks } from './vendor-responses';
@@ -64,17 +63,7 @@ export class OperationCalls {
     if (res.status >= 300 && res.status < 400) {
       return new VendorError(FailureType.InvalidConfiguration, message, undefined, res.status);
     }
-    const reason: JobFailureReason =
-      res.status === 401
-        ? 'connection_needs_reauth'
-        : res.status === 403
-          ? 'missing_permission'
-          : res.status === 404
-            ? 'not_found'
-            : res.status === 409
-              ? 'uniqueness'
-              : 'invalid_attribute';
-    return new OperationRefused(reason, message, res.status);
+    return new OperationRefused(refusalReason(res.status), message, res.status);
   }
 }
 

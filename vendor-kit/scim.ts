@@ -5,9 +5,9 @@
 // that the job retries.
 import { z } from 'zod';
 import { FailureType } from '../domain/failures';
-import type { JobFailureReason, OperationResult } from '../domain/jobs';
+import type { OperationResult } from '../domain/jobs';
 import type { OperationAttempt, OperationSpec, VendorContext } from './definition';
-import { OperationRefused } from './operation-error';
+import { OperationRefused, refusalReason } from './operation-error';
 import { parseRetryAfter, VendorError } from './vendor-error';
 import type { VendorResponse } from './vendor-http';
 import { safeJson, truncate } from './vendor-responses';
@@ -309,16 +309,8 @@ function refusal(res: VendorResponse, body: unknown, what: string): Error {
   }
   if (res.status >= 500)
     return new VendorError(FailureType.VendorUnavailable, message, undefined, res.status);
-  const reason: JobFailureReason =
-    res.status === 409 || scim.scimType === 'uniqueness'
-      ? 'uniqueness'
-      : res.status === 401
-        ? 'connection_needs_reauth'
-        : res.status === 403
-          ? 'missing_permission'
-          : res.status === 404
-            ? 'not_found'
-            : 'invalid_attribute';
+  // SCIM names a uniqueness conflict in scimType, whatever the status (RFC 7644 §3.12).
+  const reason = scim.scimType === 'uniqueness' ? 'uniqueness' : refusalReason(res.status);
   return new OperationRefused(reason, message, res.status);
 }
 
