@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { TemporalFailure } from '@temporalio/common';
 import { VendorError } from '../vendor-kit/vendor-error';
+import { BudgetExhausted } from '../vendor-kit/rate-limits';
 import { FailureType, INTERNAL_FAILURE_TYPE } from '../domain/failures';
+import { budgetWaitFailure } from './rate-budgets';
 
 /**
  * Longest Retry-After honoured by retrying inside the activity. A longer wait becomes the workflow's
@@ -28,6 +30,7 @@ export function internalFailure(err: unknown): unknown {
 
 /** Convert a VendorError into the ApplicationFailure Temporal retries (or not) accordingly. */
 export function toActivityFailure(err: unknown): unknown {
+  if (err instanceof BudgetExhausted) return budgetWaitFailure(err);
   if (!(err instanceof VendorError)) return internalFailure(err);
   const details =
     err.retryAfterMs !== undefined

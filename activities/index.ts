@@ -20,6 +20,7 @@ import {
 } from '../domain/connection';
 import { classified, tagVendor } from './failures';
 import { completeInstall, renewInstalledToken } from './oauth-install';
+import { budgetedContext, type SharedRateLimits } from './rate-budgets';
 import { recordTransition } from './record-transition';
 import { countRefusedDeliveries, deliverWebhook } from './webhook-delivery';
 import { webhookEventFor } from '../domain/webhook-events';
@@ -34,6 +35,8 @@ export interface ActivityDeps {
   endpoints?: VendorEndpoints;
   /** The tenant's pending webhook deliveries quota (TETHER_QUOTA_PENDING_DELIVERIES); default its default. */
   pendingDeliveriesLimit?: number;
+  /** The vendor rate limits every process shares; unset, requests take no budget. */
+  rateLimits?: SharedRateLimits;
 }
 
 interface SlotInput {
@@ -48,14 +51,13 @@ interface SlotInput {
 
 const DAY_MS = 86_400_000;
 
-export function createActivities({
-  db,
-  secrets,
-  http,
-  endpoints,
-  pendingDeliveriesLimit = DEFAULT_QUOTAS.pendingDeliveries,
-}: ActivityDeps) {
-  async function load(connectionId: string) {
+export function createActivities(deps: ActivityDeps) {
+  const { db, secrets, http, endpoints, pendingDeliveriesLimit = DEFAULT_QUOTAS.pendingDeliveries } = deps;
+  /**
+   * `budgeted`: its requests take slots in the connection's shared rate budgets, a long wait held for the
+   * workflow's next call. Redeeming an install's code (it expires in minutes) and revoking do not wait.
+   */
+  async function load(connectionId: string, { budgeted }: { budgeted: boolean }) {
     const connection = await db.connection.findUnique({ where: { id: connectionId } });
     if (!connection) {
       throw ApplicationFailure.nonRetryable(
@@ -65,7 +67,10 @@ export function createActivities({
     }
     const vendor = getVendor(connection.vendor);
     tagVendor(vendor.id);
-    return { connection, vendor, ctx: vendorContext(connection, http, endpoints) };
+    const ctx = budgeted
+      ? budgetedContext(connection, vendor, deps, `connection:${connectionId}`)
+      : vendorContext(connection, http, endpoints);
+    return { connection, vendor, ctx };
   }
 
   /**
@@ -73,11 +78,16 @@ export function createActivities({
    * settings (a settings change verified like a rotation), those settings instead of the live ones.
    */
   async function loadSlot(connectionId: string, slot: CredentialSlot, rotationId?: string) {
-    const loaded = await load(connectionId);
+    const loaded = await load(connectionId, { budgeted: true });
     if (slot !== 'candidate') return { ...loaded, candidateSettings: null };
     const candidateSettings = (await candidateFor(connectionId, rotationId)).settings;
     if (!candidateSettings) return { ...loaded, candidateSettings };
-    const ctx = vendorContext({ ...loaded.connection, settings: candidateSettings }, http, endpoints);
+    const ctx = budgetedContext(
+      { ...loaded.connection, settings: candidateSettings },
+      loaded.vendor,
+      deps,
+      `connection:${connectionId}`,
+    );
     return { ...loaded, ctx, candidateSettings };
   }
 
@@ -233,7 +243,7 @@ export function createActivities({
       installId: string;
     }): Promise<TokenInfo> {
       return classified(async () => {
-        const { connection, vendor, ctx } = await load(connectionId);
+        const { connection, vendor, ctx } = await load(connectionId, { budgeted: false });
         if (vendor.auth.kind !== 'oauth2_install') {
           throw new VendorError(
             FailureType.InvalidConfiguration,
@@ -265,7 +275,7 @@ export function createActivities({
     /** Cheap periodic check of a token that never expires. */
     async probeHealth({ connectionId }: { connectionId: string }): Promise<ScopeVerification> {
       return classified(async () => {
-        const { vendor, ctx } = await load(connectionId);
+        const { vendor, ctx } = await load(connectionId, { budgeted: true });
         const token = await accessTokenFor(vendor, connectionId, 'live');
         return verifyScopes(vendor, ctx, token, null, 'health');
       });
@@ -308,7 +318,7 @@ export function createActivities({
     /** Revoke at the vendor where it can be done; say so where it cannot. */
     async revokeAtVendor({ connectionId }: { connectionId: string }): Promise<{ outcome: VendorRevocation }> {
       return classified(async () => {
-        const { vendor, ctx } = await load(connectionId);
+        const { vendor, ctx } = await load(connectionId, { budgeted: false });
         if (!vendor.revoke.supported) return { outcome: 'unsupported' };
         const credentials = await secrets.readCredentials(connectionId);
         if (!credentials) return { outcome: 'revoked' };

@@ -3,9 +3,9 @@
 // uses it, and the job's input (a person's attributes) is read from its row.
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { getVendor } from '../catalog';
-import { vendorContext } from '../vendor-kit/context';
 import type { OperationSpec, VendorEndpoints } from '../vendor-kit/definition';
 import { OperationRefused } from '../vendor-kit/operation-error';
+import { BudgetExhausted } from '../vendor-kit/rate-limits';
 import { VendorError } from '../vendor-kit/vendor-error';
 import type { VendorHttp } from '../vendor-kit/vendor-http';
 import type { Db, Prisma } from '../platform/db';
@@ -26,6 +26,7 @@ import type { WebhookEventType } from '../domain/webhook-events';
 import { internalFailure, tagVendor } from './failures';
 import { countRefusedDeliveries, recordRefusedDeliveries } from './webhook-delivery';
 import { queueWebhookDeliveries } from '../platform/webhook-outbox';
+import { budgetedContext, budgetWaitFailure, type SharedRateLimits } from './rate-budgets';
 
 export interface JobActivityDeps {
   db: Db;
@@ -34,6 +35,7 @@ export interface JobActivityDeps {
   endpoints?: VendorEndpoints;
   /** The tenant's pending webhook deliveries quota (TETHER_QUOTA_PENDING_DELIVERIES); default its default. */
   pendingDeliveriesLimit?: number;
+  rateLimits?: SharedRateLimits;
 }
 
 /** How long the token must stay valid for one operation (its calls and retries inside one attempt). */
@@ -58,13 +60,8 @@ const UNUSABLE: Partial<Record<ConnectionStatus, JobFailureReason>> = {
   revoked: 'connection_unusable',
 };
 
-export function createJobActivities({
-  db,
-  secrets,
-  http,
-  endpoints,
-  pendingDeliveriesLimit = DEFAULT_QUOTAS.pendingDeliveries,
-}: JobActivityDeps) {
+export function createJobActivities(deps: JobActivityDeps) {
+  const { db, secrets, pendingDeliveriesLimit = DEFAULT_QUOTAS.pendingDeliveries } = deps;
   /** The bearer token for the connection, fresh for at least MIN_TOKEN_VALIDITY_MS. */
   async function tokenFor(connectionId: string, vendorId: string): Promise<string> {
     let connection = await db.connection.findUniqueOrThrow({ where: { id: connectionId } });
@@ -123,7 +120,8 @@ export function createJobActivities({
           data: { status: 'running' },
         });
         const result = await spec.run(
-          vendorContext(connection, http, endpoints),
+          // A slot far ahead is held for this job: its next call takes it instead of queueing again.
+          budgetedContext(connection, vendor, deps, `job:${jobId}`),
           token,
           spec.input.parse(job.input),
           {
@@ -278,6 +276,7 @@ function operationOf(operations: readonly OperationSpec[] | undefined, name: str
 /** The ApplicationFailure Temporal retries (transient) or not (a reason a person acts on). */
 function toJobFailure(err: unknown): unknown {
   if (err instanceof OperationRefused) return refused(err.reason, err.message);
+  if (err instanceof BudgetExhausted) return budgetWaitFailure(err);
   if (!(err instanceof VendorError)) return internalFailure(err);
   switch (err.type) {
     case FailureType.RateLimited:

@@ -24,6 +24,12 @@ export function createAccessMetrics(registry: Registry) {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [registry],
     }),
+    budgetWaits: new Counter({
+      name: 'tether_proxy_rate_budget_waits_total',
+      help: 'Proxied calls that met a used-up shared rate budget, by vendor, budget class and outcome: inline (waited in place) or refused (429)',
+      labelNames: ['vendor', 'class', 'outcome'],
+      registers: [registry],
+    }),
     tokenReplacements: new Counter({
       name: 'tether_proxy_token_replacements_total',
       help: 'Vendor 401s on proxied calls by vendor and what followed: replaced (refreshed and retried) or passed (answered as is)',

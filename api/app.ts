@@ -14,6 +14,7 @@ import {
 } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import type { VendorEndpoints } from '../vendor-kit/definition';
+import type { SharedRateLimits } from '../vendor-kit/rate-limits';
 import type { Db } from '../platform/db';
 import type { EncryptionCodec } from '../platform/payload-codec';
 import type { SecretStore } from '../platform/secret-store';
@@ -74,6 +75,8 @@ export interface AppDeps {
   metricsCacheMs?: number;
   /** The proxy's outbound limits (default: the worker's defaults); loopback follows urlPolicy. */
   proxy?: Partial<ProxyOptions>;
+  /** The vendor rate limits the proxy shares with the workers; unset, proxied calls take no budget. */
+  rateLimits?: SharedRateLimits;
   /** Where customers' browsers reach this API (TETHER_PUBLIC_URL): OAuth installs need it for their redirect URI. */
   publicUrl?: string;
   /**

@@ -119,15 +119,20 @@ export async function startHarness(log: (line: string) => void): Promise<Harness
     const taskQueue = `bench-${randomUUID()}`;
     const bareTaskQueue = `bench-bare-${randomUUID()}`;
     // The service's configuration, shared with the worker process; a throw-away key for this run.
-    const serviceEnv = serviceEnvironment({
-      databaseUrl: database.url,
-      temporalAddress: server.address,
-      taskQueue,
-      encryptionKeys: `bench:${randomBytes(32).toString('base64')}`,
-      simulatorsUrl: sim.baseUrl,
-      rateLimitPerMinute: RATE_LIMIT_PER_MINUTE,
-      quotas: { connections: CONNECTIONS_QUOTA },
-    });
+    const serviceEnv = {
+      ...serviceEnvironment({
+        databaseUrl: database.url,
+        temporalAddress: server.address,
+        taskQueue,
+        encryptionKeys: `bench:${randomBytes(32).toString('base64')}`,
+        simulatorsUrl: sim.baseUrl,
+        rateLimitPerMinute: RATE_LIMIT_PER_MINUTE,
+        quotas: { connections: CONNECTIONS_QUOTA },
+      }),
+      // Every simulated tenant's instance is this one loopback host: the per-host token cap, meant for one
+      // vendor's host, would measure itself instead of tether.
+      TETHER_TOKEN_REQUESTS_PER_HOST: '1000000/1/1000',
+    };
     const config = loadConfig(serviceEnv);
     const services = createServices(config, { logger: createLogger('error', 'bench') });
     cleanups.push(() => services.close());

@@ -3,6 +3,7 @@ import { parseJson, throwIfUnavailable } from '../vendor-kit/vendor-responses';
 import { VendorError } from '../vendor-kit/vendor-error';
 import { FailureType } from '../domain/failures';
 import { readSettings, scopesSetting } from '../vendor-kit/settings';
+import { everyRequest } from '../vendor-kit/rate-limits';
 import type { ScopeRequirement, VendorContext, VendorDefinition } from '../vendor-kit/definition';
 import { hostIsUnder, originOnly, pathBefore, type InstanceUrlNormaliser } from '../vendor-kit/instance-url';
 import { answerString } from '../vendor-kit/answer-fields';
@@ -183,6 +184,13 @@ export const halo: VendorDefinition = {
   ],
   grantPermissions:
     'In HaloITSM, open Configuration → Integrations → HaloITSM API → View Applications, open the Tether application, tick the missing permission on its Permissions tab and save. The agent it logs in as must be allowed the same.',
+  // Hosted HaloITSM counts every request of a client, token requests included.
+  rateLimits: [
+    everyRequest(
+      { requests: 300, windowSeconds: 300, burst: 10 },
+      'every request, token requests included: 300 per rolling 5 minutes per client',
+    ),
+  ],
   hooks: {
     normaliseInstanceUrl: instanceBase,
     errorMessage,

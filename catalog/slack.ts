@@ -9,6 +9,7 @@
 import { z } from 'zod';
 import { postTokenForm, tokensFrom } from '../vendor-kit/oauth-install';
 import { scimUserOperations } from '../vendor-kit/scim';
+import type { RateLimitRule, RequestLine } from '../vendor-kit/rate-limits';
 import { classifiedBodyError, parseJson, throwIfUnavailable } from '../vendor-kit/vendor-responses';
 import { VendorError } from '../vendor-kit/vendor-error';
 import { hostIsUnder } from '../vendor-kit/instance-url';
@@ -94,6 +95,26 @@ const scimBase = (ctx: VendorContext) => endpoint(ctx, 'slack.scim');
 // Slack's SCIM API takes PATCH; its writes are rate-limited org-wide (429 with Retry-After), which jobs honour.
 const operations = scimUserOperations({ baseUrl: scimBase, patch: true });
 
+// Slack's SCIM limits are per organisation (one connection is one org): writes 600 a minute with bursts,
+// user creates, updates and deactivations 180 a minute. Reads (1,000 a minute) stay well above what writes allow.
+const isScimWrite = (request: RequestLine, ctx: VendorContext) =>
+  request.method !== 'GET' && request.url.startsWith(`${scimBase(ctx)}/`);
+const rateLimits: RateLimitRule[] = [
+  {
+    class: 'scim_writes',
+    limit: { requests: 600, windowSeconds: 60, burst: 20 },
+    description: 'SCIM writes: 600 per minute per organisation, with bursts',
+    appliesTo: isScimWrite,
+  },
+  {
+    class: 'scim_user_writes',
+    limit: { requests: 180, windowSeconds: 60, burst: 10 },
+    description: 'SCIM user creates, updates and deactivations: 180 per minute per organisation',
+    appliesTo: (request, ctx) =>
+      isScimWrite(request, ctx) && request.url.startsWith(`${scimBase(ctx)}/Users`),
+  },
+];
+
 const probes: Probe[] = [
   // Whether the token works at all: a dead one answers HTTP 200 {ok:false, error:"invalid_auth"}.
   { id: 'auth.test', method: 'POST', path: '/auth.test', proves: [], health: true },
@@ -145,6 +166,7 @@ const shared = {
   probes,
   revoke,
   operations,
+  rateLimits,
   hooks: {
     // Slack's addresses are fixed: a workspace address (acme.slack.com) means Slack itself; others are not Slack.
     normaliseInstanceUrl: (url: URL) =>

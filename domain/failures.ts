@@ -28,6 +28,11 @@ export const FailureType = {
   RotationSuperseded: 'RotationSuperseded',
   /** The vendor refused our refresh token (already used, or its install revoked): only a new install helps. Permanent. */
   ReauthRequired: 'ReauthRequired',
+  /**
+   * tether's own shared rate budget for the vendor is out (vendor-kit/rate-limits.ts): details carry
+   * { retryAfterMs }. Not a vendor failure: the workflow waits that long on a timer and calls again.
+   */
+  RateBudgetWait: 'RateBudgetWait',
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];
 

@@ -16,11 +16,16 @@ import { EncryptionCodec, encryptedDataConverter } from '../platform/payload-cod
 import { createSecretBox } from '../platform/secret-box';
 import { createSecretStore, type SecretStore } from '../platform/secret-store';
 import { createVendorHttp, type VendorHttp } from '../vendor-kit/vendor-http';
+import { createRateLimits, type SharedRateLimits } from '../vendor-kit/rate-limits';
+import { createRateBudget } from '../platform/rate-budget';
+import { vendors } from '../catalog';
 
 export interface Services {
   db: Db;
   secrets: SecretStore;
   http: VendorHttp;
+  /** The vendor rate limits every worker and API replica shares (in the database). */
+  rateLimits: SharedRateLimits;
   /** Encrypts Temporal payloads; client and worker must use the same keys. */
   codec: EncryptionCodec;
   logger: Logger;
@@ -64,10 +69,17 @@ export function createServices(config: Config, options: ServicesOptions): Servic
   });
   const db = createPrismaClient(databaseUrl, { maxConnections: options.maxConnections });
   const http = createVendorHttp(config.vendorHttp);
+  const { inlineWaitMs, horizonMs } = config.rateLimits;
   return {
     db,
     secrets: createSecretStore(db, createSecretBox(keys, activeKeyId)),
     http,
+    rateLimits: {
+      budget: createRateBudget(db),
+      limits: createRateLimits(vendors, config.rateLimits),
+      inlineWaitMs,
+      horizonMs,
+    },
     codec: new EncryptionCodec(keys, activeKeyId),
     logger: options.logger,
     async close() {
@@ -108,6 +120,7 @@ export async function startWorker(
       secrets: services.secrets,
       http: services.http,
       endpoints: config.vendorEndpoints,
+      rateLimits: services.rateLimits,
       codec: services.codec,
       pendingDeliveriesLimit: config.quotas.pendingDeliveries,
       workflowBundle: options.workflowBundle,
@@ -197,6 +210,7 @@ export function createApi(
     commandTimeoutMs: config.commandTimeoutMs,
     temporalUiUrl: config.temporalUiUrl,
     vendorEndpoints: config.vendorEndpoints,
+    rateLimits: services.rateLimits,
     logger,
     // Always served (admin API key); the UI token route only when a token is configured.
     codec: {

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import type { VendorEndpoints } from '../vendor-kit/definition';
 import { trimTrailingSlashes } from '../vendor-kit/url-policy';
+import { parseRateLimit, type RateLimit, type RateLimitSettings } from '../vendor-kit/rate-limits';
 import { DEFAULT_POLICY, type MaintenancePolicy } from '../domain/policy';
 import { DEFAULT_JOB_POLICY, type JobPolicy } from '../domain/jobs';
 import { DEFAULT_LIFECYCLE_POLICY, type LifecyclePolicy } from '../domain/lifecycle-events';
@@ -121,6 +122,14 @@ const EnvSchema = z.object({
   ...quotaVariables,
   /** Lifecycle events: how long a leaver's job waits for a connection or vendor that is down. */
   TETHER_LIFECYCLE_LEAVER_WAIT_MS: int(DEFAULT_LIFECYCLE_POLICY.leaverWaitMs),
+  /** Vendor rate limits: `<vendor>.<class>=<requests>/<seconds>[/<burst>]`, comma-separated (README). */
+  TETHER_VENDOR_RATE_LIMITS: z.string().default(''),
+  /** Token requests (grants, refreshes) per vendor host, across connections and processes. */
+  TETHER_TOKEN_REQUESTS_PER_HOST: z.string().default('600/60/20'),
+  /** A budget wait up to this long happens in place; a longer one becomes the workflow's timer. */
+  TETHER_RATE_BUDGET_INLINE_WAIT_MS: int(2_000),
+  /** How far ahead a job or refresh may hold a slot of the budget. */
+  TETHER_RATE_BUDGET_HORIZON_MS: int(3_600_000),
 });
 
 export type Config = ReturnType<typeof loadConfig>;
@@ -139,6 +148,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     throw new Error(`invalid configuration: ${problems}`);
   }
   const e = parsed.data;
+  const rateLimits = rateLimitSettings(e);
   const policy: Partial<MaintenancePolicy> = {
     healthCheckIntervalMs: e.TETHER_HEALTH_CHECK_INTERVAL_MS,
     failureBackoffBaseMs: e.TETHER_FAILURE_BACKOFF_BASE_MS,
@@ -209,6 +219,33 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       retry: { ...DEFAULT_JOB_POLICY.retry, maximumAttempts: e.TETHER_JOB_MAX_ATTEMPTS },
     } satisfies Omit<JobPolicy, 'webhookRetry'>,
     lifecycle: { leaverWaitMs: e.TETHER_LIFECYCLE_LEAVER_WAIT_MS } satisfies LifecyclePolicy,
+    rateLimits,
+  };
+}
+
+function rateLimitSettings(e: z.infer<typeof EnvSchema>): RateLimitSettings {
+  const limit = (variable: string, text: string) => {
+    const parsed = parseRateLimit(text);
+    if ('error' in parsed) throw new Error(`invalid configuration: ${variable}: ${parsed.error}`);
+    return parsed;
+  };
+  const overrides: Record<string, RateLimit> = {};
+  for (const entry of e.TETHER_VENDOR_RATE_LIMITS.split(',')
+    .map((x) => x.trim())
+    .filter(Boolean)) {
+    const [name, value] = entry.split('=', 2);
+    if (!name?.trim() || value === undefined) {
+      throw new Error(
+        `invalid configuration: TETHER_VENDOR_RATE_LIMITS: "${entry}" is not <vendor>.<class>=<limit>`,
+      );
+    }
+    overrides[name.trim()] = limit('TETHER_VENDOR_RATE_LIMITS', value);
+  }
+  return {
+    overrides,
+    tokenRequestsPerHost: limit('TETHER_TOKEN_REQUESTS_PER_HOST', e.TETHER_TOKEN_REQUESTS_PER_HOST),
+    inlineWaitMs: e.TETHER_RATE_BUDGET_INLINE_WAIT_MS,
+    horizonMs: e.TETHER_RATE_BUDGET_HORIZON_MS,
   };
 }
 

@@ -9,22 +9,33 @@ import path from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { startTemporalDevServer } from '../dev/temporal-dev-server';
-import { startStack, type Stack } from '../test/support/stack';
+import { startStack, type Stack, type StackOptions } from '../test/support/stack';
 import { SEARCH_ATTRIBUTE_TYPES } from '../workflows/search-attributes';
 import { continueAsNewNowUpdate } from '../workflows/messages';
 import type { ConnectionView } from '../domain/connection';
 import { FAILURE_CONVERTER_PATH } from '../platform/payload-codec';
-import type { MaintenancePolicy } from '../domain/policy';
 
 const OUT = path.join(__dirname, '..', 'test', 'fixtures', 'histories');
 
 /** The workflow whose history to record (a connection id, or a workflow id): its last run, or the run named. */
 type Scenario = (stack: Stack) => Promise<string | { id: string; runId: string }>;
 
-/** Scenarios that need timings of their own run on a stack of their own. */
-const POLICIES: Record<string, Partial<MaintenancePolicy>> = {
-  'invgate-link-outage-then-failed': { linkDelayedAfterMs: 1, linkDeadlineMs: 10_000 },
-  'invgate-configuration-faults-in-maintenance': { configurationFaultLimitMs: 4_000 },
+/**
+ * Shared rate budgets tight enough that a second caller's slot is seconds away: past the 300 ms waited in
+ * place, so its workflow waits for it on a timer (RateBudgetWait).
+ */
+const TIGHT_BUDGETS = {
+  TETHER_VENDOR_RATE_LIMITS: 'slack.scim_user_writes=2/5/1',
+  TETHER_TOKEN_REQUESTS_PER_HOST: '2/5/1',
+  TETHER_RATE_BUDGET_INLINE_WAIT_MS: '300',
+};
+
+/** Scenarios that need timings or configuration of their own run on a stack of their own. */
+const OWN_STACKS: Record<string, Pick<StackOptions, 'policy' | 'env'>> = {
+  'invgate-link-outage-then-failed': { policy: { linkDelayedAfterMs: 1, linkDeadlineMs: 10_000 } },
+  'invgate-configuration-faults-in-maintenance': { policy: { configurationFaultLimitMs: 4_000 } },
+  'slack-job-rate-budget-wait': { env: TIGHT_BUDGETS },
+  'invgate-refresh-rate-budget-wait': { env: TIGHT_BUDGETS },
 };
 
 const invgate = (stack: Stack, clientId: string, clientSecret = 'demo-secret') => ({
@@ -73,6 +84,43 @@ const scenarios: Record<string, Scenario> = {
     );
     await call(stack, 'POST', `/v1/connections/${id}/resume`);
     return job.workflowId as string;
+  },
+  // Two SCIM creates at once on one Slack connection at one user write per 5 s: the job that finds the
+  // shared budget out holds the next slot and waits for it on a timer, then succeeds with no attempt used.
+  async 'slack-job-rate-budget-wait'(stack) {
+    const { id } = await stack.link({
+      vendor: 'slack',
+      credentials: { token: 'xoxp-demo-all-scopes.rec-budget' },
+    });
+    await stack.waitForStatus(id, 'active');
+    const create = async (n: number) =>
+      (
+        await asAdmin(stack, 'POST', `/v1/connections/${id}/jobs`, {
+          operation: 'create_user',
+          input: { userName: `budget-${n}@example.com`, externalId: `rec-budget-${n}` },
+        })
+      ).json().workflowId as string;
+    const jobs = await Promise.all([create(1), create(2)]);
+    for (const workflowId of jobs) await stack.client.workflow.getHandle(workflowId).result();
+    for (const workflowId of jobs) if (await waitedForBudget(stack, workflowId)) return workflowId;
+    throw new Error('neither job waited for the rate budget');
+  },
+  // A refresh right after another connection's on the same InvGate host, at one token request per 5 s
+  // there: it waits for its slot on a timer, without the connection becoming degraded.
+  async 'invgate-refresh-rate-budget-wait'(stack) {
+    const other = (await stack.link(invgate(stack, 'demo-all-scopes.rec-budget-other'))).id;
+    await stack.waitForStatus(other, 'active', 30_000);
+    const { id } = await stack.link(invgate(stack, 'demo-all-scopes.rec-budget'));
+    await stack.waitForStatus(id, 'active', 30_000);
+    await call(stack, 'POST', `/v1/connections/${other}/refresh`);
+    await waitForEvent(stack, other, 'refresh_succeeded');
+    await call(stack, 'POST', `/v1/connections/${id}/refresh`);
+    await waitForEvent(stack, id, 'refresh_succeeded');
+    if (!(await waitedForBudget(stack, `connection:${id}`)))
+      throw new Error(`${id}: never waited for the budget`);
+    await revoke(stack, id);
+    await revoke(stack, other);
+    return id;
   },
   // A leaver to Slack and Promapp with Promapp down past its job's retries: the event's parent workflow.
   async 'lifecycle-leaver-outage'(stack) {
@@ -321,6 +369,14 @@ const scenarios: Record<string, Scenario> = {
   },
 };
 
+/** Whether the workflow took the RateBudgetWait path (its patch marker is recorded only there). */
+async function waitedForBudget(stack: Stack, workflowId: string): Promise<boolean> {
+  const { events } = await stack.client.workflow.getHandle(workflowId).fetchHistory();
+  return (events ?? []).some(
+    (e) => e.activityTaskFailedEventAttributes?.failure?.applicationFailureInfo?.type === 'RateBudgetWait',
+  );
+}
+
 async function revoke(stack: Stack, id: string) {
   await call(stack, 'DELETE', `/v1/connections/${id}`);
   await stack.waitForStatus(id, 'revoked');
@@ -407,14 +463,14 @@ async function main() {
       })
     ).code,
   );
-  const stackWith = (policy?: Partial<MaintenancePolicy>) =>
-    startStack({ temporalAddress: server.address, workflowBundlePath: bundlePath, policy });
+  const stackWith = (own?: Pick<StackOptions, 'policy' | 'env'>) =>
+    startStack({ temporalAddress: server.address, workflowBundlePath: bundlePath, ...own });
   const stack = await stackWith();
   mkdirSync(OUT, { recursive: true });
   try {
     for (const [name, scenario] of Object.entries(scenarios)) {
       if (names.length > 0 && !names.includes(name)) continue;
-      const own = POLICIES[name] ? await stackWith(POLICIES[name]) : undefined;
+      const own = OWN_STACKS[name] ? await stackWith(OWN_STACKS[name]) : undefined;
       try {
         const on = own ?? stack;
         const recorded = await scenario(on);

@@ -58,6 +58,11 @@ export function registerControlRoutes(app: FastifyInstance, control: SimulatorCo
     return { requests: control.requests(vendor) };
   });
 
+  app.get('/rates', async (request) => {
+    const { vendor } = parseControlInput(requestsQuerySchema, request.query);
+    return { rates: control.rates(vendor) };
+  });
+
   app.get('/stats', async (request) => {
     const { vendor, match } = parseControlInput(statsQuerySchema, request.query);
     if (vendor !== undefined) return control.stats(vendor, match);

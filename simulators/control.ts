@@ -10,6 +10,7 @@ import {
 } from './control-input';
 import type { ActiveFault } from './faults';
 import type { LoggedRequest } from './request-log';
+import type { ObservedRate } from './sliding-window-limiter';
 import type { VendorRuntime } from './vendor-runtime';
 
 export class SimulatorControl {
@@ -54,7 +55,14 @@ export class SimulatorControl {
     return this.runtime(vendor).stats.snapshot(match);
   }
 
-  /** The vendor's last requests (up to 50), oldest first, headers as received. */
+  /** What each of the vendor's rate limits observed: the most requests it let through in a window, refusals. */
+  rates(vendor: string): Record<string, ObservedRate> {
+    return Object.fromEntries(
+      [...this.runtime(vendor).limiters].map(([name, limiter]) => [name, limiter.observed()]),
+    );
+  }
+
+  /** The vendor's last requests (up to 200), oldest first, headers as received. */
   requests(vendor: string): LoggedRequest[] {
     return this.runtime(vendor).requests.list();
   }

@@ -7,7 +7,6 @@ import { oauthError, oauthErrorBody } from './oauth-errors';
 import { opaqueToken } from './opaque-token';
 import { bearerToken, field } from './request-credentials';
 import { COMMON_SCENARIOS } from './scenario';
-import { SlidingWindowLimiter } from './sliding-window-limiter';
 import type { VendorSimulator } from './vendor';
 import type { Call, ErrorBody, VendorRuntime } from './vendor-runtime';
 
@@ -59,8 +58,7 @@ export const halo: VendorSimulator = {
   }),
   register(app, runtime, options) {
     const rateLimit = options.haloRateLimit ?? DEFAULT_RATE_LIMIT;
-    const limiter = new SlidingWindowLimiter(rateLimit.requests, rateLimit.windowSeconds * 1000);
-    runtime.onReset(() => limiter.clear());
+    const limiter = runtime.limiter('requests', rateLimit);
     // Every request of a client counts, token requests included.
     runtime.admission = (call) => {
       if (call.subject === undefined) return undefined;

@@ -9,4 +9,6 @@ export interface SimulatorOptions {
   haloRateLimit?: { requests: number; windowSeconds: number };
   /** Slack's org-wide SCIM write limit (default 600 per 60 s, 429 with Retry-After); tests use a small one. */
   slackScimWriteLimit?: { requests: number; windowSeconds: number };
+  /** Slack's org-wide limit on SCIM user creates, updates and deactivations (default 180 per 60 s). */
+  slackScimUserWriteLimit?: { requests: number; windowSeconds: number };
 }

@@ -9,7 +9,6 @@ import { COMMON_SCENARIOS, DEMO_SECRET, type Scenario } from './scenario';
 import { isPatchOp, scimError, scimErrorBody, serviceProviderConfig, SCIM_CONTENT_TYPE } from './scim';
 import { isScimError, ScimDirectory } from './scim-directory';
 import type { SimulatorOptions } from './simulator-options';
-import { SlidingWindowLimiter } from './sliding-window-limiter';
 import { internScopes, splitScopes, type ScopeSet } from './scopes';
 import type { TokenChain, TokenRecord } from './token-record';
 import type { InstallTarget } from './control-input';
@@ -314,10 +313,12 @@ function registerScim(
   identify: RouteSpec['identify'],
   options: SimulatorOptions,
 ): void {
-  // One limit for the whole organisation (this simulator plays one), on SCIM writes only.
+  // Limits for the whole organisation (this simulator plays one), on SCIM writes only: all of them, and
+  // those that create, change or deactivate users.
   const writeLimit = options.slackScimWriteLimit ?? { requests: 600, windowSeconds: 60 };
-  const writes = new SlidingWindowLimiter(writeLimit.requests, writeLimit.windowSeconds * 1000);
-  runtime.onReset(() => writes.clear());
+  const writes = runtime.limiter('scim_writes', writeLimit);
+  const userWriteLimit = options.slackScimUserWriteLimit ?? { requests: 180, windowSeconds: 60 };
+  const userWrites = runtime.limiter('scim_user_writes', userWriteLimit);
   const directory = new ScimDirectory([
     {
       userName: 'sim-admin',
@@ -355,13 +356,28 @@ function registerScim(
 
   function throttled(request: FastifyRequest, reply: FastifyReply) {
     if (request.method === 'GET') return undefined;
-    const waitSeconds = writes.hit('org');
-    if (waitSeconds === undefined) return undefined;
-    reply.header('retry-after', String(waitSeconds));
-    return scimError(
-      429,
-      `Rate limit exceeded: ${writeLimit.requests} SCIM writes per ${writeLimit.windowSeconds} seconds`,
-    );
+    const allWrites = {
+      limiter: writes,
+      what: `${writeLimit.requests} SCIM writes per ${writeLimit.windowSeconds} seconds`,
+    };
+    const limiters = request.url.startsWith(`${app.prefix}/scim/v2/Users`)
+      ? [
+          allWrites,
+          {
+            limiter: userWrites,
+            what: `${userWriteLimit.requests} SCIM user writes per ${userWriteLimit.windowSeconds} seconds`,
+          },
+        ]
+      : [allWrites];
+    // Counted by every limit, or refused by the first that is out (and then counted by none).
+    const now = Date.now();
+    const refusedBy = limiters.find(({ limiter }) => limiter.wait('org', now) !== undefined);
+    if (!refusedBy) {
+      for (const { limiter } of limiters) limiter.hit('org', now);
+      return undefined;
+    }
+    reply.header('retry-after', String(refusedBy.limiter.hit('org', now)));
+    return scimError(429, `Rate limit exceeded: ${refusedBy.what}`);
   }
 
   const userId = (request: FastifyRequest) => (request.params as { id: string }).id;

@@ -14,9 +14,10 @@ import type { RouteKind } from './route-kind';
 import { parseScenario, type Scenario, type ScenarioKind } from './scenario';
 import { NO_SCOPES, type ScopeSet } from './scopes';
 import type { AuthFailure, TokenChain, TokenRecord } from './token-record';
+import { SlidingWindowLimiter } from './sliding-window-limiter';
 
 /** How many recent requests each vendor keeps for the control API. */
-const REQUEST_LOG_SIZE = 50;
+const REQUEST_LOG_SIZE = 200;
 /** Expired tokens stay known this long, so callers get the "expired" error before the "unknown" one. */
 const KEEP_EXPIRED_MS = 30_000;
 /** demo-rate-limited and demo-flaky fail this many credential requests, then behave. */
@@ -248,6 +249,16 @@ export class VendorRuntime {
 
   onReset(hook: () => void): void {
     this.resetHooks.push(hook);
+  }
+
+  /** The vendor's rate limits by name, cleared on reset; the control API reports what each observed. */
+  readonly limiters = new Map<string, SlidingWindowLimiter>();
+
+  limiter(name: string, limit: { requests: number; windowSeconds: number }): SlidingWindowLimiter {
+    const limiter = new SlidingWindowLimiter(limit.requests, limit.windowSeconds * 1000);
+    this.limiters.set(name, limiter);
+    this.onReset(() => limiter.clear());
+    return limiter;
   }
 
   reset(): void {

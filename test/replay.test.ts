@@ -28,12 +28,14 @@ test('every lifecycle path has a recorded history', () => {
     'invgate-refresh-cycles',
     'invgate-refresh-races',
     'invgate-refresh-races-old-rule',
+    'invgate-refresh-rate-budget-wait',
     'invgate-wrong-url-then-relinked',
     'lifecycle-leaver-outage',
     'promapp-leaver-job-outage',
     'promapp-probes-and-expiry',
     'promapp-provisioning-job',
     'slack-install-rotation',
+    'slack-job-rate-budget-wait',
   ]);
 });
 

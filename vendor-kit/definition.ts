@@ -3,6 +3,7 @@
 // these definitions lives in activities/; adding a vendor is one file here plus its simulator.
 import type { z } from 'zod';
 import type { OperationResult } from '../domain/jobs';
+import type { RateLimitRule } from './rate-limits';
 import type { VendorHttp } from './vendor-http';
 
 export interface ScopeRequirement {
@@ -238,6 +239,8 @@ export interface VendorDefinition {
   grantPermissions: string;
   /** Provisioning operations jobs can run on a connection of this vendor; none when absent. */
   operations?: readonly OperationSpec[];
+  /** The vendor's documented rate limits, per connection, shared by every process (vendor-kit/rate-limits.ts). */
+  rateLimits?: readonly RateLimitRule[];
   hooks?: {
     /** A 2xx answer that is really an error (InvGate answers 200 with {error}). */
     errorInBody?(body: unknown): BodyError | null;

@@ -8,6 +8,7 @@ import type { Db } from '../platform/db';
 import { encryptedDataConverter, type EncryptionCodec } from '../platform/payload-codec';
 import type { SecretStore } from '../platform/secret-store';
 import type { VendorHttp } from '../vendor-kit/vendor-http';
+import type { SharedRateLimits } from '../vendor-kit/rate-limits';
 import { heartbeatWhileRunning } from './heartbeat';
 
 export interface WorkerDeps {
@@ -19,6 +20,8 @@ export interface WorkerDeps {
   http: VendorHttp;
   /** Overrides of fixed vendor URLs (Slack's): tests and the demo point them at the simulators. */
   endpoints?: VendorEndpoints;
+  /** The vendor rate limits every process shares; unset, vendor requests take no budget. */
+  rateLimits?: SharedRateLimits;
   /** Encrypts every payload the worker sends to Temporal. */
   codec: EncryptionCodec;
   /** The tenant's pending webhook deliveries quota (TETHER_QUOTA_PENDING_DELIVERIES). */
@@ -44,6 +47,7 @@ export async function createWorker(deps: WorkerDeps): Promise<Worker> {
     http: deps.http,
     endpoints: deps.endpoints,
     pendingDeliveriesLimit: deps.pendingDeliveriesLimit,
+    rateLimits: deps.rateLimits,
   };
   return Worker.create({
     connection: deps.connection,

@@ -35,3 +35,9 @@ export const LINK_DEADLINE = 'link-delayed-then-failed';
  * vendor are noticed without a command. Before it: no timer until a command.
  */
 export const SCOPES_RECHECKED = 'insufficient-scopes-rechecked';
+
+/**
+ * Since this change an activity that found the shared vendor rate budget out (RateBudgetWait) is called again
+ * after the wait it named, on a timer, without counting as a vendor failure. Before it: no such failure.
+ */
+export const RATE_BUDGET_WAITS = 'rate-budget-waits-on-a-timer';

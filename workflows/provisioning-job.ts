@@ -1,8 +1,8 @@
 // One provisioning job (workflow id `provision:<jobId>`): run one operation at the vendor through the
 // connection, wait while the connection is temporarily unusable (up to a deadline), retry transient
-// failures with backoff and the vendor's Retry-After, and record how it ended (row, audit event,
-// webhooks). Only ids, statuses and reasons travel through history: the token is read inside the
-// activity, the person's attributes stay in the Job row.
+// failures with backoff and the vendor's Retry-After, wait for the shared rate budget on a timer, and
+// record how it ended (row, audit event, webhooks). Only ids, statuses and reasons travel through
+// history: the token is read inside the activity, the person's attributes stay in the Job row.
 import {
   ActivityFailure,
   ApplicationFailure,
@@ -21,6 +21,7 @@ import {
   type JobPolicy,
 } from '../domain/jobs';
 import { unexplainedFailure } from './classify-failure';
+import { afterBudgetWaits } from './rate-budget-wait';
 import { webhookDelivery } from './webhook-delivery';
 import { webhookDeliveryWorkflowId } from './ids';
 
@@ -78,7 +79,8 @@ export async function provisioningJob({ jobId, policy }: ProvisioningJobInput): 
     let pollMs = policy.connectionPollMs;
     for (;;) {
       try {
-        return { status: 'succeeded', result: await vendor.runJobOperation({ jobId }) };
+        const result = await afterBudgetWaits(() => vendor.runJobOperation({ jobId }));
+        return { status: 'succeeded', result };
       } catch (err) {
         if (isCancellation(err)) throw err;
         if (!(err instanceof ActivityFailure)) throw err;

@@ -4,6 +4,7 @@ import { patched } from '@temporalio/workflow';
 import { vendor } from './activity-proxies';
 import { classifyFailure } from './classify-failure';
 import { VERIFY_WITH_TOKEN } from './patches';
+import { afterBudgetWaits } from './rate-budget-wait';
 import { failedOutcome, verifiedOutcome, type StepOutcome } from './step-outcome';
 import type { CredentialSlot, ScopeVerification, TokenInfo } from '../domain/connection';
 
@@ -15,7 +16,7 @@ type Mode = 'full' | 'claims';
 
 export function obtainAndVerify(of: CredentialsOf, mode: Mode): Promise<StepOutcome> {
   const verify = patched(VERIFY_WITH_TOKEN) ? { verify: mode } : {};
-  return verified(() => vendor.obtainToken({ ...of, ...verify }), of, mode);
+  return verified(() => afterBudgetWaits(() => vendor.obtainToken({ ...of, ...verify })), of, mode);
 }
 
 /** Get a token, then check its scopes unless the activity that got it already did. */
@@ -31,7 +32,7 @@ export async function verified(
     const grantedScopes = token.grantedScopes;
     return verifiedOutcome(
       token,
-      verification ?? (await vendor.verifyScopes({ ...of, mode, grantedScopes })),
+      verification ?? (await afterBudgetWaits(() => vendor.verifyScopes({ ...of, mode, grantedScopes }))),
     );
   } catch (err) {
     const failure = classifyFailure(err);
@@ -40,5 +41,8 @@ export async function verified(
 }
 
 export function probed(connectionId: string): Promise<StepOutcome> {
-  return vendor.probeHealth({ connectionId }).then((): StepOutcome => ({ kind: 'ok' }), classifyFailure);
+  return afterBudgetWaits(() => vendor.probeHealth({ connectionId })).then(
+    (): StepOutcome => ({ kind: 'ok' }),
+    classifyFailure,
+  );
 }

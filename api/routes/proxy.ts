@@ -13,6 +13,7 @@ import { FailureType } from '../../domain/failures';
 import type { Connection } from '../../platform/db';
 import { apiBaseUrls, DEFAULT_API_BASE } from '../../vendor-kit/api-bases';
 import { vendorContext } from '../../vendor-kit/context';
+import { budgetSlots } from '../../vendor-kit/rate-limits';
 import { VendorError } from '../../vendor-kit/vendor-error';
 import {
   AnswerTooLargeError,
@@ -83,7 +84,9 @@ export const proxyRoutes: FastifyPluginAsyncZod<{
         'backslashes and encoded dots, slashes, backslashes or percent signs answer 400. The caller’s Authorization, ' +
         'cookies and hop-by-hop headers are dropped. A vendor 401 makes the workflow refresh the token once and the ' +
         'call is retried once. The vendor’s answer (any status, 429 with its Retry-After included) passes through ' +
-        'with `tether-proxied: vendor`; answers without that header are tether’s own (JSON errors).',
+        'with `tether-proxied: vendor`; answers without that header are tether’s own (JSON errors). Calls share the ' +
+        "connection's rate budgets with the workers (README: Vendor rate limits): when they are used up, tether answers " +
+        '429 `rate_budget_exhausted` with Retry-After itself, without calling the vendor.',
       params: ProxyParamsSchema,
       headers: ProxyHeadersSchema,
       response: {
@@ -91,6 +94,7 @@ export const proxyRoutes: FastifyPluginAsyncZod<{
         404: ErrorSchema,
         409: ConnectionUnusableSchema,
         413: ErrorSchema,
+        429: ErrorSchema,
         502: ErrorSchema,
         503: ErrorSchema,
       },
@@ -120,8 +124,9 @@ export const proxyRoutes: FastifyPluginAsyncZod<{
         }
         const upload = hasBody(request.raw) ? captureBody(request.raw, options.maxBytes) : null;
         const forwarded = headersToVendor(incoming);
-        const send = (with_: UsableToken, body: PassThrough | Buffer | undefined) =>
-          http
+        const send = async (with_: UsableToken, body: PassThrough | Buffer | undefined) => {
+          await takeBudget(connection, request.method, url);
+          return http
             .stream({
               method: request.method as Dispatcher.HttpMethod,
               url,
@@ -131,6 +136,7 @@ export const proxyRoutes: FastifyPluginAsyncZod<{
             .catch((err: unknown) => {
               throw upload?.overflowed() ? tooLarge(options.maxBytes) : outboundFailure(err);
             });
+        };
 
         let answer = await send(token, upload?.stream);
         if (answer.status === 401) {
@@ -165,6 +171,36 @@ export const proxyRoutes: FastifyPluginAsyncZod<{
       }
     },
   });
+
+  /**
+   * A slot in the connection's shared rate budgets (the workers' too), waited for in place when it is near;
+   * further away the call answers tether's own 429 with Retry-After instead of reaching the vendor.
+   */
+  async function takeBudget(connection: Connection, method: string, url: string): Promise<void> {
+    const shared = deps.rateLimits;
+    if (!shared) return;
+    const vendor = getVendor(connection.vendor);
+    const ctx = vendorContext(connection, http, deps.vendorEndpoints);
+    const slots = budgetSlots(shared.limits, vendor, connection.id, ctx, { method, url, token: false });
+    if (slots.length === 0) return;
+    const answer = await shared.budget.take({ slots, reserveWithinMs: shared.inlineWaitMs });
+    const budgetClass = slots.map((slot) => slot.class).join('+');
+    if (!answer.granted) {
+      metrics.budgetWaits.inc({ vendor: vendor.id, class: budgetClass, outcome: 'refused' });
+      throw new ApiError(
+        429,
+        'rate_budget_exhausted',
+        `the connection's shared ${budgetClass} budget (${vendor.name}'s rate limit) is used up: retry after the time Retry-After says`,
+        undefined,
+        undefined,
+        Math.max(1, Math.ceil(answer.waitMs / 1000)),
+      );
+    }
+    if (answer.waitMs > 0) {
+      metrics.budgetWaits.inc({ vendor: vendor.id, class: budgetClass, outcome: 'inline' });
+      await new Promise((resolve) => setTimeout(resolve, answer.waitMs));
+    }
+  }
 
   function targetUrl(connection: Connection, rawUrl: string, baseName: string | undefined): string {
     const bases = apiBaseUrls(

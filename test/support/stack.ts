@@ -8,7 +8,7 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { InjectOptions } from 'fastify';
 import { connectTemporalClient, createApi, createServices, startWorker, type Api } from '../../main/services';
 import { createApiKey } from '../../platform/api-keys';
-import { loadConfig, type Quotas } from '../../platform/config';
+import { loadConfig, type Config, type Quotas } from '../../platform/config';
 import type { Db } from '../../platform/db';
 import { createLogger, redactSecrets } from '../../platform/logger';
 import { EncryptionCodec } from '../../platform/payload-codec';
@@ -56,6 +56,8 @@ export interface Stack {
   adminKey: string;
   /** The suite's own database, for tests that inspect raw rows. */
   databaseUrl: string;
+  /** The configuration the worker and API run with, for tests that start more of them. */
+  config: Config;
   sim: RunningSimulators;
   taskQueue: string;
   instanceUrl(vendor: string): string;
@@ -106,6 +108,8 @@ export interface StackOptions {
   /** Overrides of the lifecycle events' policy (the leaver deadline). */
   lifecycle?: Partial<LifecyclePolicy>;
   simulators?: SimulatorOptions;
+  /** More environment variables, read as production reads them (e.g. TETHER_VENDOR_RATE_LIMITS). */
+  env?: Record<string, string>;
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
@@ -145,8 +149,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const sim = await startSimulators(options.simulators);
     cleanups.push(() => sim.close());
     const taskQueue = `test-${randomUUID()}`;
-    const config = loadConfig(
-      serviceEnvironment({
+    const config = loadConfig({
+      ...serviceEnvironment({
         databaseUrl: database.url,
         temporalAddress: address,
         taskQueue,
@@ -159,7 +163,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         metricsCacheMs: options.metricsCacheMs,
         quotas: options.quotas,
       }),
-    );
+      ...options.env,
+    });
     // Webhook retries and steps per run have no variable: the whole policy is set here.
     config.policy = { ...TEST_POLICY, ...options.policy };
     config.jobs = { ...TEST_JOB_POLICY, ...options.jobs };
@@ -200,6 +205,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       tenantKey,
       adminKey,
       databaseUrl: database.url,
+      config,
       sim,
       taskQueue,
       close: cleanup,
@@ -222,6 +228,7 @@ function stackApi(
     | 'tenantKey'
     | 'adminKey'
     | 'databaseUrl'
+    | 'config'
     | 'sim'
     | 'taskQueue'
     | 'close'
