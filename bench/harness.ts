@@ -23,6 +23,7 @@ import {
   type TemporalDevServer,
 } from '../dev/temporal-dev-server';
 import { startSimulators, type RunningSimulators } from '../simulators/server';
+import type { SimulatorOptions } from '../simulators/simulator-options';
 import { createTestDatabase } from '../test/support/database';
 import { serviceEnvironment } from '../test/support/environment';
 import type { WorkerTuning } from '../worker/create-worker';
@@ -71,7 +72,17 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(log: (line: string) => void): Promise<Harness> {
+export interface HarnessOptions {
+  /** The simulators' limits (the jobs phase sets Slack's SCIM limits). */
+  simulators?: SimulatorOptions;
+  /** Service settings for every process of the run (the jobs phase sets the matching budgets). */
+  env?: Record<string, string>;
+}
+
+export async function startHarness(
+  log: (line: string) => void,
+  options: HarnessOptions = {},
+): Promise<Harness> {
   const cleanups: (() => Promise<unknown>)[] = [];
   const close = async () => {
     for (const step of cleanups.reverse())
@@ -114,7 +125,7 @@ export async function startHarness(log: (line: string) => void): Promise<Harness
     await listener.start();
     cleanups.push(() => listener.stop());
 
-    const sim = await startSimulators();
+    const sim = await startSimulators(options.simulators);
     cleanups.push(() => sim.close());
     const taskQueue = `bench-${randomUUID()}`;
     const bareTaskQueue = `bench-bare-${randomUUID()}`;
@@ -132,6 +143,7 @@ export async function startHarness(log: (line: string) => void): Promise<Harness
       // Every simulated tenant's instance is this one loopback host: the per-host token cap, meant for one
       // vendor's host, would measure itself instead of tether.
       TETHER_TOKEN_REQUESTS_PER_HOST: '1000000/1/1000',
+      ...options.env,
     };
     const config = loadConfig(serviceEnv);
     const services = createServices(config, { logger: createLogger('error', 'bench') });

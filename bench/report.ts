@@ -407,6 +407,43 @@ are the figure to carry over.
 `);
   }
 
+  if (r.jobs) {
+    const j = r.jobs;
+    const limit = (l: { requests: number; windowSeconds: number; burst: number }) =>
+      `${l.requests} per ${l.windowSeconds} s (burst ${l.burst})`;
+    out.push(`## 6. Provisioning jobs against a vendor's limit
+
+${j.options.jobs} \`create_user\` jobs on one Slack connection, posted through the HTTP API by
+${j.options.concurrency} clients at once (all posted in ${s(j.postSeconds * 1000)}), each a Temporal workflow that
+looks the user up and creates it over SCIM. The Slack simulator enforced its SCIM limits scaled down by the same
+factor (user writes ${limit(j.limits.userWrites)}, all writes ${limit(j.limits.writes)}; Slack's own are 180 and 600 per
+minute) and tether's shared budgets were set to the same (\`TETHER_VENDOR_RATE_LIMITS\`). The ceiling is the fastest
+the user-writes limit lets ${j.options.jobs} creates through: its burst at once, then one per interval.
+
+${table(
+  ['figure', 'value'],
+  [
+    ['time to the last job finished', s(j.elapsedSeconds * 1000)],
+    ['jobs per second', num(j.jobsPerSecond, 2)],
+    ["ceiling of the vendor's limit", `${num(j.ceilingJobsPerSecond, 2)} jobs/s`],
+    ['share of the ceiling reached', `${Math.round(j.ofCeiling * 100)} %`],
+    [
+      'job outcomes',
+      Object.entries(j.outcomes)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', '),
+    ],
+    ...Object.entries(j.vendorRates).map(([name, rate]) => [
+      `Slack ${name}: most in one ${rate.windowSeconds} s window / 429s sent`,
+      `${rate.peak} of ${rate.requests} / ${rate.refused}`,
+    ]),
+    ['users at Slack / duplicated / missing', `${j.usersAtVendor} / ${j.duplicateUsers} / ${j.missingUsers}`],
+    ["jobs whose vendor id is not their user's", j.mismatchedJobs],
+  ],
+)}
+`);
+  }
+
   if (comparison) {
     out.push(optimisationSection(r, jsonFile, comparison.before, comparison.after));
     out.push(repeatsSection(comparison.before, comparison.after));

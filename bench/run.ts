@@ -11,9 +11,11 @@ import { apiPhase, type ApiResult } from './phase-api';
 import { failurePhase, type FailureResult } from './phase-failure';
 import { fleetPhase, type FleetResult } from './phase-fleet';
 import { linkPhase, measureIdle, type LinkResult } from './phase-link';
+import { jobsLimits, jobsPhase, limitText, type JobsResult } from './phase-jobs';
 import { proxyPhase, type ProxyResult } from './phase-proxy';
 import type { WorkerSettings } from './protocol';
 import { renderReport } from './report';
+import { parseRateLimit } from '../vendor-kit/rate-limits';
 
 export interface BenchResults {
   schema: 1;
@@ -32,6 +34,7 @@ export interface BenchResults {
   fleet?: FleetResult;
   api?: ApiResult;
   proxy?: ProxyResult;
+  jobs?: JobsResult;
 }
 
 const BENCH_DIR = __dirname;
@@ -40,7 +43,7 @@ const ADMIN_URL = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgresql://postgres@
 const { values: args } = parseArgs({
   options: {
     label: { type: 'string', default: '' },
-    only: { type: 'string', default: 'link,failure,fleet,api,proxy' },
+    only: { type: 'string', default: 'link,failure,fleet,api,proxy,jobs' },
     links: { type: 'string', default: process.env.BENCH_LINKS ?? '200' },
     'link-concurrency': { type: 'string', default: '4' },
     warmup: { type: 'string', default: '10' },
@@ -55,6 +58,9 @@ const { values: args } = parseArgs({
     'api-warmup': { type: 'string', default: '2' },
     'proxy-requests': { type: 'string', default: '2000' },
     'proxy-warmup': { type: 'string', default: '100' },
+    jobs: { type: 'string', default: '1000' },
+    'jobs-concurrency': { type: 'string', default: '8' },
+    'jobs-user-writes': { type: 'string', default: '90/10/10' },
     'failure-scale': { type: 'string', default: '600' },
     'failure-hours': { type: 'string', default: '3' },
     'failure-max-seconds': { type: 'string', default: '300' },
@@ -98,8 +104,26 @@ async function main(): Promise<void> {
   };
   const dbPool = int('db-pool');
 
+  const userWrites = parseRateLimit(args['jobs-user-writes']!);
+  if ('error' in userWrites) throw new Error(`--jobs-user-writes: ${userWrites.error}`);
+  const limits = jobsLimits(userWrites);
+  const simulatorLimit = (l: typeof userWrites) => ({ requests: l.requests, windowSeconds: l.windowSeconds });
+
   const machine = machineInfo();
-  const h = await startHarness(log);
+  const h = await startHarness(
+    log,
+    only.has('jobs')
+      ? {
+          simulators: {
+            slackScimUserWriteLimit: simulatorLimit(limits.userWrites),
+            slackScimWriteLimit: simulatorLimit(limits.writes),
+          },
+          env: {
+            TETHER_VENDOR_RATE_LIMITS: `slack.scim_user_writes=${limitText(limits.userWrites)},slack.scim_writes=${limitText(limits.writes)}`,
+          },
+        }
+      : {},
+  );
   // Ctrl-C or a timeout's SIGTERM: stop what was started (server, worker, database) before exiting.
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
@@ -234,6 +258,21 @@ async function main(): Promise<void> {
         const p = results.proxy;
         log(
           `proxy: p50 ${p.proxied.p50.toFixed(2)} ms vs direct ${p.direct.p50.toFixed(2)} ms (×${p.ratio.p50}), p99 ×${p.ratio.p99}`,
+        );
+      } finally {
+        await worker.stop();
+      }
+    }
+
+    if (only.has('jobs')) {
+      const worker = await h.startWorker({ tuning, dbPool });
+      try {
+        results.jobs = await timed('jobs', () =>
+          jobsPhase(h, limits, { jobs: int('jobs')!, concurrency: int('jobs-concurrency')! }, log),
+        );
+        const j = results.jobs;
+        log(
+          `jobs: ${j.jobsPerSecond} jobs/s against a ceiling of ${j.ceilingJobsPerSecond} (×${j.ofCeiling}), 429s ${Object.values(j.vendorRates).reduce((n, r) => n + r.refused, 0)}, duplicates ${j.duplicateUsers}, missing ${j.missingUsers}`,
         );
       } finally {
         await worker.stop();
