@@ -44,8 +44,10 @@ export function toActivityFailure(err: unknown): unknown {
         type: FailureType.VendorUnavailable,
         message: err.message,
         details,
-        // Let the server schedule the retry when the vendor said, instead of sleeping here.
-        nextRetryDelay: err.retryAfterMs ?? undefined,
+        // Let the server schedule the retry when the vendor said, instead of sleeping here. "Retry after
+        // 0 s" (or a date already past) is no wait at all: the backoff spaces those, or the retries of a
+        // vendor that keeps refusing would all go at once and use up the attempts in milliseconds.
+        nextRetryDelay: err.retryAfterMs ? err.retryAfterMs : undefined,
       });
     }
     return ApplicationFailure.create({ type: err.type, message: err.message, details, nonRetryable: true });

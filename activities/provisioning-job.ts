@@ -284,8 +284,8 @@ function toJobFailure(err: unknown): unknown {
         type: FailureType.RateLimited,
         message: err.message,
         // The server schedules the next attempt when the vendor said, instead of the worker sleeping.
-        nextRetryDelay:
-          err.retryAfterMs === undefined ? undefined : Math.min(err.retryAfterMs, MAX_RETRY_AFTER_MS),
+        // "Retry after 0 s" is no wait: the backoff spaces those retries, or they would all go at once.
+        nextRetryDelay: err.retryAfterMs ? Math.min(err.retryAfterMs, MAX_RETRY_AFTER_MS) : undefined,
       });
     case FailureType.VendorUnavailable:
       return ApplicationFailure.create({ type: FailureType.VendorUnavailable, message: err.message });

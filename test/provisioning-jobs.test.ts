@@ -247,6 +247,33 @@ test("Slack's SCIM rate limit: writes beyond it are answered 429 and retried aft
   }
 });
 
+test('a 429 saying Retry-After: 0 is retried with the backoff, not at once until the attempts run out', async () => {
+  const connectionId = await linked('promapp', 'demo-all-scopes.retry-now');
+  const since = Date.now();
+  // Four refusals: one fewer than the test policy's attempts, spaced 200, 400, 800 ms by its backoff.
+  stack.sim.control.addFault({
+    vendor: 'promapp',
+    match: 'demo-all-scopes.retry-now',
+    scope: 'api',
+    fault: { kind: 'status', status: 429, retryAfterSeconds: 0 },
+    times: 4,
+  });
+  const job = await run(connectionId, { operation: 'find_user', input: { userName: 'nobody' } });
+  expect({ status: job.status, failure: job.failure }).toEqual({ status: 'succeeded', failure: null });
+  const calls = stack.sim.control
+    .requests('promapp')
+    .filter(
+      (r) =>
+        r.receivedAt >= since &&
+        r.url.includes('/Users') &&
+        r.headers.authorization === 'Bearer demo-all-scopes.retry-now',
+    )
+    .map((r) => r.receivedAt);
+  expect(calls).toHaveLength(5);
+  // Backoff from 200 ms doubling, capped at 1 s: at least 200 + 400 + 800 + 1000 ms from first to last.
+  expect(calls.at(-1)! - calls[0]!).toBeGreaterThanOrEqual(2_000);
+});
+
 test('a vendor outage is retried with backoff; after the last attempt the job fails vendor_unavailable', async () => {
   const connectionId = await linked('promapp', 'demo-all-scopes.outage');
   stack.sim.control.addFault({
