@@ -38,8 +38,10 @@ export function createPrismaClient(databaseUrl: string, options: PrismaClientOpt
 }
 
 // Prisma codes for "the database could not be reached or dropped us": not reachable, timed out,
-// connection closed, no pool connection in time, too many connections.
-const UNAVAILABLE_PRISMA_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024', 'P2037']);
+// connection closed, no pool connection in time, too many connections, and P2028: an interactive
+// transaction that could not start or outran its timeout on a saturated pool (it was rolled back, so
+// retrying is safe).
+const UNAVAILABLE_PRISMA_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024', 'P2028', 'P2037']);
 // What the driver adapter reports for the same, when Prisma has no code for it.
 const UNAVAILABLE_ADAPTER_KINDS = new Set([
   'DatabaseNotReachable',

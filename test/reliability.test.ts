@@ -71,6 +71,14 @@ describe('PostgreSQL unreachable', () => {
       true,
       Object.assign(new Error('x'), { cause: { kind: 'postgres', originalCode: '57P03' } }),
     ],
+    [
+      'interactive transaction timed out on a saturated pool (P2028)',
+      true,
+      new Prisma.PrismaClientKnownRequestError(
+        'Transaction API error: Transaction already closed: the timeout for this transaction was 5000 ms',
+        { code: 'P2028', clientVersion: 'x' },
+      ),
+    ],
     ['node-postgres: connection terminated', true, new Error('Connection terminated unexpectedly')],
     ['socket refused', true, Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })],
     [
