@@ -1,9 +1,10 @@
 // How a caller (the access-token route, the proxy, provisioning work) gets a token it can use right now.
 // The token is read from the encrypted store, never from Temporal; if it would expire within
 // `minValidityMs`, the connection's workflow refreshes it first. Callers in this process that need a
-// refresh while one they asked for is under way wait for that one instead of asking again (the workflow
-// runs a refresh that arrives while another calls the vendor as a second one), so a burst of callers costs
-// the vendor one token request; callers in other processes join in the workflow's queue.
+// refresh while one they asked for is under way wait for that one instead of asking again (one update per
+// process, not one per caller); callers in other processes reach the workflow, which waits out a token
+// request already queued or running and refreshes again only if the token it left is still too short. A
+// burst of callers, across API replicas, costs the vendor one token request.
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { getVendor } from '../catalog';
 import { connectionWorkflowId } from '../workflows/ids';

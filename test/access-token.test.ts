@@ -6,6 +6,8 @@ import { promisify } from 'node:util';
 import { buildApp } from '../api/app';
 import { slackEndpointsAt } from '../catalog/slack';
 import { createApiKey } from '../platform/api-keys';
+import { connectionWorkflowId } from '../workflows/ids';
+import { ensureFreshTokenUpdate } from '../workflows/messages';
 import { eventually } from './support/eventually';
 import { startStack, TEST_POLICY, type Stack } from './support/stack';
 
@@ -107,6 +109,35 @@ test('many concurrent callers of a token about to expire share one refresh throu
   expect(Date.parse(fresh.expiresAt) - Date.now()).toBeGreaterThan(8_000);
   expect(answers.some((a) => a.json().refreshed)).toBe(true);
   expect(fresh.accessToken).toBe(await stack.secrets.readAccessToken(linked.id));
+});
+
+test('callers in two API processes share one refresh: the second waits out the one calling the vendor', async () => {
+  const clientId = 'demo-ttl-16.replicas';
+  const linked = await linkInvgate(clientId);
+  await eventually(
+    () => Date.parse(linked.tokenExpiresAt) - Date.now(),
+    (left) => left < 7_000,
+    { what: 'the stored token to have less than 7 s left' },
+  );
+  // The vendor takes 3 s to answer the token request, so the second caller arrives while it is out.
+  stack.sim.control.addFault({
+    vendor: 'invgate',
+    match: clientId,
+    scope: 'token',
+    fault: { kind: 'delay', ms: 3_000 },
+    times: 1,
+  });
+  const before = stack.sim.control.stats('invgate', clientId).tokenRequests;
+  // Each API process's single flight sends its own update: two processes, two updates to the workflow.
+  const workflow = stack.client.workflow.getHandle(connectionWorkflowId(linked.id));
+  const first = workflow.executeUpdate(ensureFreshTokenUpdate, { args: [{ minValidityMs: 8_000 }] });
+  // Well inside the vendor's 3 s: the first refresh is out when the second update arrives.
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  const second = workflow.executeUpdate(ensureFreshTokenUpdate, { args: [{ minValidityMs: 8_000 }] });
+  const answers = await Promise.all([first, second]);
+  expect(answers[1].tokenExpiresAt).toBe(answers[0].tokenExpiresAt);
+  expect(answers[0].tokenExpiresAt! - Date.now()).toBeGreaterThan(8_000);
+  expect(stack.sim.control.stats('invgate', clientId).tokenRequests).toBe(before + 1);
 });
 
 test('a window longer than half the token lifetime answers 400 naming the field', async () => {

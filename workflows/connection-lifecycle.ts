@@ -18,6 +18,7 @@ import { showSnapshot } from './current-details';
 import * as messages from './messages';
 import {
   CONFIGURATION_FAULTS_BY_PHASE,
+  ENSURE_FRESH_WAITS_FOR_REFRESH_IN_FLIGHT,
   LINK_DEADLINE,
   REFRESH_JOINS_ONLY_UNSTARTED,
   SCOPES_RECHECKED,
@@ -88,6 +89,8 @@ export async function connectionLifecycle(
   setHandler(
     messages.ensureFreshTokenUpdate,
     async ({ minValidityMs }) => {
+      if (patched(ENSURE_FRESH_WAITS_FOR_REFRESH_IN_FLIGHT))
+        await condition(() => !machine.refreshInFlight());
       const expiresAt = machine.snapshot().tokenExpiresAt;
       if (expiresAt !== null && expiresAt - Date.now() < minValidityMs) {
         machine.enqueue({ kind: 'refresh' });

@@ -41,3 +41,10 @@ export const SCOPES_RECHECKED = 'insufficient-scopes-rechecked';
  * after the wait it named, on a timer, without counting as a vendor failure. Before it: no such failure.
  */
 export const RATE_BUDGET_WAITS = 'rate-budget-waits-on-a-timer';
+
+/**
+ * Since this change ensureFreshToken first waits out a token request already queued or running (another API
+ * process's caller, which this process's single flight cannot see), then refreshes only if the token it left
+ * is still too short. Before it: one arriving while a refresh called the vendor queued a second refresh.
+ */
+export const ENSURE_FRESH_WAITS_FOR_REFRESH_IN_FLIGHT = 'ensure-fresh-waits-for-a-refresh-in-flight';
