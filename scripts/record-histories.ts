@@ -11,7 +11,7 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import { startTemporalDevServer } from '../dev/temporal-dev-server';
 import { startStack, type Stack, type StackOptions } from '../test/support/stack';
 import { SEARCH_ATTRIBUTE_TYPES } from '../workflows/search-attributes';
-import { continueAsNewNowUpdate } from '../workflows/messages';
+import { continueAsNewNowUpdate, ensureFreshTokenUpdate } from '../workflows/messages';
 import type { ConnectionView } from '../domain/connection';
 import { FAILURE_CONVERTER_PATH } from '../platform/payload-codec';
 
@@ -56,6 +56,30 @@ const asAdmin = (stack: Stack, method: 'GET' | 'POST', url: string, payload?: ob
   });
 
 const scenarios: Record<string, Scenario> = {
+  // Two API processes' ensureFreshToken updates while the first one's refresh waits 3 s for InvGate: the
+  // second waits that refresh out and answers its token, with no second refresh.
+  async 'invgate-ensure-fresh-two-callers'(stack) {
+    const clientId = 'demo-ttl-16.rec-two-callers';
+    const { id } = await stack.link(invgate(stack, clientId));
+    const linked = await stack.waitForStatus(id, 'active');
+    const left = Date.parse(linked.tokenExpiresAt!) - Date.now();
+    await new Promise((r) => setTimeout(r, Math.max(0, left - 7_000)));
+    stack.sim.control.addFault({
+      vendor: 'invgate',
+      match: clientId,
+      scope: 'token',
+      fault: { kind: 'delay', ms: 3_000 },
+      times: 1,
+    });
+    const workflow = stack.client.workflow.getHandle(`connection:${id}`);
+    const ensure = () => workflow.executeUpdate(ensureFreshTokenUpdate, { args: [{ minValidityMs: 8_000 }] });
+    const first = ensure();
+    await new Promise((r) => setTimeout(r, 1_000));
+    await Promise.all([first, ensure()]);
+    await waitForEvent(stack, id, 'refresh_succeeded');
+    await revoke(stack, id);
+    return id;
+  },
   // A provisioning job: waits for a paused connection, succeeds once it is resumed, starts its webhook.
   // Returns the job's workflow id (the others return a connection id).
   async 'promapp-provisioning-job'(stack) {

@@ -23,6 +23,7 @@ test('every lifecycle path has a recorded history', () => {
     'invgate-configuration-faults-in-maintenance',
     'invgate-continue-as-new-now',
     'invgate-degraded-then-reauth',
+    'invgate-ensure-fresh-two-callers',
     'invgate-link-outage-then-failed',
     'invgate-missing-scopes',
     'invgate-refresh-cycles',
