@@ -15,6 +15,22 @@ export interface HistoryEvent {
   ofActivity?: string;
   /** recordTransition's transition.event, when decoded. */
   transitionEvent?: string;
+  /** MarkerRecorded of a local activity: its type (its input is not in the history). */
+  localActivity?: string;
+}
+
+/** The local activity a marker records, from the JSON the SDK's core writes under `data`. */
+function localActivityOf(
+  marker: temporal.api.history.v1.IMarkerRecordedEventAttributes | null | undefined,
+): string | undefined {
+  if (marker?.markerName !== 'core_local_activity') return undefined;
+  const data = marker.details?.data?.payloads?.[0]?.data;
+  if (!data) return '?';
+  const parsed = JSON.parse(Buffer.from(data).toString('utf8')) as {
+    activity_type?: string;
+    activityType?: string;
+  };
+  return parsed.activity_type ?? parsed.activityType ?? '?';
 }
 
 const EVENT_NAMES = temporal.api.enums.v1.EventType as unknown as Record<number, string>;
@@ -39,6 +55,8 @@ export async function readHistory(
   for (const e of history.events ?? []) {
     const id = Number(e.eventId);
     const event: HistoryEvent = { id, name: eventName(e.eventType), at: tsToMs(e.eventTime) };
+    const local = localActivityOf(e.markerRecordedEventAttributes);
+    if (local) event.localActivity = local;
     const s = e.activityTaskScheduledEventAttributes;
     if (s) {
       event.activityType = s.activityType?.name ?? undefined;

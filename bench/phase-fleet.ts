@@ -212,8 +212,11 @@ export async function fleetPhase(
     (r) => r.created.getTime() > allActive && r.created.getTime() <= end,
   ).length;
 
-  // History events per refresh cycle, from a sample of histories: the events between the scheduling
-  // of two consecutive `refresh_succeeded` transitions.
+  // History events per refresh cycle, from a sample of histories: the events between the recording
+  // of two consecutive `refresh_succeeded` transitions: a recordTransition activity whose input says so,
+  // or a recordTransition local activity's marker (its input is not in the history; only refreshes record
+  // through a local activity, and in this fleet they all succeed: other outcomes show as a regular
+  // recordTransition activity, the fallback's, or in the audit events).
   log(`fleet: reading ${options.historySample} histories`);
   const step = Math.max(1, Math.floor(activeIds.length / options.historySample));
   const sample = activeIds.filter((_, i) => i % step === 0).slice(0, options.historySample);
@@ -222,7 +225,9 @@ export async function fleetPhase(
   for (const id of sample) {
     const history = await readHistory(h.client, `connection:${id}`, h.codec);
     const marks = history
-      .map((e, i) => (e.transitionEvent === 'refresh_succeeded' ? i : -1))
+      .map((e, i) =>
+        e.transitionEvent === 'refresh_succeeded' || e.localActivity === 'recordTransition' ? i : -1,
+      )
       .filter((i) => i >= 0);
     for (let k = 1; k < marks.length; k++) {
       const count = marks[k]! - marks[k - 1]!;
@@ -230,11 +235,8 @@ export async function fleetPhase(
       if (compositions.has(count)) continue;
       const composition: Record<string, number> = {};
       for (const e of history.slice(marks[k - 1]! + 1, marks[k]! + 1)) {
-        const key = e.activityType
-          ? `${e.name} (${e.activityType})`
-          : e.ofActivity
-            ? `${e.name} (${e.ofActivity})`
-            : e.name;
+        const of = e.activityType ?? e.ofActivity ?? e.localActivity;
+        const key = of ? `${e.name} (${of})` : e.name;
         composition[key] = (composition[key] ?? 0) + 1;
       }
       compositions.set(count, composition);

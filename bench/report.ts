@@ -2,7 +2,7 @@
 // A baseline run (bench/results/BASELINE names it) adds the before/after table of the optimisation.
 import type { CpuWindow } from './cpu';
 import type { AttemptRow, FailureScenarioResult } from './phase-failure';
-import type { SegmentRow } from './phase-link';
+import type { LinkResult, SegmentRow } from './phase-link';
 import type { BenchResults } from './run';
 import type { Summary } from './stats';
 
@@ -28,6 +28,9 @@ function cycleDifference(h: {
     .map(([k, d]) => `${d}× ${k}`);
   return missing.length ? ` The shortest cycle (${h.min}) had no ${missing.join(', ')}.` : '';
 }
+
+/** No-op activities the bare workflow ran: one since it became the floor, a link's count in older runs. */
+const bareCount = (l: LinkResult) => l.bareActivities ?? l.activitiesPerLink;
 
 function cpuText(c: { totalMs: number; byRoleMs: Record<string, number> } | null | undefined): string {
   if (!c) return '–';
@@ -193,8 +196,8 @@ ${table(
 ${l.options.links} links (after ${l.options.warmup} untimed warm-up links), ${l.options.concurrency} at a time, each
 \`POST /v1/connections\` over real HTTP (InvGate simulator, \`demo-all-scopes.<i>\`) until PostgreSQL commits
 status \`active\` (seen through LISTEN/NOTIFY from a trigger in the benchmark's database). The bare workflow
-runs **${l.activitiesPerLink}** no-op activities one after another: the number of activities a real link ran
-(${l.activityTypes.join(', ')}), counted from the first warm-up link's history
+runs **${bareCount(l)}** no-op ${bareCount(l) === 1 ? 'activity' : 'activities'}; a real link ran ${l.activitiesPerLink}
+(${l.activityTypes.join(', ')})${l.workflowTasksPerLink !== undefined ? ` in ${l.workflowTasksPerLink} workflow tasks` : ''}, counted from the first warm-up link's history
 (sampled timed links: ${Object.entries(l.activityCountsInSample)
       .map(([n, c]) => `${c} with ${n}`)
       .join(
@@ -207,7 +210,10 @@ ${table(
   ['', 'n', 'p50', 'p90', 'p99', 'max'],
   [
     summaryRow('link: POST → active in PostgreSQL', l.link),
-    summaryRow(`bare workflow, ${l.activitiesPerLink} no-op activities`, l.bare),
+    summaryRow(
+      `bare workflow, ${bareCount(l)} no-op ${bareCount(l) === 1 ? 'activity' : 'activities'}`,
+      l.bare,
+    ),
     summaryRow('(POST answered 202)', l.postResponse),
   ],
 )}
@@ -595,7 +601,7 @@ function optimisationSection(r: BenchResults, thisFile: string, befores: Run[], 
     true,
   );
   add(
-    'CPU per bare workflow (same activity count; same runs)',
+    'CPU per bare workflow (same runs)',
     (x) => (x.link?.idleCpu ? x.link.cpuPerBare?.totalMs : undefined),
     (v) => `${num(v)} ms`,
     true,
@@ -625,7 +631,7 @@ function optimisationSection(r: BenchResults, thisFile: string, befores: Run[], 
   group('Wall clock: moves with the other work on the machine (see below)');
   add('link p50', (x) => x.link?.link.p50, msf);
   add('link p99', (x) => x.link?.link.p99, msf);
-  add('bare workflow p50 (same activity count)', (x) => x.link?.bare.p50, msf);
+  add('bare workflow p50', (x) => x.link?.bare.p50, msf);
   add(
     'link / bare, p50',
     (x) => x.link?.ratio.p50,

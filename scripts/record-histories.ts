@@ -36,6 +36,7 @@ const OWN_STACKS: Record<string, Pick<StackOptions, 'policy' | 'env'>> = {
   'invgate-configuration-faults-in-maintenance': { policy: { configurationFaultLimitMs: 4_000 } },
   'slack-job-rate-budget-wait': { env: TIGHT_BUDGETS },
   'invgate-refresh-rate-budget-wait': { env: TIGHT_BUDGETS },
+  'invgate-refresh-at-the-floor': { policy: { failureBackoffBaseMs: 500, failureBackoffCapMs: 1_000 } },
 };
 
 const invgate = (stack: Stack, clientId: string, clientSecret = 'demo-secret') => ({
@@ -178,6 +179,30 @@ const scenarios: Record<string, Scenario> = {
     const { id } = await stack.link(invgate(stack, 'demo-ttl-2.rec'));
     await stack.waitForStatus(id, 'active');
     for (let i = 0; i < 3; i++) await waitForEvent(stack, id, 'refresh_succeeded', i + 1);
+    await revoke(stack, id);
+    return id;
+  },
+  // Refreshes at the floor (local activities): routine ones; one whose local attempt fails and whose
+  // regular fallback succeeds; one that fails both (degraded: the status search attribute changes), then
+  // the recovery.
+  async 'invgate-refresh-at-the-floor'(stack) {
+    const client = 'demo-ttl-2.rec-floor';
+    const { id } = await stack.link(invgate(stack, client));
+    await stack.waitForStatus(id, 'active');
+    await waitForEvent(stack, id, 'refresh_succeeded', 2);
+    const down = (times: number) =>
+      stack.sim.control.addFault({
+        vendor: 'invgate',
+        match: client,
+        fault: { kind: 'status', status: 503 },
+        scope: 'token',
+        times,
+      });
+    down(1);
+    await waitForEvent(stack, id, 'refresh_succeeded', 3);
+    down(4);
+    await stack.waitForStatus(id, 'degraded', 60_000);
+    await waitForEvent(stack, id, 'recovered');
     await revoke(stack, id);
     return id;
   },

@@ -26,6 +26,7 @@ test('every lifecycle path has a recorded history', () => {
     'invgate-ensure-fresh-two-callers',
     'invgate-link-outage-then-failed',
     'invgate-missing-scopes',
+    'invgate-refresh-at-the-floor',
     'invgate-refresh-cycles',
     'invgate-refresh-races',
     'invgate-refresh-races-old-rule',

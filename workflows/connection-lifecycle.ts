@@ -20,12 +20,13 @@ import {
   CONFIGURATION_FAULTS_BY_PHASE,
   ENSURE_FRESH_WAITS_FOR_REFRESH_IN_FLIGHT,
   LINK_DEADLINE,
+  REFRESH_AT_THE_FLOOR,
   REFRESH_JOINS_ONLY_UNSTARTED,
   SCOPES_RECHECKED,
 } from './patches';
 import { persistTransition } from './persist-transition';
 import { STATUS, TENANT, VENDOR } from './search-attributes';
-import { obtainAndVerify, probed, verified } from './token-step';
+import { obtainAndVerify, obtainedLocally, probed, verified } from './token-step';
 import { DEFAULT_POLICY } from '../domain/policy';
 import type { RotationOutcome } from '../domain/connection';
 import type { Transition } from '../domain/transition';
@@ -46,8 +47,14 @@ export async function connectionLifecycle(
   // An operator's request to start a fresh run now (workflow-keys: move the history onto the active key).
   let continueAsNewRequested = false;
   let vendorRevocation: ConnectionLifecycleResult['vendorRevocation'];
-  const record = (t: Transition | null) =>
-    persistTransition({ connectionId, tenantId, webhookRetry: policy.webhookRetry }, t);
+  // The status the search attribute holds: since REFRESH_AT_THE_FLOOR upserted only when it changes.
+  const statusShown = { value: machine.status };
+  const atTheFloor = () => patched(REFRESH_AT_THE_FLOOR);
+  const record = (t: Transition | null, { local = false } = {}) =>
+    persistTransition({ connectionId, tenantId, webhookRetry: policy.webhookRetry }, t, {
+      local,
+      ...(atTheFloor() ? { statusShown } : {}),
+    });
 
   // Validators reject a command the state forbids; the caller gets the reason (a 409 from the API).
   const validator =
@@ -110,6 +117,9 @@ export async function connectionLifecycle(
   showSnapshot(machine.snapshot());
 
   for (;;) {
+    // A command's step has a caller waiting on its update, and more commands may follow: it keeps regular
+    // activities, so the workflow task is never held while they arrive.
+    const byCommand = machine.hasQueuedCommands();
     const step = machine.nextStep(Date.now());
     if (step.kind === 'done') break;
     if (step.kind === 'wait') {
@@ -126,18 +136,24 @@ export async function connectionLifecycle(
       else await condition(woken, Math.max(step.untilMs - Date.now(), 1));
       continue;
     }
-    await runStep(step);
+    await runStep(step, byCommand);
     machine.finish();
   }
   await condition(allHandlersFinished);
   return { connectionId, status: machine.status, vendorRevocation };
 
-  async function runStep(step: Exclude<Step, { kind: 'wait' | 'done' }>): Promise<void> {
+  async function runStep(step: Exclude<Step, { kind: 'wait' | 'done' }>, byCommand: boolean): Promise<void> {
     switch (step.kind) {
       case 'establish':
       case 'refresh': {
         const live = { connectionId, slot: 'live' } as const;
-        const outcome = await obtainAndVerify(live, step.kind === 'establish' ? 'full' : 'claims');
+        const mode = step.kind === 'establish' ? 'full' : 'claims';
+        // At the floor: a step its timer began runs whole in that workflow task (token-step.ts).
+        if (!byCommand && atTheFloor()) {
+          const outcome = await obtainedLocally(live, mode);
+          return record(machine.onVendorStep(step, outcome, Date.now()), { local: true });
+        }
+        const outcome = await obtainAndVerify(live, mode);
         return record(machine.onVendorStep(step, outcome, Date.now()));
       }
       case 'install': {

@@ -48,3 +48,12 @@ export const RATE_BUDGET_WAITS = 'rate-budget-waits-on-a-timer';
  * is still too short. Before it: one arriving while a refresh called the vendor queued a second refresh.
  */
 export const ENSURE_FRESH_WAITS_FOR_REFRESH_IN_FLIGHT = 'ensure-fresh-waits-for-a-refresh-in-flight';
+
+/**
+ * Since this change a refresh or establish its timer began (routine refresh, link, recheck) requests its
+ * token and records its transition in local activities, in the workflow task that began the step (regular
+ * activities when a local attempt fails or runs long, and for steps a command began), and the status
+ * search attribute is upserted only when the status changes. Before it: two regular activities and an upsert per transition (18 history events per refresh
+ * cycle, 3 workflow tasks per link).
+ */
+export const REFRESH_AT_THE_FLOOR = 'refresh-in-one-workflow-task';

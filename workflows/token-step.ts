@@ -1,7 +1,8 @@
 // The workflow side of a vendor step: obtain a token (grant, refresh or install) and check its scopes, or
 // probe a token that never expires, and read what happened as the machine's StepOutcome.
-import { patched } from '@temporalio/workflow';
-import { vendor } from './activity-proxies';
+import { ActivityFailure, ApplicationFailure, patched, sleep } from '@temporalio/workflow';
+import { vendor, vendorAfterLocalAttempt, vendorLocal } from './activity-proxies';
+import { PERMANENT_FAILURES } from '../domain/failures';
 import { classifyFailure } from './classify-failure';
 import { VERIFY_WITH_TOKEN } from './patches';
 import { afterBudgetWaits } from './rate-budget-wait';
@@ -17,6 +18,34 @@ type Mode = 'full' | 'claims';
 export function obtainAndVerify(of: CredentialsOf, mode: Mode): Promise<StepOutcome> {
   const verify = patched(VERIFY_WITH_TOKEN) ? { verify: mode } : {};
   return verified(() => afterBudgetWaits(() => vendor.obtainToken({ ...of, ...verify })), of, mode);
+}
+
+/**
+ * A token step at the floor (REFRESH_AT_THE_FLOOR): one local attempt at the token, its scopes checked by
+ * the same activity. A failure the regular activity would retry (the vendor unavailable, a timeout) goes
+ * to it with the attempts left, scheduled in the same workflow task (after the vendor's Retry-After on a
+ * timer when it gave one); a permanent one is the outcome, as it would have been there.
+ */
+export async function obtainedLocally(of: CredentialsOf, mode: Mode): Promise<StepOutcome> {
+  const input = { ...of, verify: mode };
+  try {
+    const { verification, ...token } = await vendorLocal.obtainToken(input);
+    return verifiedOutcome(token, verification!);
+  } catch (err) {
+    const retry = retryOf(err);
+    if (!retry) return verified(() => Promise.reject(err), of, mode);
+    if (retry.afterMs !== undefined) await sleep(retry.afterMs);
+    return verified(() => vendorAfterLocalAttempt.obtainToken(input), of, mode);
+  }
+}
+
+/** Whether the regular activity would retry this failure, and the wait the vendor asked for; null: it would not. */
+function retryOf(err: unknown): { afterMs?: number } | null {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  if (!(cause instanceof ApplicationFailure)) return {};
+  if (cause.nonRetryable || PERMANENT_FAILURES.includes(cause.type as never)) return null;
+  const details = cause.details?.[0] as { retryAfterMs?: number } | undefined;
+  return details?.retryAfterMs === undefined ? {} : { afterMs: Math.max(details.retryAfterMs, 1) };
 }
 
 /** Get a token, then check its scopes unless the activity that got it already did. */
