@@ -94,6 +94,8 @@ export interface ConnectionView extends MachineSnapshot {
   vendor: string;
   pendingCommands: string[];
   busyWith: string | null;
+  /** The step running was begun by a command (a caller may wait on what it finds), not by a timer. */
+  busyWithCommand: boolean;
 }
 
 /** Why a rotation's new credentials were not taken (the old ones stay in use). */

@@ -299,6 +299,25 @@ describe('refresh commands', () => {
     m.enqueue({ kind: 'refresh' });
     expect(asked).toBe(1);
   });
+  test('the running step says whether a command began it (its status view too); a timer began it otherwise', () => {
+    const m = new ConnectionMachine(policy, () => 0.5);
+    const link = vendorStep(m, 0);
+    expect(m.runsCommand()).toBe(false);
+    expect(m.view('c', 'invgate')).toMatchObject({ busyWith: 'establish', busyWithCommand: false });
+    m.onVendorStep(link, ok(0), 0);
+    m.finish();
+    m.enqueue({ kind: 'refresh' });
+    const refresh = vendorStep(m, 10);
+    expect(m.runsCommand()).toBe(true);
+    expect(m.view('c', 'invgate')).toMatchObject({ busyWith: 'refresh', busyWithCommand: true });
+    m.onVendorStep(refresh, ok(10), 10);
+    m.finish();
+    expect(m.view('c', 'invgate')).toMatchObject({ busyWith: null, busyWithCommand: false });
+    // A resume with nothing to do leaves the step that is due to its timer.
+    m.enqueue({ kind: 'resume' });
+    expect(m.nextStep(m.snapshot().nextCheckAt!)).toEqual({ kind: 'refresh' });
+    expect(m.runsCommand()).toBe(false);
+  });
 });
 
 describe('pause and resume', () => {

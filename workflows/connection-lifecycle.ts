@@ -117,9 +117,6 @@ export async function connectionLifecycle(
   showSnapshot(machine.snapshot());
 
   for (;;) {
-    // A command's step has a caller waiting on its update, and more commands may follow: it keeps regular
-    // activities, so the workflow task is never held while they arrive.
-    const byCommand = machine.hasQueuedCommands();
     const step = machine.nextStep(Date.now());
     if (step.kind === 'done') break;
     if (step.kind === 'wait') {
@@ -136,20 +133,22 @@ export async function connectionLifecycle(
       else await condition(woken, Math.max(step.untilMs - Date.now(), 1));
       continue;
     }
-    await runStep(step, byCommand);
+    await runStep(step);
     machine.finish();
   }
   await condition(allHandlersFinished);
   return { connectionId, status: machine.status, vendorRevocation };
 
-  async function runStep(step: Exclude<Step, { kind: 'wait' | 'done' }>, byCommand: boolean): Promise<void> {
+  async function runStep(step: Exclude<Step, { kind: 'wait' | 'done' }>): Promise<void> {
     switch (step.kind) {
       case 'establish':
       case 'refresh': {
         const live = { connectionId, slot: 'live' } as const;
         const mode = step.kind === 'establish' ? 'full' : 'claims';
-        // At the floor: a step its timer began runs whole in that workflow task (token-step.ts).
-        if (!byCommand && atTheFloor()) {
+        // At the floor: a step its timer began runs whole in that workflow task (token-step.ts). A command's
+        // step has a caller waiting on its update, and more commands may follow: it keeps regular
+        // activities, so the workflow task is never held while they arrive.
+        if (!machine.runsCommand() && atTheFloor()) {
           const outcome = await obtainedLocally(live, mode);
           return record(machine.onVendorStep(step, outcome, Date.now()), { local: true });
         }

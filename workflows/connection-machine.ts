@@ -57,6 +57,8 @@ export class ConnectionMachine {
   private readonly failureRules: FailureRules;
   private readonly configurationFaultsRefuse: () => boolean;
   private running: Step | null = null;
+  /** The running step was taken from the command queue, not begun by a timer. */
+  private runningCommand = false;
   private steps = 0;
 
   constructor(
@@ -91,11 +93,17 @@ export class ConnectionMachine {
       vendor,
       pendingCommands: this.queue.kinds(),
       busyWith: this.running?.kind ?? null,
+      busyWithCommand: this.runsCommand(),
     };
   }
 
   hasQueuedCommands(): boolean {
     return !this.queue.isEmpty();
+  }
+
+  /** The step running is a command's (its caller may be waiting on what it finds), not a timer's. */
+  runsCommand(): boolean {
+    return this.running !== null && this.runningCommand;
   }
 
   /**
@@ -143,23 +151,25 @@ export class ConnectionMachine {
       this.steps += 1;
       const step = stepForCommand(this.state, command);
       // A resume of a connection that is not paused has nothing to do.
-      return step ? this.begin(step) : this.nextStep(now);
+      return step ? this.begin(step, true) : this.nextStep(now);
     }
 
     const due = this.state.nextCheckAt;
     if (due === null || now < due) return { kind: 'wait', untilMs: due };
     this.steps += 1;
-    return this.begin(stepForTimer(this.state, this.policy, now));
+    return this.begin(stepForTimer(this.state, this.policy, now), false);
   }
 
-  private begin(step: Step): Step {
+  private begin(step: Step, byCommand: boolean): Step {
     this.running = step;
+    this.runningCommand = byCommand;
     return step;
   }
 
   /** The step finished (its transition, if any, already applied). */
   finish(): void {
     this.running = null;
+    this.runningCommand = false;
   }
 
   // ---- outcomes --------------------------------------------------------------------------------
