@@ -1,6 +1,8 @@
 // Permissions on the real stack: a missing optional permission never blocks (the connection stays active
 // and lists what is missing and which feature that disables); required ones are checked again on every
 // refresh, so one removed at the vendor is noticed, and one granted later is noticed without a relink.
+// The connect page's "check again" is answered by its own check.
+import { eventually } from './support/eventually';
 import { startStack, type Stack } from './support/stack';
 
 let stack: Stack;
@@ -96,4 +98,66 @@ test('a required scope removed at the vendor is noticed at the next refresh; gra
     'connection.insufficient_scopes',
     'connection.recovered',
   ]);
+});
+
+test('checked again on the connect page while a recheck is under way: answered by its own check, not by the recheck begun before the grant', async () => {
+  const clientId = 'demo-all-scopes.check-again-during-recheck';
+  const lacking = stack.sim.control.addFault({
+    vendor: 'invgate',
+    match: clientId,
+    scope: 'token',
+    fault: { kind: 'drop_scopes', scopes: ['api.v1.locations:get'] },
+  });
+  const created = await stack.app.inject({
+    method: 'POST',
+    url: '/v1/connect-sessions',
+    payload: { vendors: ['invgate'] },
+  });
+  expect(created.statusCode).toBe(201);
+  const { token } = created.json();
+  // The page's own calls, with its session token.
+  const page = (method: 'GET' | 'POST', path: string, payload: object = {}) =>
+    stack.rawApp.inject({
+      method,
+      url: `/connect/api${path}`,
+      headers: { authorization: `Bearer ${token}` },
+      ...(method === 'POST' ? { payload } : {}),
+    });
+  const outcome = async () => (await page('GET', '/session')).json().progress.outcome as string;
+  const submitted = await page('POST', '/attempts', {
+    vendor: 'invgate',
+    instanceUrl: stack.instanceUrl('invgate'),
+    credentials: { clientId, clientSecret: 'demo-secret' },
+  });
+  expect(submitted.statusCode).toBe(200);
+  await eventually(outcome, (o) => o === 'insufficient_scopes', { what: 'the missing permission shown' });
+
+  // tether checks again by itself (with backoff); hold that recheck's token at the vendor, then grant the
+  // permission and check again while the recheck, begun before the grant, is still under way.
+  const held = stack.sim.control.addFault({
+    vendor: 'invgate',
+    match: clientId,
+    scope: 'token',
+    fault: { kind: 'delay_answer', ms: 1_500 },
+    times: 1,
+  });
+  await eventually(
+    () => stack.sim.control.listFaults().some((f) => f.id === held),
+    (pending) => !pending,
+    { what: "the recheck's token request at the vendor" },
+  );
+  stack.sim.control.removeFault(lacking);
+  const checked = await page('POST', '/check-again');
+  expect(checked.statusCode).toBe(200);
+
+  // Polled as the page does, only faster: "checking" until the answer, and the answer is the grant.
+  const seen = [checked.json().progress.outcome as string];
+  while (seen.at(-1) === 'checking' && seen.length < 200) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    seen.push(await outcome());
+  }
+  expect([...new Set(seen)]).toEqual(['checking', 'active']);
+  const connectionId = (await page('GET', '/session')).json().connection.id;
+  // The recheck's older answer is on record too, before the check's.
+  expect((await stack.eventTypes(connectionId)).slice(-2)).toEqual(['scopes_missing', 'recovered']);
 });

@@ -3,6 +3,9 @@
 // (submitted, checked again, came back from an install) the older status is not an answer yet: the page
 // shows "checking" until the workflow has recorded an event newer than that action. Audit event ids come
 // from one database sequence, so this needs no agreement between the clocks of API and worker hosts.
+// A newer event is not enough: a step its timer began before the action (a recheck under way when the user
+// checked again) records its older answer after it, so the page also waits until the workflow has no
+// command queued or running (command-under-way.ts).
 import type { ConnectSession, Connection } from '../../platform/db';
 import type { MissingScope } from '../../domain/connection';
 import type { VendorDefinition } from '../../vendor-kit/definition';
@@ -44,12 +47,25 @@ export interface AttemptResult {
 /** After this long without a recorded step, the page shows the status as it is, stale or not. */
 export const PENDING_LIMIT_MS = 120_000;
 
+/** What the connection's workflow has done since the user's latest action. */
+export interface WorkflowProgress {
+  /** The newest audit event the connection's workflow recorded. */
+  latestEvent: bigint | null;
+  /** A command is queued at the workflow or the step one began is running (asked only if actionPending). */
+  commandUnderWay: boolean;
+}
+
+/** The user acted recently enough for the page to wait on the workflow's answer to it. */
+export function actionPending(session: Pick<ConnectSession, 'actedAt' | 'actedMark'>, now: Date): boolean {
+  const { actedAt, actedMark } = session;
+  return actedAt !== null && actedMark !== null && now.getTime() - actedAt.getTime() < PENDING_LIMIT_MS;
+}
+
 export function connectProgress(
   session: Pick<ConnectSession, 'reconnect' | 'actedAt' | 'actedMark' | 'attemptResult'>,
   connection: Connection | null,
   vendor: VendorDefinition | undefined,
-  /** The newest audit event the connection's workflow recorded. */
-  latestWorkflowEvent: bigint | null,
+  workflow: WorkflowProgress,
   now: Date,
 ): ConnectProgress {
   const progress = (
@@ -67,14 +83,10 @@ export function connectProgress(
   if (status === 'revoked' || status === 'revoking') return progress('revoked');
   if (status === 'paused') return progress('paused');
 
-  const newerThan = (mark: bigint) => latestWorkflowEvent !== null && latestWorkflowEvent > mark;
+  const { latestEvent } = workflow;
+  const newerThan = (mark: bigint) => latestEvent !== null && latestEvent > mark;
   const { actedAt, actedMark } = session;
-  if (
-    actedAt &&
-    actedMark !== null &&
-    !newerThan(actedMark) &&
-    now.getTime() - actedAt.getTime() < PENDING_LIMIT_MS
-  ) {
+  if (actionPending(session, now) && (!newerThan(actedMark!) || workflow.commandUnderWay)) {
     return progress('checking');
   }
   const attempt = session.attemptResult as AttemptResult | null;

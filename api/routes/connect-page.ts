@@ -9,7 +9,8 @@ import { findVendor, vendors } from '../../catalog';
 import type { ConnectSession } from '../../platform/db';
 import { loadConnectPageAssets } from '../connect-page/assets';
 import type { AppDeps } from '../app';
-import { connectProgress } from '../connect/outcome';
+import { commandUnderWay } from '../connect/command-under-way';
+import { actionPending, connectProgress } from '../connect/outcome';
 import { CONNECT_PAGE_PREFIX } from '../connect/page-url';
 import {
   ConnectAttemptSchema,
@@ -128,8 +129,15 @@ export const connectPageRoutes: FastifyPluginAsyncZod<{
       async function progressOf(session: ConnectSession) {
         const connection = await connectSessions.connection(session);
         const vendor = connection ? findVendor(connection.vendor) : undefined;
-        const latest = connection ? await connectSessions.latestWorkflowEvent(connection.id) : null;
-        return { connection, progress: connectProgress(session, connection, vendor, latest, new Date()) };
+        const now = new Date();
+        const latestEvent = connection ? await connectSessions.latestWorkflowEvent(connection.id) : null;
+        // A status query per poll, only while the page waits on what the user did (a revoked workflow ended).
+        const underWay =
+          connection !== null && connection.status !== 'revoked' && actionPending(session, now)
+            ? await commandUnderWay(deps, connection)
+            : false;
+        const workflow = { latestEvent, commandUnderWay: underWay };
+        return { connection, progress: connectProgress(session, connection, vendor, workflow, now) };
       }
 
       async function pageSession(current: ConnectSession, extra: { authorizeUrl?: string } = {}) {
