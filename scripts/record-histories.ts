@@ -36,6 +36,7 @@ const OWN_STACKS: Record<string, Pick<StackOptions, 'policy' | 'env'>> = {
   'invgate-configuration-faults-in-maintenance': { policy: { configurationFaultLimitMs: 4_000 } },
   'slack-job-rate-budget-wait': { env: TIGHT_BUDGETS },
   'invgate-refresh-rate-budget-wait': { env: TIGHT_BUDGETS },
+  'invgate-link-at-the-floor-budget-wait': { env: TIGHT_BUDGETS },
   'invgate-refresh-at-the-floor': { policy: { failureBackoffBaseMs: 500, failureBackoffCapMs: 1_000 } },
 };
 
@@ -57,6 +58,27 @@ const asAdmin = (stack: Stack, method: 'GET' | 'POST', url: string, payload?: ob
   });
 
 const scenarios: Record<string, Scenario> = {
+  // Two links at once on one InvGate host at one token request per 5 s: the link whose local attempt finds
+  // the shared budget out holds the next slot, sleeps until it on a timer, then takes it with the regular
+  // activity; neither is a vendor failure.
+  async 'invgate-link-at-the-floor-budget-wait'(stack) {
+    const ids = await Promise.all(
+      [1, 2].map(async (n) => (await stack.link(invgate(stack, `demo-all-scopes.rec-floor-budget-${n}`))).id),
+    );
+    for (const id of ids) await stack.waitForStatus(id, 'active', 30_000);
+    let waited: string | undefined;
+    for (const id of ids) {
+      const { events } = await stack.client.workflow.getHandle(`connection:${id}`).fetchHistory();
+      const regular = (events ?? []).some(
+        (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'obtainToken',
+      );
+      if (regular) waited = id;
+      else await revoke(stack, id);
+    }
+    if (!waited) throw new Error('neither link waited for the rate budget');
+    await revoke(stack, waited);
+    return waited;
+  },
   // Two API processes' ensureFreshToken updates while the first one's refresh waits 3 s for InvGate: the
   // second waits that refresh out and answers its token, with no second refresh.
   async 'invgate-ensure-fresh-two-callers'(stack) {

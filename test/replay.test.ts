@@ -24,6 +24,7 @@ test('every lifecycle path has a recorded history', () => {
     'invgate-continue-as-new-now',
     'invgate-degraded-then-reauth',
     'invgate-ensure-fresh-two-callers',
+    'invgate-link-at-the-floor-budget-wait',
     'invgate-link-outage-then-failed',
     'invgate-missing-scopes',
     'invgate-refresh-at-the-floor',

@@ -5,7 +5,7 @@ import { vendor, vendorAfterLocalAttempt, vendorLocal } from './activity-proxies
 import { PERMANENT_FAILURES } from '../domain/failures';
 import { classifyFailure } from './classify-failure';
 import { VERIFY_WITH_TOKEN } from './patches';
-import { afterBudgetWaits } from './rate-budget-wait';
+import { afterBudgetWaits, budgetWaitOf } from './rate-budget-wait';
 import { failedOutcome, verifiedOutcome, type StepOutcome } from './step-outcome';
 import type { CredentialSlot, ScopeVerification, TokenInfo } from '../domain/connection';
 
@@ -32,10 +32,18 @@ export async function obtainedLocally(of: CredentialsOf, mode: Mode): Promise<St
     const { verification, ...token } = await vendorLocal.obtainToken(input);
     return verifiedOutcome(token, verification!);
   } catch (err) {
+    // The shared rate budget's slot is further than the local attempt waits in place: it holds the slot,
+    // the workflow sleeps until it and calls the regular activity, all of whose attempts are left (the
+    // vendor was not called). Not a vendor failure.
+    const budgetWaitMs = budgetWaitOf(err);
+    if (budgetWaitMs !== undefined) {
+      await sleep(Math.max(budgetWaitMs, 1));
+      return verified(() => afterBudgetWaits(() => vendor.obtainToken(input)), of, mode);
+    }
     const retry = retryOf(err);
     if (!retry) return verified(() => Promise.reject(err), of, mode);
     if (retry.afterMs !== undefined) await sleep(retry.afterMs);
-    return verified(() => vendorAfterLocalAttempt.obtainToken(input), of, mode);
+    return verified(() => afterBudgetWaits(() => vendorAfterLocalAttempt.obtainToken(input)), of, mode);
   }
 }
 
