@@ -265,7 +265,8 @@ test('a 429 saying Retry-After: 0 is retried with the backoff, not at once until
     .filter(
       (r) =>
         r.receivedAt >= since &&
-        r.url.includes('/Users') &&
+        // The job's lookups, not the connection's health probe (GET /Users?count=1) that may land meanwhile.
+        r.url.includes('/Users?filter=') &&
         r.headers.authorization === 'Bearer demo-all-scopes.retry-now',
     )
     .map((r) => r.receivedAt);
