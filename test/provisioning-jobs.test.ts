@@ -250,29 +250,31 @@ test("Slack's SCIM rate limit: writes beyond it are answered 429 and retried aft
 test('a 429 saying Retry-After: 0 is retried with the backoff, not at once until the attempts run out', async () => {
   const connectionId = await linked('promapp', 'demo-all-scopes.retry-now');
   const since = Date.now();
-  // Four refusals: one fewer than the test policy's attempts, spaced 200, 400, 800 ms by its backoff.
+  // Four refusals of the create (not of the health probe's GETs that may land meanwhile): one fewer than
+  // the test policy's attempts, spaced 200, 400, 800 and 1,000 ms by its backoff.
   stack.sim.control.addFault({
     vendor: 'promapp',
     match: 'demo-all-scopes.retry-now',
-    scope: 'api',
+    endpoint: 'POST /api/scim/Users',
     fault: { kind: 'status', status: 429, retryAfterSeconds: 0 },
     times: 4,
   });
-  const job = await run(connectionId, { operation: 'find_user', input: { userName: 'nobody' } });
-  expect({ status: job.status, failure: job.failure }).toEqual({ status: 'succeeded', failure: null });
-  const calls = stack.sim.control
+  const job = await run(connectionId, { operation: 'create_user', input: { userName: 'retry-now' } });
+  expect({ status: job.status, failure: job.failure }).toMatchObject({ status: 'succeeded', failure: null });
+  const creates = stack.sim.control
     .requests('promapp')
     .filter(
       (r) =>
         r.receivedAt >= since &&
-        // The job's lookups, not the connection's health probe (GET /Users?count=1) that may land meanwhile.
-        r.url.includes('/Users?filter=') &&
+        r.method === 'POST' &&
         r.headers.authorization === 'Bearer demo-all-scopes.retry-now',
     )
     .map((r) => r.receivedAt);
-  expect(calls).toHaveLength(5);
-  // Backoff from 200 ms doubling, capped at 1 s: at least 200 + 400 + 800 + 1000 ms from first to last.
-  expect(calls.at(-1)! - calls[0]!).toBeGreaterThanOrEqual(2_000);
+  expect(creates).toHaveLength(5);
+  expect(creates.at(-1)! - creates[0]!).toBeGreaterThanOrEqual(2_000);
+  expect(
+    await vendorUsers(promappScim(), 'demo-all-scopes.retry-now', 'userName eq "retry-now"'),
+  ).toHaveLength(1);
 });
 
 test('a vendor outage is retried with backoff; after the last attempt the job fails vendor_unavailable', async () => {
