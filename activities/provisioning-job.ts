@@ -5,6 +5,7 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { getVendor } from '../catalog';
 import type { OperationSpec, VendorEndpoints } from '../vendor-kit/definition';
 import { OperationRefused } from '../vendor-kit/operation-error';
+import { missingOperationScope } from '../vendor-kit/operation-scopes';
 import { BudgetExhausted } from '../vendor-kit/rate-limits';
 import { VendorError } from '../vendor-kit/vendor-error';
 import type { VendorHttp } from '../vendor-kit/vendor-http';
@@ -114,6 +115,9 @@ export function createJobActivities(deps: JobActivityDeps) {
             `the connection is ${connection.status}${connection.statusMessage ? `: ${connection.statusMessage}` : ''}`,
           );
         }
+        const input = spec.input.parse(job.input);
+        const notGranted = missingOperationScope(vendor, spec, input, connection);
+        if (notGranted) throw notGranted;
         const token = await tokenFor(connection.id, vendor.id);
         await db.job.updateMany({
           where: { id: jobId, status: { in: ['queued', 'waiting_for_connection'] } },
@@ -123,7 +127,7 @@ export function createJobActivities(deps: JobActivityDeps) {
           // A slot far ahead is held for this job: its next call takes it instead of queueing again.
           budgetedContext(connection, vendor, deps, `job:${jobId}`),
           token,
-          spec.input.parse(job.input),
+          input,
           {
             resumed: job.vendorRequestSentAt !== null,
             markSent: async () => {

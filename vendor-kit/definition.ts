@@ -172,7 +172,7 @@ export type RevokeSpec =
 export interface OperationAttempt {
   /** An earlier attempt of this job may have reached the vendor with the same request. */
   resumed: boolean;
-  /** Note, durably, that a request that creates something is about to be sent (so a later attempt knows). */
+  /** Note, durably, that a request that creates or removes something is about to be sent (so a later attempt knows). */
   markSent(): Promise<void>;
   /** The vendor's answer to that request said it made nothing (429, a refusal): a retry may send it again. */
   markNotSent(): Promise<void>;
@@ -183,7 +183,10 @@ export interface OperationAttempt {
   reference: string;
   /** The vendor's id of what an earlier attempt made and recorded (recordMade), else null. */
   madeEarlier: string | null;
-  /** Note, durably, what the create made, before the steps after it (a retry continues, it makes nothing twice). */
+  /**
+   * Note, durably, what the create made (or the delete removes), before the steps after it (a retry continues, it
+   * makes nothing twice).
+   */
   recordMade(vendorId: string): Promise<void>;
 }
 
@@ -197,6 +200,12 @@ export interface OperationSpec<Input = unknown> {
   name: string;
   summary: string;
   input: z.ZodType<Input>;
+  /**
+   * Optional scopes of the vendor's list this operation needs for this input (NinjaOne's `management` to create
+   * an end user): a job on a connection not granted one fails missing_permission before any call, naming it with
+   * its purpose and where to grant it. Required scopes need no mention: without them no connection is usable.
+   */
+  scopes?(input: Input): readonly string[];
   run(
     ctx: VendorContext,
     accessToken: string,

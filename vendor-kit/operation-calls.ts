@@ -10,7 +10,8 @@ import type { VendorRequest, VendorResponse } from './vendor-http';
 import { detailOf, parseJson, throwIfUnavailable, type ErrorHooks } from './vendor-responses';
 
 export class OperationCalls {
-  private readonly host: string;
+  /** The host the calls go to, as messages name it. */
+  readonly host: string;
 
   /** @param vendor the vendor's hooks that read its error bodies; @param baseUrl the API base the paths are relative to (e.g. `{instance}/api/v1`) */
   constructor(
