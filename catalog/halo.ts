@@ -8,6 +8,7 @@ import type { ScopeRequirement, VendorContext, VendorDefinition } from '../vendo
 import { hostIsUnder, originOnly, pathBefore, type InstanceUrlNormaliser } from '../vendor-kit/instance-url';
 import { answerString } from '../vendor-kit/answer-fields';
 import { trimTrailingSlashes } from '../vendor-kit/url-policy';
+import { ticketOperations, USER_LOOKUP_SCOPE } from './halo-tickets';
 
 const scopes: ScopeRequirement[] = [
   { scope: 'read:tickets', purpose: 'read tickets, to find requests already raised for a user' },
@@ -15,6 +16,12 @@ const scopes: ScopeRequirement[] = [
   {
     scope: 'read:assets',
     purpose: "read assets, to attach a user's devices to their requests",
+    optional: true,
+  },
+  // Halo files users under customers; without it a ticket's user is given by id (catalog/README.md).
+  {
+    scope: USER_LOOKUP_SCOPE,
+    purpose: "read users, to find a ticket's user by email (without it, create_ticket takes the user's id)",
     optional: true,
   },
 ];
@@ -178,10 +185,11 @@ export const halo: VendorDefinition = {
     'In HaloITSM, open Configuration → Integrations → HaloITSM API, click View Applications, then New.',
     'Name the application (e.g. Tether) and set Authentication Method to "Client ID and Secret (Services)".',
     'Set Login Type to "Agent" and choose the agent to log in as: the application can never do more than that agent.',
-    'On the Permissions tab, tick read:tickets and edit:tickets, and read:assets unless you leave it out of "Scopes to request" (settings.scopes). Save.',
+    'On the Permissions tab, tick read:tickets and edit:tickets, and read:assets and read:customers unless you leave them out of "Scopes to request" (settings.scopes). Save.',
     'Copy the Client ID and the Client Secret, and paste them here with your HaloITSM URL (e.g. https://acme.haloitsm.com).',
     'Leave "Client authentication" (settings.clientAuth) as "body" unless your instance only accepts the client credentials as HTTP Basic.',
   ],
+  operations: ticketOperations({ hooks: { errorMessage } }),
   grantPermissions:
     'In HaloITSM, open Configuration → Integrations → HaloITSM API → View Applications, open the Tether application, tick the missing permission on its Permissions tab and save. The agent it logs in as must be allowed the same.',
   // Hosted HaloITSM counts every request of a client, token requests included.

@@ -1,8 +1,9 @@
 // HaloITSM (same platform as HaloPSA): discovery at /api/authinfo, OAuth2 client credentials at /auth/token
-// (secret in the body or HTTP Basic), scopes like read:tickets, a per-client rolling rate limit, and error
-// bodies that differ by layer, as catalog/README.md reports.
-import type { FastifyRequest } from 'fastify';
+// (secret in the body or HTTP Basic), scopes like read:tickets, a per-client rolling rate limit, error bodies
+// that differ by layer, and a service desk (tickets, users, assets: halo-desk.ts), as catalog/README.md reports.
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { clientCredentialsGrant, type ClientCredentialsPolicy } from './client-credentials-grant';
+import { HaloDesk, HaloDeskError } from './halo-desk';
 import { oauthError, oauthErrorBody } from './oauth-errors';
 import { opaqueToken } from './opaque-token';
 import { bearerToken, field } from './request-credentials';
@@ -11,7 +12,7 @@ import type { VendorSimulator } from './vendor';
 import type { Call, ErrorBody, VendorRuntime } from './vendor-runtime';
 
 export const HALO_TENANT_ID = 'simulator';
-const ALLOWED_SCOPES = new Set(['read:tickets', 'edit:tickets', 'read:assets', 'all']);
+const ALLOWED_SCOPES = new Set(['read:tickets', 'edit:tickets', 'read:assets', 'read:customers', 'all']);
 /** What demo-missing-scopes leaves out: asset access (and `all`, which would imply it). */
 const MISSING_SCOPES = new Set(['read:assets', 'all']);
 const DEFAULT_RATE_LIMIT = { requests: 300, windowSeconds: 300 };
@@ -23,9 +24,12 @@ const FAILURE_MESSAGES = {
   revoked: 'Authorization has been denied for this request: the access token has been revoked.',
 } as const;
 
-/** Halo's bodies vary: {Message} for authorization, {ClassName, Message} for exceptions, {resultCode, errorMessage} for throttling. */
+/**
+ * Halo's bodies vary: {Message} for authorization and refused input, {ClassName, Message} for exceptions,
+ * {resultCode, errorMessage} for throttling.
+ */
 const apiErrorBody: ErrorBody = (status, message) => {
-  if (status === 401) return { Message: message };
+  if (status === 400 || status === 401) return { Message: message };
   if (status === 429) return { resultCode: 429, errorMessage: message };
   return { ClassName: status === 403 ? 'HaloForbiddenException' : 'System.Exception', Message: message };
 };
@@ -97,40 +101,52 @@ export const halo: VendorSimulator = {
       },
     });
 
-    const api = (url: string, anyOf: string[] | undefined, answer: unknown) =>
+    const desk = new HaloDesk();
+    runtime.onReset(() => desk.reset());
+    const api = (
+      method: 'GET' | 'POST',
+      url: string,
+      anyOf: string[] | undefined,
+      answer: (request: FastifyRequest, reply: FastifyReply) => unknown,
+    ) =>
       runtime.route(app, {
-        method: 'GET',
+        method,
         url,
         kind: 'api',
         identify: (request) => runtime.issuedTokenCaller(bearerToken(request)),
         errorBody: apiErrorBody,
-        handle(call, _request, reply) {
+        handle(call, request, reply) {
           const refusal = authorize(runtime, call, anyOf);
           if (refusal) {
             reply.code(refusal.status);
             return refusal.body;
           }
-          return answer;
+          const result = answer(request, reply);
+          if (result instanceof HaloDeskError) {
+            reply.code(result.status);
+            return apiErrorBody(result.status, result.message);
+          }
+          return result;
         },
       });
-    api('/api/agent/me', undefined, {
+    const query = (request: FastifyRequest) => (request.query ?? {}) as Record<string, unknown>;
+    api('GET', '/api/agent/me', undefined, () => ({
       id: 2,
       name: 'API Agent',
       email: 'api-agent@example.com',
       isdisabled: false,
+    }));
+    api('GET', '/api/tickets', ['read:tickets', 'all'], (request) => desk.list(query(request)));
+    api('GET', '/api/tickets/:id', ['read:tickets', 'all'], (request) =>
+      desk.ticket((request.params as { id: string }).id),
+    );
+    api('POST', '/api/tickets', ['edit:tickets', 'all'], (request, reply) => {
+      const made = desk.create(request.body);
+      if (!(made instanceof HaloDeskError)) reply.code(201);
+      return made;
     });
-    api('/api/tickets', ['read:tickets', 'all'], {
-      page_no: 1,
-      page_size: 1,
-      record_count: 1,
-      tickets: [{ id: 1001, summary: 'Printer on fire', status_id: 1 }],
-    });
-    api('/api/asset', ['read:assets', 'all'], {
-      page_no: 1,
-      page_size: 1,
-      record_count: 1,
-      assets: [{ id: 501, inventory_number: 'LAPTOP-0001', assettype_name: 'Laptop' }],
-    });
+    api('GET', '/api/users', ['read:customers', 'all'], (request) => desk.users(query(request)));
+    api('GET', '/api/asset', ['read:assets', 'all'], (request) => desk.assets(query(request)));
   },
 };
 

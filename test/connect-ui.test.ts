@@ -355,7 +355,9 @@ test.each(vendorCases)(
     const row = await sessionRow(session.id);
     const linked = await connection(row.connectionId!);
     expect(linked).toMatchObject({ vendor, status: 'active', tags });
-    if (vendor === 'halo') expect(linked.settings.scopes).toEqual(['read:tickets', 'edit:tickets']);
+    if (vendor === 'halo') {
+      expect(linked.settings.scopes).toEqual(['read:tickets', 'edit:tickets', 'read:customers']);
+    }
     if (vendor === 'ninjaone') expect(linked.settings.region).toBe('eu');
     // Tags copied from the session are filterable.
     const listed = await v1('GET', `/v1/connections?tag=endUser:u-${vendor}&tag=organisation:acme`);

@@ -50,7 +50,7 @@ test('the tickets scopes cannot be left out', async () => {
 test('HTTP Basic client authentication, chosen in settings', async () => {
   const res = await link('demo-all-scopes.basic', { clientAuth: 'basic' });
   const connection = await stack.waitForStatus(res.id, 'active');
-  expect(connection.grantedScopes).toEqual(['edit:tickets', 'read:assets', 'read:tickets']);
+  expect(connection.grantedScopes).toEqual(['edit:tickets', 'read:assets', 'read:customers', 'read:tickets']);
 
   // The same grant, watched on the wire: credentials in the Authorization header, none in the form.
   const sent: VendorRequest[] = [];
@@ -68,7 +68,7 @@ test('HTTP Basic client authentication, chosen in settings', async () => {
     clientId: 'demo-all-scopes.basic',
     clientSecret: 'demo-secret',
   });
-  expect(granted.grantedScopes).toEqual(['read:tickets', 'edit:tickets', 'read:assets']);
+  expect(granted.grantedScopes).toEqual(['read:tickets', 'edit:tickets', 'read:assets', 'read:customers']);
   const tokenRequest = sent.find((r) => r.method === 'POST')!;
   expect(tokenRequest.url).toBe(`${stack.instanceUrl('halo')}/auth/token?tenant=simulator`);
   expect(tokenRequest.headers?.authorization).toBe(
@@ -76,7 +76,7 @@ test('HTTP Basic client authentication, chosen in settings', async () => {
   );
   expect(tokenRequest.form).toEqual({
     grant_type: 'client_credentials',
-    scope: 'read:tickets edit:tickets read:assets',
+    scope: 'read:tickets edit:tickets read:assets read:customers',
   });
 });
 
@@ -85,7 +85,7 @@ test('a token granted no scope never links, and is not mistaken for bad credenti
     vendor: 'halo',
     match: 'demo-all-scopes.no-scope',
     scope: 'token',
-    fault: { kind: 'drop_scopes', scopes: ['read:tickets', 'edit:tickets', 'read:assets'] },
+    fault: { kind: 'drop_scopes', scopes: ['read:tickets', 'edit:tickets', 'read:assets', 'read:customers'] },
   });
   const res = await link('demo-all-scopes.no-scope');
   const connection = await stack.waitForStatus(res.id, 'insufficient_scopes');
@@ -93,7 +93,10 @@ test('a token granted no scope never links, and is not mistaken for bad credenti
     'read:tickets',
     'edit:tickets',
   ]);
-  expect(connection.missingOptionalScopes.map((m: { scope: string }) => m.scope)).toEqual(['read:assets']);
+  expect(connection.missingOptionalScopes.map((m: { scope: string }) => m.scope)).toEqual([
+    'read:assets',
+    'read:customers',
+  ]);
   expect(stats('demo-all-scopes.no-scope').apiRequests).toBe(0);
 });
 
@@ -123,7 +126,7 @@ test("Halo's 401 for a permission the token lacks reads as missing once /api/age
     { probe: 'assets', ok: false },
   ]);
   expect(verification.missing.map((m) => m.scope)).toEqual(['read:tickets', 'edit:tickets']);
-  expect(verification.missingOptional?.map((m) => m.scope)).toEqual(['read:assets']);
+  expect(verification.missingOptional?.map((m) => m.scope)).toEqual(['read:assets', 'read:customers']);
 });
 
 test("a revoked token is named in words from Halo's {Message} body", async () => {
@@ -217,6 +220,7 @@ test('the connector tells the customer what to click, paste and grant', async ()
     { scope: 'read:tickets', purpose: expect.any(String) },
     { scope: 'edit:tickets', purpose: expect.any(String) },
     { scope: 'read:assets', purpose: expect.any(String), optional: true },
+    { scope: 'read:customers', purpose: expect.any(String), optional: true },
   ]);
   expect(detail.settingsFields.properties.clientAuth).toMatchObject({
     enum: ['body', 'basic'],

@@ -40,7 +40,7 @@ test('Halo without read:assets is active, listing it with the feature it disable
     status: 'active',
     missingScopes: [],
     missingOptionalScopes: [ASSETS],
-    grantedScopes: ['edit:tickets', 'read:tickets'],
+    grantedScopes: ['edit:tickets', 'read:customers', 'read:tickets'],
   });
 });
 
