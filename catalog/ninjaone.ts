@@ -8,13 +8,19 @@ import type {
   VendorDefinition,
 } from '../vendor-kit/definition';
 import { hostIsUnder, originOnly, pathBefore, type InstanceUrlNormaliser } from '../vendor-kit/instance-url';
+import { endUserOperations } from './ninjaone-end-users';
 
 const REGIONS = ['app', 'us2', 'eu', 'ca', 'oc'] as const;
 const regionUrl = (region: string) => `https://${region}.ninjarmm.com`;
 
 const scopes: ScopeRequirement[] = [
   { scope: 'monitoring', purpose: 'read organizations, devices and users (and check the connection)' },
-  { scope: 'management', purpose: 'create and update organizations, users and devices', optional: true },
+  // Optional for the connection, needed by create_end_user and delete_end_user (their `scopes`).
+  {
+    scope: 'management',
+    purpose: 'create and delete end users (create_end_user, delete_end_user)',
+    optional: true,
+  },
   { scope: 'control', purpose: 'remote access to devices', optional: true },
 ];
 
@@ -110,6 +116,7 @@ export const ninjaone: VendorDefinition = {
     'Copy the Client Secret now (NinjaOne shows it once) and the Client ID, and paste them here.',
     'Choose your "Region" (settings.region: app, us2, eu, ca or oc); give an instance URL only if yours is not https://<region>.ninjarmm.com.',
   ],
+  operations: endUserOperations({}),
   grantPermissions:
     'In NinjaOne, open Administration → Apps → API, tab Client App IDs, edit the Tether client app, tick the missing scope under Scopes and save.',
   hooks: {

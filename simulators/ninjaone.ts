@@ -1,12 +1,13 @@
 // NinjaOne: OAuth2 client credentials at /ws/oauth/token (scopes monitoring, management, control; no
 // refresh token; offline_access refused), RFC 7009 revocation at /ws/oauth/revoke, RFC 8414 metadata,
-// and the public API under /v2.
-import type { FastifyRequest } from 'fastify';
+// and the public API under /v2: organizations, and the end users of ninjaone-end-users.ts.
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { clientCredentialsGrant, type ClientCredentialsPolicy } from './client-credentials-grant';
 import { oauthError, oauthErrorBody } from './oauth-errors';
 import { opaqueToken } from './opaque-token';
 import { bearerToken, clientCredentials, field } from './request-credentials';
 import { COMMON_SCENARIOS, DEMO_SECRET } from './scenario';
+import { EndUserDirectory, EndUserError, ORGANIZATIONS } from './ninjaone-end-users';
 import type { VendorSimulator } from './vendor';
 import type { ErrorBody } from './vendor-runtime';
 
@@ -21,12 +22,19 @@ const FAILURE_MESSAGES = {
   revoked: 'Access token revoked',
 } as const;
 
-/** RFC 6750 §3.1 error bodies: NinjaOne's API error format is not documented (see README). */
-const apiErrorBody: ErrorBody = (status, message) => {
-  if (status === 401) return { error: 'invalid_token', error_description: message };
-  if (status === 403) return { error: 'insufficient_scope', error_description: message };
-  return { error: status === 429 ? 'too_many_requests' : 'server_error', error_description: message };
+const ERROR_CODES: Record<number, string> = {
+  401: 'invalid_token',
+  403: 'insufficient_scope',
+  404: 'not_found',
+  409: 'conflict',
+  429: 'too_many_requests',
 };
+
+/** RFC 6750 §3.1 style error bodies: NinjaOne's API error format is not documented (see README). */
+const apiErrorBody: ErrorBody = (status, message) => ({
+  error: ERROR_CODES[status] ?? (status >= 500 ? 'server_error' : 'invalid_request'),
+  error_description: message,
+});
 
 const policy: ClientCredentialsPolicy = {
   defaultLifetimeSeconds: 3600,
@@ -113,24 +121,47 @@ export const ninjaone: VendorSimulator = {
       },
     });
 
-    runtime.route(app, {
-      method: 'GET',
-      url: '/v2/organizations',
-      kind: 'api',
-      identify: (request) => runtime.issuedTokenCaller(bearerToken(request)),
-      errorBody: apiErrorBody,
-      handle(call, _request, reply) {
-        const failure = runtime.authenticate(call);
-        if (failure) {
-          reply.code(401).header('www-authenticate', `Bearer error="invalid_token"`);
-          return apiErrorBody(401, FAILURE_MESSAGES[failure]);
-        }
-        if (!runtime.hasScope(call, 'monitoring')) {
-          reply.code(403).header('www-authenticate', `Bearer error="insufficient_scope", scope="monitoring"`);
-          return apiErrorBody(403, 'The access token does not have the monitoring scope');
-        }
-        return [{ id: 1, name: 'Simulated Organization', nodeApprovalMode: 'AUTOMATIC' }];
-      },
+    const directory = new EndUserDirectory();
+    runtime.onReset(() => directory.reset());
+    const api = (
+      method: 'GET' | 'POST' | 'DELETE',
+      url: string,
+      scope: string,
+      answer: (request: FastifyRequest, reply: FastifyReply) => unknown,
+    ) =>
+      runtime.route(app, {
+        method,
+        url,
+        kind: 'api',
+        identify: (request) => runtime.issuedTokenCaller(bearerToken(request)),
+        errorBody: apiErrorBody,
+        handle(call, request, reply) {
+          const failure = runtime.authenticate(call);
+          if (failure) {
+            reply.code(401).header('www-authenticate', `Bearer error="invalid_token"`);
+            return apiErrorBody(401, FAILURE_MESSAGES[failure]);
+          }
+          if (!runtime.hasScope(call, scope)) {
+            reply.code(403).header('www-authenticate', `Bearer error="insufficient_scope", scope="${scope}"`);
+            return apiErrorBody(403, `The access token does not have the ${scope} scope`);
+          }
+          const result = answer(request, reply);
+          if (result instanceof EndUserError) {
+            reply.code(result.status);
+            return apiErrorBody(result.status, result.message);
+          }
+          return result;
+        },
+      });
+    const input = (value: unknown) => (value ?? {}) as Record<string, unknown>;
+    api('GET', '/v2/organizations', 'monitoring', () => ORGANIZATIONS);
+    api('GET', '/v2/user/end-users', 'monitoring', () => directory.list());
+    api('POST', '/v2/user/end-users', 'management', (request) =>
+      directory.create(input(request.body), input(request.query)),
+    );
+    api('DELETE', '/v2/user/end-user/:id', 'management', (request, reply) => {
+      const removed = directory.remove((request.params as { id: string }).id);
+      return removed === true ? reply.code(204).send() : removed;
     });
   },
 };
