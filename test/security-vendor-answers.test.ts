@@ -106,24 +106,34 @@ const attempt = {
 };
 
 /**
- * Inputs for each provisioning operation, by name: an operation without one fails the test below, so a new
- * operation is fed hostile answers as soon as it lands.
+ * Inputs for each provisioning operation, by name, each taking its own path through the vendor's answers: an
+ * operation without one fails the test below, so a new operation is fed hostile answers as soon as it lands.
  */
-const OPERATION_INPUTS: Record<string, unknown> = {
-  create_user: { userName: 'ada@example.com', externalId: 'hr-1', displayName: 'Ada' },
-  update_user: { user: { userName: 'ada@example.com' }, title: 'Engineer' },
-  deactivate_user: { user: { externalId: 'hr-1' } },
-  reactivate_user: { user: { userName: 'ada@example.com' } },
-  find_user: { email: 'ada@example.com' },
-  create_request: {
-    title: 'New hire',
-    category: 'Onboarding',
-    type: 'Service Request',
-    priority: 2,
-    location: 'Remote',
-    customer: { email: 'ada@example.com' },
-    customFields: { 'Laptop model': 'MacBook Pro 14' },
-  },
+const OPERATION_INPUTS: Record<string, unknown[]> = {
+  create_user: [{ userName: 'ada@example.com', externalId: 'hr-1', displayName: 'Ada' }],
+  update_user: [{ user: { userName: 'ada@example.com' }, title: 'Engineer' }],
+  deactivate_user: [{ user: { externalId: 'hr-1' } }],
+  reactivate_user: [{ user: { userName: 'ada@example.com' } }],
+  find_user: [{ email: 'ada@example.com' }],
+  create_request: [
+    {
+      title: 'New hire',
+      category: 'Onboarding',
+      type: 'Service Request',
+      priority: 2,
+      location: 'Remote',
+      customer: { email: 'ada@example.com' },
+      customFields: { 'Laptop model': 'MacBook Pro 14' },
+    },
+  ],
+  // By email: the user lookup's answer; by id: the created ticket's.
+  create_ticket: [
+    { summary: 'New hire', ticketTypeId: 3, user: { email: 'ada@example.com' } },
+    { summary: 'New hire', ticketTypeId: 3, user: { id: 10 }, assets: [{ id: 501 }] },
+  ],
+  create_end_user: [{ firstName: 'Ada', lastName: 'Lovelace', email: 'ada@example.com', organizationId: 1 }],
+  delete_end_user: [{ user: { email: 'ada@example.com' } }, { user: { id: 7 } }],
+  find_end_user: [{ email: 'ada@example.com' }],
 };
 
 function hooksOf(vendor: VendorDefinition): Hook[] {
@@ -149,20 +159,18 @@ function hooksOf(vendor: VendorDefinition): Hook[] {
       run: (ctx) => revoke.revoke(ctx, { ...client, token: 'static-token' }, 'access-token'),
     });
   }
-  for (const op of vendor.operations ?? []) hooks.push(operationHook(vendor, op));
+  for (const op of vendor.operations ?? []) hooks.push(...operationHooks(vendor, op));
   return hooks;
 }
 
-function operationHook(vendor: VendorDefinition, op: OperationSpec): Hook {
-  return {
-    name: `operation ${op.name}`,
-    run: (ctx) => {
-      if (!(op.name in OPERATION_INPUTS)) {
-        throw new Error(`add an input for ${vendor.id}'s operation ${op.name} to OPERATION_INPUTS`);
-      }
-      return op.run(ctx, 'access-token', op.input.parse(OPERATION_INPUTS[op.name]), attempt);
-    },
-  };
+function operationHooks(vendor: VendorDefinition, op: OperationSpec): Hook[] {
+  const inputs = OPERATION_INPUTS[op.name];
+  // Thrown here, not in a hook: a hook that fails before any request is not counted as a run.
+  if (!inputs) throw new Error(`add an input for ${vendor.id}'s operation ${op.name} to OPERATION_INPUTS`);
+  return inputs.map((input, i) => ({
+    name: `operation ${op.name} (input ${i + 1})`,
+    run: (ctx) => op.run(ctx, 'access-token', op.input.parse(input), attempt),
+  }));
 }
 
 /** Answers request number `hostileAt` of a call with `text`, every other one with a benign `{}`. */
