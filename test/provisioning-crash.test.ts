@@ -1,7 +1,8 @@
 // Exactly once at the vendor: the worker (a real child process, main/worker.ts) is killed after the vendor
-// made the user (or the service desk its request) and before the job recorded it. The retried create, on a
-// new worker, finds and adopts what was made instead of making a second one, or, where the vendor offers no
-// way to find it (InvGate), sends nothing again and says where to look.
+// made the user (or the service desk its request or ticket, NinjaOne its end user) and before the job recorded
+// it. The retried create, on a new worker, finds and adopts what was made instead of making a second one (by
+// externalId or userName, Halo's ticket by the reference it carries, NinjaOne's end user by email), or, where
+// the vendor offers no way to find it (InvGate), sends nothing again and says where to look.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import path from 'node:path';
@@ -225,16 +226,16 @@ async function crashBetweenAnswerAndRecord(
   );
 }
 
-/** A token of the simulators' InvGate that may read requests back (the connection's cannot). */
-async function invgateReader(): Promise<string> {
-  const res = await fetch(`${sim.baseUrl}/invgate/oauth/v2/0/access_token`, {
+/** A token from the simulators' token endpoint at `tokenPath` with `scope`, for reading what was made. */
+async function reader(tokenPath: string, scope: string): Promise<string> {
+  const res = await fetch(`${sim.baseUrl}/${tokenPath}`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams({
       grant_type: 'client_credentials',
       client_id: 'demo-all-scopes.reader',
       client_secret: DEMO_SECRET,
-      scope: 'api.v1.incident:get',
+      scope,
     }),
   });
   return ((await res.json()) as { access_token: string }).access_token;
@@ -247,9 +248,9 @@ test('an InvGate request whose answer was lost is not sent again: one request at
     instanceUrl: `${sim.baseUrl}/invgate`,
     credentials: { clientId: client, clientSecret: DEMO_SECRET },
   });
-  const reader = await invgateReader();
+  const token = await reader('invgate/oauth/v2/0/access_token', 'api.v1.incident:get');
   const firstRequest = () =>
-    fetch(`${sim.baseUrl}/invgate/api/v1/incident?id=1`, { headers: { authorization: `Bearer ${reader}` } });
+    fetch(`${sim.baseUrl}/invgate/api/v1/incident?id=1`, { headers: { authorization: `Bearer ${token}` } });
   const done = await crashBetweenAnswerAndRecord(
     connectionId,
     {
@@ -270,4 +271,70 @@ test('an InvGate request whose answer was lost is not sent again: one request at
   expect(done.failure.message).toContain(`search InvGate for ${reference}`);
   expect(((await (await firstRequest()).json()) as { description: string }).description).toContain(reference);
   expect(sim.control.stats('invgate', client).byEndpoint['POST /api/v1/incident']).toBe(1);
+}, 240_000);
+
+test('a Halo ticket whose answer was lost is found by its reference and adopted: one ticket, succeeded', async () => {
+  const client = 'demo-all-scopes.crash';
+  const connectionId = await linkActive({
+    vendor: 'halo',
+    instanceUrl: `${sim.baseUrl}/halo`,
+    credentials: { clientId: client, clientSecret: DEMO_SECRET },
+  });
+  const token = await reader('halo/auth/token', 'read:tickets');
+  const summary = 'Crash test: a laptop for the new hire';
+  const tickets = async () => {
+    const res = await fetch(`${sim.baseUrl}/halo/api/tickets?search=${encodeURIComponent(summary)}`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    return ((await res.json()) as { tickets: { id: number; third_party_id_string: string }[] }).tickets;
+  };
+  const done = await crashBetweenAnswerAndRecord(
+    connectionId,
+    { operation: 'create_ticket', input: { summary, ticketTypeId: 3, user: { id: 10 } } },
+    { vendor: 'halo', match: client, endpoint: 'POST /api/tickets' },
+    async () => (await tickets()).length > 0,
+  );
+  const [ticket, ...more] = await tickets();
+  expect(more).toEqual([]);
+  expect(ticket!.third_party_id_string).toBe(`tether-job-${done.id}`);
+  expect(done).toMatchObject({
+    status: 'succeeded',
+    vendorId: String(ticket!.id),
+    result: { adopted: true },
+  });
+  expect(sim.control.stats('halo', client).byEndpoint['POST /api/tickets']).toBe(1);
+}, 240_000);
+
+test('a NinjaOne end user whose answer was lost is found by email and adopted: one end user, succeeded', async () => {
+  const client = 'demo-all-scopes.crash';
+  const connectionId = await linkActive({
+    vendor: 'ninjaone',
+    instanceUrl: `${sim.baseUrl}/ninjaone`,
+    credentials: { clientId: client, clientSecret: DEMO_SECRET },
+  });
+  const token = await reader('ninjaone/ws/oauth/token', 'monitoring');
+  const email = 'crash.joiner@example.com';
+  const endUsers = async () => {
+    const res = await fetch(`${sim.baseUrl}/ninjaone/v2/user/end-users`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    return ((await res.json()) as { id: number; email: string }[]).filter((u) => u.email === email);
+  };
+  const done = await crashBetweenAnswerAndRecord(
+    connectionId,
+    {
+      operation: 'create_end_user',
+      input: { firstName: 'Crash', lastName: 'Joiner', email, organizationId: 1 },
+    },
+    { vendor: 'ninjaone', match: client, endpoint: 'POST /v2/user/end-users' },
+    async () => (await endUsers()).length > 0,
+  );
+  const users = await endUsers();
+  expect(users).toHaveLength(1);
+  expect(done).toMatchObject({
+    status: 'succeeded',
+    vendorId: String(users[0]!.id),
+    result: { adopted: true },
+  });
+  expect(sim.control.stats('ninjaone', client).byEndpoint['POST /v2/user/end-users']).toBe(1);
 }, 240_000);
