@@ -72,7 +72,7 @@ export function endUserOperations(vendor: ErrorHooks): OperationSpec[] {
     },
     {
       name: 'delete_end_user',
-      summary: 'Delete an end user, by id or email (the leaver); NinjaOne keeps no disabled end users',
+      summary: 'Delete an end user, by id or email (the leaver: NinjaOne documents no way to disable one)',
       input: EndUserTargetSchema,
       scopes: () => [WRITE_SCOPE],
       run: (ctx, token, input: EndUserTarget, attempt) => deleteEndUser(calls(ctx, token), input, attempt),

@@ -116,6 +116,7 @@ export const ninjaone: VendorDefinition = {
     'Copy the Client Secret now (NinjaOne shows it once) and the Client ID, and paste them here.',
     'Choose your "Region" (settings.region: app, us2, eu, ca or oc); give an instance URL only if yours is not https://<region>.ninjarmm.com.',
   ],
+  // Its error bodies need no hook: they read as OAuth's {error, error_description}.
   operations: endUserOperations({}),
   grantPermissions:
     'In NinjaOne, open Administration → Apps → API, tab Client App IDs, edit the Tether client app, tick the missing scope under Scopes and save.',
