@@ -365,6 +365,28 @@ export const ConnectorSchema = ConnectorSummarySchema.extend({
   revoke: z.object({ supported: z.boolean(), instructions: z.string().optional() }),
   tokenLifetime: z.string(),
   setupSteps: z.array(z.string()),
+  operations: z
+    .array(
+      z.object({
+        name: z.string().describe('the `operation` of POST /v1/connections/{id}/jobs'),
+        summary: z.string(),
+        inputSchema: z.record(z.string(), z.unknown()).describe("JSON Schema of the job's `input`"),
+      }),
+    )
+    .describe('what provisioning jobs can do on a connection of this vendor'),
+  rateLimits: z
+    .array(
+      z.object({
+        class: z.string(),
+        requests: z.number().int(),
+        windowSeconds: z.number().int(),
+        burst: z.number().int(),
+        description: z.string(),
+      }),
+    )
+    .describe(
+      "the vendor's documented limits per connection, shared by every worker and API replica (the catalog's; TETHER_VENDOR_RATE_LIMITS overrides them)",
+    ),
 });
 
 export const InstallStartedSchema = z.object({

@@ -24,15 +24,47 @@ describe('bad input gets a 400 naming the field', () => {
   const cases: [string, (body: any) => unknown, string][] = [
     ['missing vendor', ({ vendor: _v, ...rest }) => rest, 'body.vendor'],
     ['unknown vendor', (b) => ({ ...b, vendor: 'nope' }), 'body.vendor'],
-    ['missing client secret', (b) => ({ ...b, credentials: { clientId: 'x' } }), 'body.credentials.clientSecret'],
-    ['empty client id', (b) => ({ ...b, credentials: { clientId: '', clientSecret: 'x' } }), 'body.credentials.clientId'],
-    ['unknown credential field', (b) => ({ ...b, credentials: { ...b.credentials, extra: 'x' } }), 'body.credentials.extra'],
+    [
+      'missing client secret',
+      (b) => ({ ...b, credentials: { clientId: 'x' } }),
+      'body.credentials.clientSecret',
+    ],
+    [
+      'empty client id',
+      (b) => ({ ...b, credentials: { clientId: '', clientSecret: 'x' } }),
+      'body.credentials.clientId',
+    ],
+    [
+      'unknown credential field',
+      (b) => ({ ...b, credentials: { ...b.credentials, extra: 'x' } }),
+      'body.credentials.extra',
+    ],
     ['unknown top-level field', (b) => ({ ...b, extra: 1 }), 'body.extra'],
     ['instance URL not a URL', (b) => ({ ...b, instanceUrl: 'not a url' }), 'body.instanceUrl'],
-    ['instance URL over http to a remote host', (b) => ({ ...b, instanceUrl: 'http://acme.cloud.invgate.net' }), 'body.instanceUrl'],
-    ['instance URL with credentials', (b) => ({ ...b, instanceUrl: 'https://u:p@acme.cloud.invgate.net' }), 'body.instanceUrl'],
-    ["Promapp's sign-in host", () => ({ vendor: 'promapp', instanceUrl: 'https://acme.promapp.com', credentials: { token: 'demo-all-scopes' } }), 'body.instanceUrl'],
-    ['oversized secret', (b) => ({ ...b, credentials: { clientId: 'x', clientSecret: 'y'.repeat(5000) } }), 'body.credentials.clientSecret'],
+    [
+      'instance URL over http to a remote host',
+      (b) => ({ ...b, instanceUrl: 'http://acme.cloud.invgate.net' }),
+      'body.instanceUrl',
+    ],
+    [
+      'instance URL with credentials',
+      (b) => ({ ...b, instanceUrl: 'https://u:p@acme.cloud.invgate.net' }),
+      'body.instanceUrl',
+    ],
+    [
+      "Promapp's sign-in host",
+      () => ({
+        vendor: 'promapp',
+        instanceUrl: 'https://acme.promapp.com',
+        credentials: { token: 'demo-all-scopes' },
+      }),
+      'body.instanceUrl',
+    ],
+    [
+      'oversized secret',
+      (b) => ({ ...b, credentials: { clientId: 'x', clientSecret: 'y'.repeat(5000) } }),
+      'body.credentials.clientSecret',
+    ],
     ['credentials of the wrong type', (b) => ({ ...b, credentials: 'x' }), 'body.credentials'],
   ];
   test.each(cases)('%s', async (_name, mutate, field) => {
@@ -121,10 +153,15 @@ describe('bad input gets a 400 naming the field', () => {
 
 test('instance URLs are normalised per vendor and shown back; clearly wrong ones say what to enter', async () => {
   const port = new URL(stack.sim.baseUrl).port;
-  const pasted = await stack.link({ ...valid(), instanceUrl: `http://LOCALHOST:${port}/invgate/?from=browser#top` });
+  const pasted = await stack.link({
+    ...valid(),
+    instanceUrl: `http://LOCALHOST:${port}/invgate/?from=browser#top`,
+  });
   expect(pasted.status).toBe(202);
   expect(pasted.body.instanceUrl).toBe(`http://localhost:${port}/invgate`);
-  expect((await stack.waitForStatus(pasted.id, 'active')).instanceUrl).toBe(`http://localhost:${port}/invgate`);
+  expect((await stack.waitForStatus(pasted.id, 'active')).instanceUrl).toBe(
+    `http://localhost:${port}/invgate`,
+  );
 
   const signIn = await inject('POST', '/v1/connections', {
     vendor: 'promapp',
@@ -140,7 +177,10 @@ test('instance URLs are normalised per vendor and shown back; clearly wrong ones
     instanceUrl: 'https://user:pw@acme.cloud.invgate.net',
   });
   expect(withPassword.json().issues).toEqual([
-    { field: 'body.instanceUrl', message: expect.stringContaining('enter the address only (e.g. https://acme.cloud.invgate.net)') },
+    {
+      field: 'body.instanceUrl',
+      message: expect.stringContaining('enter the address only (e.g. https://acme.cloud.invgate.net)'),
+    },
   ]);
   expect(withPassword.body).not.toContain(':pw@');
 });
@@ -167,7 +207,9 @@ test('list filters by vendor and status and pages with a cursor', async () => {
   const page1 = (await inject('GET', '/v1/connections?vendor=invgate&status=active&limit=2')).json();
   expect(page1.items).toHaveLength(2);
   expect(page1.items.every((c: any) => c.vendor === 'invgate' && c.status === 'active')).toBe(true);
-  const page2 = (await inject('GET', `/v1/connections?vendor=invgate&status=active&limit=2&cursor=${page1.nextCursor}`)).json();
+  const page2 = (
+    await inject('GET', `/v1/connections?vendor=invgate&status=active&limit=2&cursor=${page1.nextCursor}`)
+  ).json();
   const seen = [...page1.items, ...page2.items].map((c: any) => c.id);
   expect(new Set(seen).size).toBe(seen.length);
   for (const id of ids) expect(seen).toContain(id);
@@ -227,7 +269,9 @@ describe('list pagination: a cursor on (createdAt, id) inside the tenant and the
     // The last row of the page leaves the filter (paused) before the next page is read.
     await setStatus(newestFirst[1]!, 'paused');
     try {
-      const next = (await list(`status=active&limit=2&cursor=${encodeURIComponent(first.nextCursor)}`)).json();
+      const next = (
+        await list(`status=active&limit=2&cursor=${encodeURIComponent(first.nextCursor)}`)
+      ).json();
       expect(next.items.map((c: any) => c.id)).toEqual(newestFirst.slice(2, 4));
     } finally {
       await setStatus(newestFirst[1]!, 'active');
@@ -236,7 +280,8 @@ describe('list pagination: a cursor on (createdAt, id) inside the tenant and the
 
   test("another tenant's cursor, a connection id or a malformed cursor answer 400 naming cursor", async () => {
     const cursor = (await list('limit=2')).json().nextCursor as string;
-    const other = (await createApiKey(stack.db, { name: 'pager-neighbour', tenantId: 'pager-neighbour' })).key;
+    const other = (await createApiKey(stack.db, { name: 'pager-neighbour', tenantId: 'pager-neighbour' }))
+      .key;
     const answers = [
       await list(`cursor=${encodeURIComponent(cursor)}`, other),
       await list(`cursor=${newestFirst[0]}`, other),
@@ -263,7 +308,12 @@ test('body-less commands accept content-type: application/json without a body', 
   const { id } = await stack.link(valid());
   await stack.waitForStatus(id, 'active');
   const send = (method: 'POST' | 'DELETE', path: string, payload?: string) =>
-    stack.app.inject({ method, url: `/v1/connections/${id}${path}`, payload, headers: { 'content-type': 'application/json' } });
+    stack.app.inject({
+      method,
+      url: `/v1/connections/${id}${path}`,
+      payload,
+      headers: { 'content-type': 'application/json' },
+    });
   for (const command of ['refresh', 'pause', 'resume']) {
     const res = await send('POST', `/${command}`);
     expect({ command, status: res.statusCode, body: res.json() }).toMatchObject({ command, status: 202 });
@@ -285,12 +335,34 @@ test('connectors describe what to click, what to paste and each permission with 
   expect(list.items.map((c: any) => c.id)).toEqual(expect.arrayContaining(['invgate', 'promapp']));
   const invgate = (await inject('GET', '/v1/connectors/invgate')).json();
   expect(invgate.requiredScopes).toHaveLength(12);
-  expect(invgate.requiredScopes[0]).toEqual({ scope: 'api.v1.incident:post', purpose: 'submit a new request' });
+  expect(invgate.requiredScopes[0]).toEqual({
+    scope: 'api.v1.incident:post',
+    purpose: 'submit a new request',
+  });
   expect(invgate.credentialFields.required).toEqual(['clientId', 'clientSecret']);
   expect(invgate.setupSteps.length).toBeGreaterThan(2);
   expect(invgate.revoke.supported).toBe(false);
+  expect(invgate.operations.map((o: any) => o.name)).toEqual(['create_request']);
+  // A named input schema is one $ref into its $defs (the OpenAPI document names it the same way).
+  const input = invgate.operations[0].inputSchema;
+  const root = input.$ref ? input.$defs[input.$ref.replace('#/$defs/', '')] : input;
+  expect(root).toMatchObject({ type: 'object', required: expect.arrayContaining(['title']) });
   const promapp = (await inject('GET', '/v1/connectors/promapp')).json();
   expect(promapp.instanceUrl.default).toBe('https://api.promapp.com/api/scim');
+  expect(promapp.operations.map((o: any) => o.name)).toEqual(
+    expect.arrayContaining(['create_user', 'update_user', 'deactivate_user', 'reactivate_user', 'find_user']),
+  );
+  // Every vendor's operation inputs render as JSON Schema; Slack's SCIM limits are listed.
+  for (const { id } of list.items) {
+    const detail = await inject('GET', `/v1/connectors/${id}`);
+    expect({ id, status: detail.statusCode }).toEqual({ id, status: 200 });
+  }
+  const slack = (await inject('GET', '/v1/connectors/slack')).json();
+  expect(slack.rateLimits).toEqual(
+    expect.arrayContaining([
+      expect.objectContaining({ class: 'scim_user_writes', requests: 180, windowSeconds: 60, burst: 10 }),
+    ]),
+  );
   expect((await inject('GET', '/v1/connectors/nope')).statusCode).toBe(404);
 });
 
@@ -302,7 +374,12 @@ test('health, readiness, OpenAPI and docs', async () => {
   const openapi = (await inject('GET', '/openapi.json')).json();
   expect(openapi.openapi).toMatch(/^3\./);
   expect(Object.keys(openapi.paths)).toEqual(
-    expect.arrayContaining(['/v1/connections', '/v1/connections/{id}', '/v1/connections/{id}/credentials', '/v1/connectors/{vendor}']),
+    expect.arrayContaining([
+      '/v1/connections',
+      '/v1/connections/{id}',
+      '/v1/connections/{id}/credentials',
+      '/v1/connectors/{vendor}',
+    ]),
   );
   expect((await inject('GET', '/docs/')).statusCode).toBe(200);
 });
@@ -314,7 +391,8 @@ test('OpenAPI declares the bearer scheme on every route that needs a key, and on
     connectSession: expect.objectContaining({ type: 'http', scheme: 'bearer' }),
   });
   const operations = Object.entries(openapi.paths as Record<string, Record<string, any>>).flatMap(
-    ([path, methods]) => Object.entries(methods).map(([method, op]) => ({ path, method, security: op.security })),
+    ([path, methods]) =>
+      Object.entries(methods).map(([method, op]) => ({ path, method, security: op.security })),
   );
   const keyed = operations.filter((op) => op.path.startsWith('/v1/') && op.path !== '/v1/oauth/callback');
   expect(keyed.length).toBeGreaterThan(10);

@@ -26,16 +26,37 @@ function detail(v: VendorDefinition) {
     settingsFields: z.toJSONSchema(v.settings) as Record<string, unknown>,
     requiredScopes: v.scopes,
     probes: v.probes.map(({ id, method, path, proves }) => ({ id, method, path, proves })),
-    revoke: v.revoke.supported ? { supported: true } : { supported: false, instructions: v.revoke.instructions },
+    revoke: v.revoke.supported
+      ? { supported: true }
+      : { supported: false, instructions: v.revoke.instructions },
     tokenLifetime: lifetime,
     setupSteps: v.setupSteps,
+    operations: (v.operations ?? []).map((operation) => ({
+      name: operation.name,
+      summary: operation.summary,
+      // What a caller sends: an input schema's transforms and refinements are checked when a job starts.
+      inputSchema: z.toJSONSchema(operation.input, { io: 'input', unrepresentable: 'any' }) as Record<
+        string,
+        unknown
+      >,
+    })),
+    rateLimits: (v.rateLimits ?? []).map((rule) => ({
+      class: rule.class,
+      ...rule.limit,
+      description: rule.description,
+    })),
   };
 }
 
 export const connectorRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/connectors',
-    { schema: { tags: ['connectors'], response: { 200: z.object({ items: z.array(ConnectorSummarySchema) }) } } },
+    {
+      schema: {
+        tags: ['connectors'],
+        response: { 200: z.object({ items: z.array(ConnectorSummarySchema) }) },
+      },
+    },
     async () => ({ items: vendors.map(summary) }),
   );
 
