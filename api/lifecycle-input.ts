@@ -1,6 +1,6 @@
-// A lifecycle target's job input: what the person gives, as the catalog's SCIM user operations name it,
-// under the target's own attributes. Other operations (a service desk's request) take the target's input
-// as it is.
+// A lifecycle target's job input: what the person gives, as the catalog's SCIM user operations (and
+// NinjaOne's end user operations) name it, under the target's own attributes. Other operations (a service
+// desk's request) take the target's input as it is.
 import type { CreateLifecycleEvent } from './lifecycle-schemas';
 
 type Person = CreateLifecycleEvent['person'];
@@ -22,6 +22,10 @@ const FROM_PERSON: Record<string, (p: Person) => Record<string, unknown>> = {
   update_user: (p) => ({ user: userRef(p) }),
   deactivate_user: (p) => ({ user: userRef(p) }),
   reactivate_user: (p) => ({ user: userRef(p) }),
+  // NinjaOne keeps an end user's email unique: the person's email names them there.
+  create_end_user: (p) => ({ email: p.email }),
+  delete_end_user: (p) => ({ user: p.email === undefined ? undefined : { email: p.email } }),
+  find_end_user: (p) => ({ email: p.email }),
 };
 
 export function targetInput(

@@ -35,7 +35,7 @@ const TargetSchema = z
       .regex(/^[a-z][a-z0-9_]{0,63}$/, 'an operation name such as deactivate_user')
       .optional()
       .describe(
-        "the connection's operation to run (GET /v1/connectors/{vendor}); default joiner create_user, mover update_user, leaver deactivate_user",
+        "the connection's operation to run (GET /v1/connectors/{vendor}); default: the connector's lifecycleOperations for the kind (SCIM vendors: joiner create_user, mover update_user, leaver deactivate_user)",
       ),
     input: z
       .record(z.string(), z.unknown())

@@ -374,6 +374,11 @@ export const ConnectorSchema = ConnectorSummarySchema.extend({
       }),
     )
     .describe('what provisioning jobs can do on a connection of this vendor'),
+  lifecycleOperations: z
+    .partialRecord(z.enum(['joiner', 'mover', 'leaver']), z.string())
+    .describe(
+      "the operation a lifecycle event's target runs when it names none; a kind left out must name one",
+    ),
   rateLimits: z
     .array(
       z.object({

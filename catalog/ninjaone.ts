@@ -118,6 +118,9 @@ export const ninjaone: VendorDefinition = {
   ],
   // Its error bodies need no hook: they read as OAuth's {error, error_description}.
   operations: endUserOperations({}),
+  // No SCIM: the joiner is an end user of an organization (its id comes in the target's input), the leaver
+  // deletes the end user with the person's email; NinjaOne has nothing a mover could update.
+  lifecycleOperations: { joiner: 'create_end_user', leaver: 'delete_end_user' },
   grantPermissions:
     'In NinjaOne, open Administration → Apps → API, tab Client App IDs, edit the Tether client app, tick the missing scope under Scopes and save.',
   hooks: {

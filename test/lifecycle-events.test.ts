@@ -356,6 +356,77 @@ test('a mover updates the person at each target; explicit operations and per-tar
   });
 });
 
+test("NinjaOne's own lifecycle operations: the joiner creates an end user, the leaver deletes it by the person's email", async () => {
+  const ninjaone = await linked('ninjaone', 'demo-all-scopes.lifecycle-ninja');
+  const slack = await linked('slack', 'demo-all-scopes.lifecycle-ninja');
+  const connector = (await stack.app.inject({ method: 'GET', url: '/v1/connectors/ninjaone' })).json();
+  expect(connector.lifecycleOperations).toEqual({ joiner: 'create_end_user', leaver: 'delete_end_user' });
+  const person = { externalId: 'hr-ninja-1', email: 'katherine@example.com' };
+  const joiner = await ended(
+    (
+      await started({
+        kind: 'joiner',
+        person,
+        targets: [
+          {
+            connectionId: ninjaone,
+            input: { firstName: 'Katherine', lastName: 'Johnson', organizationId: 2 },
+          },
+          { connectionId: slack },
+        ],
+      })
+    ).id,
+  );
+  expect(joiner).toMatchObject({
+    status: 'completed',
+    targets: [
+      { operation: 'create_end_user', status: 'succeeded' },
+      { operation: 'create_user', status: 'succeeded' },
+    ],
+  });
+  const endUsers = async () => {
+    const grant = await fetch(`${stack.instanceUrl('ninjaone')}/ws/oauth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_id: 'demo-all-scopes.lifecycle-ninja-observer',
+        client_secret: 'demo-secret',
+        scope: 'monitoring management',
+      }),
+    });
+    const { access_token } = (await grant.json()) as { access_token: string };
+    const res = await fetch(`${stack.instanceUrl('ninjaone')}/v2/user/end-users`, {
+      headers: { authorization: `Bearer ${access_token}` },
+    });
+    return ((await res.json()) as { email: string }[]).filter((u) => u.email === person.email);
+  };
+  expect(await endUsers()).toHaveLength(1);
+
+  const leaver = await ended(
+    (
+      await started({
+        kind: 'leaver',
+        person,
+        targets: [{ connectionId: ninjaone }, { connectionId: slack }],
+      })
+    ).id,
+  );
+  expect(leaver).toMatchObject({
+    status: 'completed',
+    targets: [
+      { operation: 'delete_end_user', status: 'succeeded' },
+      { operation: 'deactivate_user', status: 'succeeded' },
+    ],
+  });
+  expect(await endUsers()).toHaveLength(0);
+  // A mover has no NinjaOne default: the target must name an operation, and the 400 says so.
+  const mover = await post({ kind: 'mover', person, targets: [{ connectionId: ninjaone }] });
+  expect(mover.statusCode).toBe(400);
+  expect(mover.json().issues[0]).toMatchObject({ field: 'body.targets.0.operation' });
+  expect(mover.json().issues[0].message).toContain('update_user');
+});
+
 test('bad input is a 4xx naming the field; starting needs provisioning:write', async () => {
   const slack = await linked('slack', 'demo-all-scopes.bad');
   const invgate = await linked('invgate', 'demo-all-scopes.bad');

@@ -1,6 +1,7 @@
 // What a vendor is, as data: how to authenticate, which permissions the product needs and why,
 // how to prove them, and how to revoke. Small hooks cover quirks. The generic engine that reads
 // these definitions lives in activities/; adding a vendor is one file here plus its simulator.
+import type { LifecycleKind } from '../domain/lifecycle-events';
 import type { z } from 'zod';
 import type { OperationResult } from '../domain/jobs';
 import type { RateLimitRule } from './rate-limits';
@@ -248,6 +249,11 @@ export interface VendorDefinition {
   grantPermissions: string;
   /** Provisioning operations jobs can run on a connection of this vendor; none when absent. */
   operations?: readonly OperationSpec[];
+  /**
+   * The operation a lifecycle event's target runs when it names none, where it differs from the SCIM
+   * defaults (create_user, update_user, deactivate_user): NinjaOne's joiner creates an end user.
+   */
+  lifecycleOperations?: Partial<Record<LifecycleKind, string>>;
   /** The vendor's documented rate limits, per connection, shared by every process (vendor-kit/rate-limits.ts). */
   rateLimits?: readonly RateLimitRule[];
   hooks?: {

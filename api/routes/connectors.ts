@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { findVendor, vendors, type VendorDefinition } from '../../catalog';
 import { ApiError } from '../errors';
+import { DEFAULT_OPERATION, LIFECYCLE_KINDS } from '../../domain/lifecycle-events';
 import { ConnectorSchema, ConnectorSummarySchema, ErrorSchema, VendorParamsSchema } from '../schemas';
 
 function summary(v: VendorDefinition) {
@@ -40,6 +41,11 @@ function detail(v: VendorDefinition) {
         unknown
       >,
     })),
+    lifecycleOperations: Object.fromEntries(
+      LIFECYCLE_KINDS.map((kind) => [kind, v.lifecycleOperations?.[kind] ?? DEFAULT_OPERATION[kind]]).filter(
+        ([, name]) => v.operations?.some((o) => o.name === name),
+      ),
+    ),
     rateLimits: (v.rateLimits ?? []).map((rule) => ({
       class: rule.class,
       ...rule.limit,

@@ -120,7 +120,8 @@ export const lifecycleEventRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; data: 
         return;
       }
       const vendor = getVendor(connection.vendor);
-      const operation = target.operation ?? DEFAULT_OPERATION[body.kind];
+      const operation =
+        target.operation ?? vendor.lifecycleOperations?.[body.kind] ?? DEFAULT_OPERATION[body.kind];
       const spec = vendor.operations?.find((o) => o.name === operation);
       if (!spec) {
         invalid.push({
