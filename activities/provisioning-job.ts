@@ -194,7 +194,10 @@ export function createJobActivities(deps: JobActivityDeps) {
           });
           return { deliveries: earlier.map((d) => d.id), refused: null };
         }
-        const job = await tx.job.findUniqueOrThrow({ where: { id: jobId } });
+        const job = await tx.job.findUniqueOrThrow({
+          where: { id: jobId },
+          include: { lifecycleTarget: { select: { eventId: true } } },
+        });
         const reason = outcome.status === 'failed' ? outcome.reason : outcome.status;
         Context.current()
           .metricMeter.createCounter(
@@ -245,6 +248,8 @@ export function createJobActivities(deps: JobActivityDeps) {
                 vendorId: job.vendorId,
                 reason: job.failureReason,
                 message: job.failureMessage,
+                // The person's lifecycle event this job is a target of, if any.
+                lifecycleEventId: job.lifecycleTarget?.eventId ?? null,
               },
             },
           },

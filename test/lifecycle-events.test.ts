@@ -177,8 +177,8 @@ test('a joiner to Slack and Promapp: one job per target, users made at both, the
       { connectionId: promapp, vendor: 'promapp', status: 'succeeded', vendorId: atPromapp.id },
     ],
   });
-  // Each job's own webhook arrived too.
-  await eventually(
+  // Each job's own webhook arrived too, naming the event it is a target of.
+  const jobHooks = await eventually(
     () =>
       received.filter(
         (e) => e.type === 'job.succeeded' && done.targets.some((t: any) => t.jobId === e.data.jobId),
@@ -186,6 +186,7 @@ test('a joiner to Slack and Promapp: one job per target, users made at both, the
     (list) => list.length === 2,
     { what: 'job.succeeded for both targets' },
   );
+  expect(jobHooks.map((e) => e.data.lifecycleEventId)).toEqual([event.id, event.id]);
   expect(JSON.stringify(hook)).not.toContain('grace@example.com');
   const metrics = await eventually(
     async () => (await fetch(`http://${workerMetrics}/metrics`)).text(),
