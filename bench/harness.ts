@@ -31,7 +31,7 @@ import type { MaintenancePolicy } from '../domain/policy';
 import { SEARCH_ATTRIBUTE_TYPES } from '../workflows/search-attributes';
 import { CpuMonitor } from './cpu';
 import { installInstrumentation, StatusListener } from './instrument';
-import type { MemorySample, ToParent, WorkerSettings } from './protocol';
+import type { ApiToParent, MemorySample, ToParent, WorkerSettings } from './protocol';
 
 export const TENANT = 'bench';
 /** The API's per-key limit and the tenant's quota are lifted: the benchmark measures the service, not its limits. */
@@ -42,6 +42,12 @@ export interface WorkerHandle {
   pid: number;
   settings: WorkerSettings;
   samples: MemorySample[];
+  stop(): Promise<void>;
+}
+
+export interface ApiProcessHandle {
+  pid: number;
+  url: string;
   stop(): Promise<void>;
 }
 
@@ -67,7 +73,18 @@ export interface Harness {
   bareTaskQueue: string;
   /** An API (not listening, driven with inject) whose new lifecycles get this policy. */
   apiWithPolicy(policy: Partial<MaintenancePolicy>): Promise<Api>;
-  startWorker(options: { tuning?: WorkerTuning; dbPool?: number; withBare?: boolean }): Promise<WorkerHandle>;
+  /**
+   * A worker process; several may run at once on the task queue. `env` overrides the run's service settings
+   * for this process alone (the herd phase's per-host token cap).
+   */
+  startWorker(options: {
+    tuning?: WorkerTuning;
+    dbPool?: number;
+    withBare?: boolean;
+    env?: Record<string, string>;
+  }): Promise<WorkerHandle>;
+  /** Another API replica in its own process (bench/api-process.ts), same settings, listening on 127.0.0.1. */
+  startApiProcess(): Promise<ApiProcessHandle>;
   instanceUrl(vendor: string): string;
   close(): Promise<void>;
 }
@@ -193,6 +210,7 @@ export async function startHarness(
             ...(options.withBare
               ? { BENCH_BARE_BUNDLE: bareBundlePath, BENCH_BARE_TASK_QUEUE: bareTaskQueue }
               : {}),
+            ...options.env,
           },
         });
         children.add(child);
@@ -230,6 +248,39 @@ export async function startHarness(
         });
       });
 
+    const startApiProcess: Harness['startApiProcess'] = () =>
+      new Promise((resolve, reject) => {
+        const child = fork(path.join(__dirname, 'api-process.ts'), [], {
+          execArgv: ['--import', 'tsx'],
+          stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+          env: { ...process.env, ...serviceEnv },
+        });
+        children.add(child);
+        childPids.set(child.pid!, 'api');
+        const exited = new Promise<void>((r) => child.once('exit', () => r()));
+        child.once('exit', (code) => {
+          children.delete(child);
+          reject(new Error(`bench API process exited early (code ${code})`));
+        });
+        let stopped: Promise<void> | undefined;
+        child.on('message', (message: ApiToParent) => {
+          if (message.type !== 'listening') return;
+          resolve({
+            pid: child.pid!,
+            url: `http://127.0.0.1:${message.port}`,
+            stop() {
+              stopped ??= (async () => {
+                child.kill('SIGTERM');
+                const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+                await exited;
+                clearTimeout(timer);
+              })();
+              return stopped;
+            },
+          });
+        });
+      });
+
     return {
       cliPath,
       server,
@@ -249,6 +300,7 @@ export async function startHarness(
       bareTaskQueue,
       apiWithPolicy,
       startWorker,
+      startApiProcess,
       instanceUrl: (vendor) => `${sim.baseUrl}/${vendor}`,
       close,
     };

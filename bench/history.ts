@@ -17,6 +17,8 @@ export interface HistoryEvent {
   transitionEvent?: string;
   /** MarkerRecorded of a local activity: its type (its input is not in the history). */
   localActivity?: string;
+  /** WorkflowTaskStarted: the worker that took the task (the SDK's `<pid>@<host>`). */
+  identity?: string;
 }
 
 /** The local activity a marker records, from the JSON the SDK's core writes under `data`. */
@@ -57,6 +59,8 @@ export async function readHistory(
     const event: HistoryEvent = { id, name: eventName(e.eventType), at: tsToMs(e.eventTime) };
     const local = localActivityOf(e.markerRecordedEventAttributes);
     if (local) event.localActivity = local;
+    const taken = e.workflowTaskStartedEventAttributes?.identity;
+    if (taken) event.identity = taken;
     const s = e.activityTaskScheduledEventAttributes;
     if (s) {
       event.activityType = s.activityType?.name ?? undefined;

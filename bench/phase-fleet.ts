@@ -5,6 +5,7 @@ import { cpuPerUnit, type CpuCost } from './cpu';
 import type { Harness, WorkerHandle } from './harness';
 import { readHistory } from './history';
 import { postLink } from './phase-link';
+import { latenessOf, recordedRefreshes } from './refreshes';
 import { median, pool, round, sleep, summarize, type Summary } from './stats';
 
 export interface FleetOptions {
@@ -174,26 +175,16 @@ export async function fleetPhase(
 
   // Lateness: each refresh_succeeded event against the expiry of the token it replaced (the old
   // value the same transaction overwrote).
-  const refreshes = await h.db.$queryRawUnsafe<
-    { created: Date; old_exp: Date | null; new_exp: Date | null; checked: Date | null }[]
-  >(
-    `SELECT a."createdAt" AS created, l.old_token_expires_at AS old_exp, l.new_token_expires_at AS new_exp,
-            l.last_checked_at AS checked
-     FROM "AuditEvent" a
-     JOIN bench_audit_tx t ON t.audit_id = a.id
-     JOIN bench_connection_log l ON l.txid = t.txid AND l.connection_id = a."connectionId"
-     WHERE a.type = 'refresh_succeeded' AND a."connectionId" = ANY($1::uuid[])`,
-    ids,
-  );
-  const lateness = refreshes.filter((r) => r.old_exp).map((r) => r.created.getTime() - r.old_exp!.getTime());
+  const refreshes = await recordedRefreshes(h, ids);
+  const lateness = refreshes.map(latenessOf).filter((l): l is number => l !== null);
   const ttlMs = options.ttlSeconds * 1000;
   // When the new token was requested (its expiry minus its lifetime) against the old one's expiry.
   const grantLateness = refreshes
-    .filter((r) => r.old_exp && r.new_exp)
-    .map((r) => r.new_exp!.getTime() - ttlMs - r.old_exp!.getTime());
+    .filter((r) => r.oldExpiry && r.newExpiry)
+    .map((r) => r.newExpiry!.getTime() - ttlMs - r.oldExpiry!.getTime());
   const leadFraction = refreshes
-    .filter((r) => r.old_exp)
-    .map((r) => (r.old_exp!.getTime() - r.created.getTime()) / ttlMs);
+    .filter((r) => r.oldExpiry)
+    .map((r) => (r.oldExpiry!.getTime() - r.created.getTime()) / ttlMs);
   const events = await h.db.$queryRawUnsafe<{ type: string; n: bigint }[]>(
     `SELECT type, count(*) AS n FROM "AuditEvent" WHERE "connectionId" = ANY($1::uuid[]) GROUP BY type ORDER BY type`,
     ids,

@@ -52,9 +52,16 @@ const body = (h: Harness, clientId: string) => ({
   credentials: { clientId, clientSecret: 'demo-secret' },
 });
 
-/** POST a link over HTTP; returns the connection id and when the answer came (performance.now()). */
-export async function postLink(h: Harness, payload: object): Promise<{ id: string; answeredAt: number }> {
-  const res = await fetch(`${h.apiUrl}/v1/connections`, {
+/**
+ * POST a link over HTTP (to the harness's API, or another replica's URL); returns the connection id and when
+ * the answer came (performance.now()).
+ */
+export async function postLink(
+  h: Harness,
+  payload: object,
+  apiUrl = h.apiUrl,
+): Promise<{ id: string; answeredAt: number }> {
+  const res = await fetch(`${apiUrl}/v1/connections`, {
     method: 'POST',
     headers: { authorization: `Bearer ${h.apiKey}`, 'content-type': 'application/json' },
     body: JSON.stringify(payload),

@@ -28,3 +28,6 @@ export type ToParent =
   { type: 'ready'; settings: WorkerSettings } | ({ type: 'memory' } & MemorySample) | { type: 'stopped' };
 
 export type ToWorker = { type: 'stop' };
+
+/** From the second API process (bench/api-process.ts): where it listens. */
+export type ApiToParent = { type: 'listening'; port: number };

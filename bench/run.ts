@@ -13,6 +13,7 @@ import { fleetPhase, type FleetResult } from './phase-fleet';
 import { linkPhase, measureIdle, type LinkResult } from './phase-link';
 import { jobsLimits, jobsPhase, limitText, type JobsResult } from './phase-jobs';
 import { proxyPhase, type ProxyResult } from './phase-proxy';
+import { scaleoutPhase, type ScaleoutResult } from './phase-scaleout';
 import type { WorkerSettings } from './protocol';
 import { renderReport } from './report';
 import { parseRateLimit } from '../vendor-kit/rate-limits';
@@ -35,6 +36,7 @@ export interface BenchResults {
   api?: ApiResult;
   proxy?: ProxyResult;
   jobs?: JobsResult;
+  scaleout?: ScaleoutResult;
 }
 
 const BENCH_DIR = __dirname;
@@ -61,6 +63,10 @@ const { values: args } = parseArgs({
     jobs: { type: 'string', default: '1000' },
     'jobs-concurrency': { type: 'string', default: '8' },
     'jobs-user-writes': { type: 'string', default: '90/10/10' },
+    'scaleout-workers': { type: 'string', default: '3' },
+    'scaleout-fleet': { type: 'string', default: '300' },
+    'scaleout-ttl': { type: 'string', default: '120' },
+    'scaleout-window': { type: 'string', default: '45' },
     'failure-scale': { type: 'string', default: '600' },
     'failure-hours': { type: 'string', default: '3' },
     'failure-max-seconds': { type: 'string', default: '300' },
@@ -277,6 +283,27 @@ async function main(): Promise<void> {
       } finally {
         await worker.stop();
       }
+    }
+
+    if (only.has('scaleout')) {
+      results.scaleout = await timed('scaleout', () =>
+        scaleoutPhase(
+          h,
+          {
+            workers: int('scaleout-workers')!,
+            fleet: int('scaleout-fleet')!,
+            ttlSeconds: int('scaleout-ttl')!,
+            windowSeconds: int('scaleout-window')!,
+            concurrency: 8,
+          },
+          { tuning, dbPool },
+          log,
+        ),
+      );
+      const k = results.scaleout.kill;
+      log(
+        `scaleout: late refreshes ${results.scaleout.lateness.afterExpiry} of ${results.scaleout.lateness.total}; killed worker ran ${k.connectionsOnKilled}, ${k.refreshedAfterKill} refreshed after by ${JSON.stringify(k.takenOverBy)}`,
+      );
     }
   } finally {
     log('stopping');

@@ -1,7 +1,10 @@
 // The last requests a vendor received, as they arrived (method, URL, headers, when the headers came): what
-// tests of a proxy in front of the vendor check, e.g. which headers got through. A bounded ring.
+// tests of a proxy in front of the vendor check, e.g. which headers got through. A bounded ring; each entry
+// numbered in arrival order, so a poller reads each request once and knows if the ring dropped some.
 
 export interface LoggedRequest {
+  /** 1, 2, 3… in arrival order since the simulator started (or was reset). */
+  seq: number;
   method: string;
   /** Path and query as received, under the vendor prefix. */
   url: string;
@@ -12,11 +15,12 @@ export interface LoggedRequest {
 
 export class RequestLog {
   private entries: LoggedRequest[] = [];
+  private recorded = 0;
 
   constructor(private readonly capacity: number) {}
 
-  record(entry: LoggedRequest): void {
-    this.entries.push(entry);
+  record(entry: Omit<LoggedRequest, 'seq'>): void {
+    this.entries.push({ seq: ++this.recorded, ...entry });
     if (this.entries.length > this.capacity) this.entries.shift();
   }
 
@@ -27,5 +31,6 @@ export class RequestLog {
 
   clear(): void {
     this.entries = [];
+    this.recorded = 0;
   }
 }
