@@ -28,6 +28,11 @@ export interface ScaleoutWindow {
   /** CPU of the benchmark's processes per refresh (all workers, both APIs, Temporal, PostgreSQL), other work excluded. */
   cpuPerRefresh: CpuCost | null;
   cpu: CpuWindow | null;
+  /**
+   * Rows written (inserted, updated, deleted) per refresh, by table, from PostgreSQL's statistics; the
+   * benchmark's own trigger tables left out.
+   */
+  rowWritesPerRefresh: Record<string, number>;
 }
 
 export interface ScaleoutResult {
@@ -71,16 +76,23 @@ export async function scaleoutPhase(
   try {
     second = await h.startApiProcess();
     for (let i = 0; i < options.workers; i++) workers.push(await h.startWorker(settings));
-    log(`scaleout: ${workers.length} workers (pids ${workers.map((w) => w.pid).join(', ')}), APIs ${h.apiUrl} and ${second.url}`);
+    log(
+      `scaleout: ${workers.length} workers (pids ${workers.map((w) => w.pid).join(', ')}), APIs ${h.apiUrl} and ${second.url}`,
+    );
     const apis = [h.apiUrl, second.url];
 
     const run = Date.now().toString(36);
     const clients = [...Array(options.fleet).keys()].map(
       (i) => `demo-ttl-${options.ttlSeconds}.scale-${run}-${i}`,
     );
+    // Links paced over one token lifetime, so the refreshes that follow arrive as an even stream (links in a
+    // burst would refresh in a burst, and a short window could catch none).
     const linkStart = Date.now();
+    const paceMs = (options.ttlSeconds * 1000) / options.fleet;
+    log(`scaleout: linking ${options.fleet} connections over ${options.ttlSeconds} s (token lifetime)`);
     const byApi: Record<string, number> = {};
     const ids = await pool(clients, options.concurrency, async (clientId, i) => {
+      await sleep(linkStart + i * paceMs - Date.now());
       const api = apis[i % apis.length]!;
       const { id } = await postLink(
         h,
@@ -107,7 +119,9 @@ export async function scaleoutPhase(
       }),
     );
     const allActive = Date.now();
-    log(`scaleout: ${ids.length} linked in ${((allActive - linkStart) / 1000).toFixed(1)} s: ${JSON.stringify(outcomes)}`);
+    log(
+      `scaleout: ${ids.length} linked in ${((allActive - linkStart) / 1000).toFixed(1)} s: ${JSON.stringify(outcomes)}`,
+    );
 
     const refreshesBetween = async (from: number, to: number) =>
       Number(
@@ -124,10 +138,19 @@ export async function scaleoutPhase(
     const windows: ScaleoutWindow[] = [];
     const measure = async () => {
       const from = Date.now();
+      const writesBefore = await rowWrites(h);
       await sleep(options.windowSeconds * 1000);
       const to = Date.now();
+      // PostgreSQL publishes a backend's counts within a second of its commit.
+      await sleep(1_500);
+      const writesAfter = await rowWrites(h);
       const refreshes = await refreshesBetween(from, to);
       const cpu = h.cpu.window(from, to);
+      const rowWritesPerRefresh: Record<string, number> = {};
+      for (const [table, n] of Object.entries(writesAfter)) {
+        const d = n - (writesBefore[table] ?? 0);
+        if (d > 0 && refreshes > 0) rowWritesPerRefresh[table] = round(d / refreshes, 2);
+      }
       const w: ScaleoutWindow = {
         workers: workers.length,
         seconds: round((to - from) / 1000, 1),
@@ -135,6 +158,7 @@ export async function scaleoutPhase(
         refreshesPerSecond: round(refreshes / ((to - from) / 1000), 2),
         cpuPerRefresh: cpuPerUnit(cpu, refreshes),
         cpu,
+        rowWritesPerRefresh,
       };
       windows.push(w);
       log(
@@ -167,7 +191,9 @@ export async function scaleoutPhase(
       if (recovered >= ids.length || Date.now() > recoveryLimit) break;
     }
     const recoveredAt = Date.now();
-    log(`scaleout: ${recovered}/${ids.length} refreshed after the kill, ${((recoveredAt - killAt) / 1000).toFixed(1)} s`);
+    log(
+      `scaleout: ${recovered}/${ids.length} refreshed after the kill, ${((recoveredAt - killAt) / 1000).toFixed(1)} s`,
+    );
 
     // Fewer workers: N−1 (after the kill), then stopped gracefully one by one down to 2 and 1.
     const counts = [...new Set([workers.length, 2, 1])].filter((n) => n <= workers.length && n >= 1);
@@ -195,7 +221,10 @@ export async function scaleoutPhase(
           taker = e.identity;
           if (e.at <= killAt) lastTaker = e.identity;
         }
-        if (e.at > killAt && (e.localActivity === 'recordTransition' || e.transitionEvent === 'refresh_succeeded')) {
+        if (
+          e.at > killAt &&
+          (e.localActivity === 'recordTransition' || e.transitionEvent === 'refresh_succeeded')
+        ) {
           if (!lastTaker?.startsWith(victimIdentity)) return;
           onKilled++;
           victimConnections.add(id);
@@ -247,4 +276,12 @@ export async function scaleoutPhase(
     for (const w of workers) await w.stop();
     await second?.stop();
   }
+}
+
+/** Rows inserted, updated and deleted so far per table of the run's database (the bench's own excluded). */
+async function rowWrites(h: Harness): Promise<Record<string, number>> {
+  const rows = await h.db.$queryRawUnsafe<{ relname: string; n: bigint }[]>(
+    `SELECT relname, n_tup_ins + n_tup_upd + n_tup_del AS n FROM pg_stat_user_tables WHERE relname NOT LIKE 'bench\\_%'`,
+  );
+  return Object.fromEntries(rows.map((r) => [r.relname, Number(r.n)]));
 }

@@ -450,6 +450,9 @@ ${table(
 `);
   }
 
+  if (r.scaleout) out.push(scaleoutSection(r.scaleout));
+  if (r.herd) out.push(herdSection(r.herd));
+
   if (comparison) {
     out.push(optimisationSection(r, jsonFile, comparison.before, comparison.after));
     out.push(repeatsSection(comparison.before, comparison.after));
@@ -467,6 +470,141 @@ ${table(
   the HTTP timeout spreads each attempt's calls further apart.
 `);
   return out.join('\n');
+}
+
+function scaleoutSection(x: NonNullable<BenchResults['scaleout']>): string {
+  const o = x.options;
+  const k = x.kill;
+  const takers = Object.entries(k.takenOverBy)
+    .map(([pid, n]) => `worker ${pid}: ${n}`)
+    .join(', ');
+  return `## 7. Scale out: several workers, two API processes, one worker killed
+
+${o.workers} worker processes on one task queue and two API processes (the benchmark's own and a child process,
+both real HTTP), one Temporal server, one PostgreSQL. ${o.fleet} InvGate connections with tokens that live
+${o.ttlSeconds} s (\`demo-ttl-${o.ttlSeconds}.<i>\`), linked through the two APIs in turn (${Object.entries(
+    x.linking.byApi,
+  )
+    .map(([api, n]) => `${api}: ${n}`)
+    .join(', ')}), settled in ${x.linking.seconds} s (${Object.entries(x.linking.outcomes)
+    .map(([st, n]) => `${st} ${n}`)
+    .join(', ')}). The fleet is shared: Temporal hands each workflow task to whichever worker polls.
+
+**Killed mid-run.** ${k.atSeconds} s into the maintenance window one of the ${k.workersBefore} workers was killed
+with \`kill -9\` (SIGKILL: no drain, its sticky cache and in-flight tasks lost). From the histories (the worker
+identity on each \`WorkflowTaskStarted\`): **${k.connectionsOnKilled} connections** had their last workflow task before
+the kill on that worker; **${k.refreshedAfterKill} of them refreshed afterwards**, by the others (${takers || '–'};
+by the killed one: ${k.refreshedByKilled}). Their first refresh after the kill, against the old token's expiry:
+p50 ${signed(k.lateness.p50)}, max ${signed(k.lateness.max)}; **after expiry: ${k.lateness.afterExpiry}**. Every connection of the
+fleet had refreshed after the kill within ${k.recoverySeconds} s${k.recoveryTimedOut ? ' (**the limit was reached first**)' : ''}.
+
+**Refreshes recorded after the old token had expired, whole window: ${x.lateness.afterExpiry} of ${x.lateness.total}**
+(p50 ${signed(x.lateness.p50)}, p99 ${signed(x.lateness.p99)}, max ${signed(x.lateness.max)} relative to expiry).
+
+**CPU per refresh as workers are added.** Windows of ${o.windowSeconds} s with N workers alive (the first before the
+kill, the others after it, the remaining workers stopped gracefully one by one; idle CPU not subtracted: each
+worker's pollers are part of what a worker costs):
+
+${table(
+  [
+    'workers alive',
+    'refreshes',
+    'refreshes/s',
+    'CPU per refresh',
+    'rows written per refresh',
+    'benchmark cores',
+    'other work (cores)',
+  ],
+  [...x.windows]
+    .sort((a, b) => a.workers - b.workers)
+    .map((w) => [
+      w.workers,
+      w.refreshes,
+      num(w.refreshesPerSecond, 2),
+      cpuText(w.cpuPerRefresh),
+      rowWritesText(w.rowWritesPerRefresh),
+      w.cpu ? num(w.cpu.benchCores, 2) : '–',
+      w.cpu ? num(w.cpu.otherCores, 2) : '–',
+    ]),
+)}
+
+The refresh rate is what the fleet asks for (connections / token lifetime), not what the workers could do:
+on two cores shared by everything, **absolute throughput cannot grow by adding workers**; what this shows is
+that a refresh costs the same whichever and however many workers run it, so capacity grows with the cores
+(and Temporal cluster) that more workers get on real machines. Rows written per refresh come from PostgreSQL's
+own statistics (\`pg_stat_user_tables\`, inserts + updates + deletes of tether's tables over the window; the
+benchmark's trigger tables left out), divided by the refreshes recorded in it.
+`;
+}
+
+/** Rows written per refresh: the total, then by table. */
+function rowWritesText(byTable: Record<string, number> | undefined): string {
+  if (!byTable || !Object.keys(byTable).length) return '–';
+  const total = Object.values(byTable).reduce((a, b) => a + b, 0);
+  const parts = Object.entries(byTable)
+    .sort((a, b) => b[1] - a[1])
+    .map(([table, n]) => `${table} ${n}`);
+  return `${num(total, 2)} (${parts.join(', ')})`;
+}
+
+function herdSection(x: NonNullable<BenchResults['herd']>): string {
+  const o = x.options;
+  const cap = `${o.cap.requests}/${o.cap.windowSeconds}/${o.cap.burst}`;
+  const capped = x.rounds.find((r) => r.name === 'capped');
+  const seconds = (v: number | null) => (v === null ? '**not within the limit**' : `${v} s`);
+  return `## 8. No thundering herd: ${o.connections} connections of one vendor host after an outage
+
+${o.connections} InvGate connections, all on the one simulator host, tokens living ${o.ttlSeconds} s
+(\`demo-ttl-${o.ttlSeconds}.<i>\`), linked and active. The per-host token cap
+\`TETHER_TOKEN_REQUESTS_PER_HOST=${cap}\` (at most ${o.cap.requests} token requests in any ${o.cap.windowSeconds} s, ${o.cap.burst} at once) was set for this
+phase's worker alone. Backoff time-scaled by ${o.backoffScale} so the herd forms in seconds: ${Object.entries(
+    x.policy,
+  )
+    .map(([key, v]) => `\`${key}\` ${String(v)} ms`)
+    .join(', ')}. Then the token endpoint answered 503 to every client until every connection had failed a
+refresh and was \`degraded\`, plus ${o.holdSeconds} s for their backoff to grow; then the outage ended at once.
+Token requests are counted as the simulator received them (its numbered request log, read every 50 ms;
+arrivals the log dropped unread: ${x.missedArrivals}). Peak = most arrivals in any 1 s window.
+
+Linking (capped): ${x.linking.seconds} s, ${x.linking.tokenRequests} token requests, peak **${x.linking.peakPerSecond}/s**
+(${Object.entries(x.linking.outcomes)
+    .map(([st, n]) => `${st} ${n}`)
+    .join(', ')}).
+
+${table(
+  [
+    'round',
+    'cap per host',
+    'outage',
+    'degraded',
+    'token requests in the outage / peak per s',
+    'after: peak token requests per s',
+    'after: all active again',
+  ],
+  x.rounds.map((r) => [
+    r.name,
+    `\`${r.tokenRequestsPerHost}\``,
+    `${r.outage.seconds} s`,
+    `${r.outage.degraded} of ${o.connections}${r.outage.degradedAfterSeconds === null ? '' : ` (all after ${r.outage.degradedAfterSeconds} s)`}`,
+    `${r.outage.tokenRequests} / ${r.outage.peakPerSecond}`,
+    `**${r.recovery.peakPerSecond}**`,
+    seconds(r.recovery.allActiveSeconds),
+  ]),
+)}
+
+${capped ? `**Peak token requests per second after the outage, capped: ${capped.recovery.peakPerSecond} against a cap of ${o.cap.requests} per ${o.cap.windowSeconds} s.**` : ''}
+Token requests per second after the outage ended, second by second:
+${x.rounds.map((r) => `\n- ${r.name}: ${r.recovery.perSecond.join(' ')}`).join('')}
+
+**Why a shared budget in PostgreSQL, not Temporal's task-queue rate limits or fairness keys.** The limit is the
+vendor host's, and what reaches that host comes from every worker *and* every API replica (the proxy takes
+slots of the same budget), across every task queue: a task queue's rate limit (\`maxTaskQueueActivitiesPerSecond\`)
+or fairness key spans only that queue's activity dispatch, not the proxy, not local activities (routine refreshes
+run as local activities), and would need one queue per vendor host (hosts are per customer for most vendors).
+The budget is one GCRA row per host, updated under a row lock on the database's clock (\`take_rate_budget\`), which
+every process already reaches; a waiting refresh sleeps on a workflow timer holding its slot, so waiting costs
+no worker slot and no retry attempt.
+`;
 }
 
 function workerLine(ws: NonNullable<BenchResults['workerSettings']['link']>): string {

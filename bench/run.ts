@@ -14,6 +14,7 @@ import { linkPhase, measureIdle, type LinkResult } from './phase-link';
 import { jobsLimits, jobsPhase, limitText, type JobsResult } from './phase-jobs';
 import { proxyPhase, type ProxyResult } from './phase-proxy';
 import { scaleoutPhase, type ScaleoutResult } from './phase-scaleout';
+import { herdPhase, type HerdResult } from './phase-herd';
 import type { WorkerSettings } from './protocol';
 import { renderReport } from './report';
 import { parseRateLimit } from '../vendor-kit/rate-limits';
@@ -37,6 +38,7 @@ export interface BenchResults {
   proxy?: ProxyResult;
   jobs?: JobsResult;
   scaleout?: ScaleoutResult;
+  herd?: HerdResult;
 }
 
 const BENCH_DIR = __dirname;
@@ -45,7 +47,7 @@ const ADMIN_URL = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgresql://postgres@
 const { values: args } = parseArgs({
   options: {
     label: { type: 'string', default: '' },
-    only: { type: 'string', default: 'link,failure,fleet,api,proxy,jobs' },
+    only: { type: 'string', default: 'link,failure,fleet,api,proxy,jobs,scaleout,herd' },
     links: { type: 'string', default: process.env.BENCH_LINKS ?? '200' },
     'link-concurrency': { type: 'string', default: '4' },
     warmup: { type: 'string', default: '10' },
@@ -65,8 +67,14 @@ const { values: args } = parseArgs({
     'jobs-user-writes': { type: 'string', default: '90/10/10' },
     'scaleout-workers': { type: 'string', default: '3' },
     'scaleout-fleet': { type: 'string', default: '300' },
-    'scaleout-ttl': { type: 'string', default: '120' },
-    'scaleout-window': { type: 'string', default: '45' },
+    'scaleout-ttl': { type: 'string', default: '90' },
+    'scaleout-window': { type: 'string', default: '30' },
+    'herd-connections': { type: 'string', default: '1000' },
+    'herd-cap': { type: 'string', default: '50/1/10' },
+    'herd-ttl': { type: 'string', default: '60' },
+    'herd-backoff-scale': { type: 'string', default: '360' },
+    'herd-hold': { type: 'string', default: '15' },
+    'herd-capped-only': { type: 'boolean', default: false },
     'failure-scale': { type: 'string', default: '600' },
     'failure-hours': { type: 'string', default: '3' },
     'failure-max-seconds': { type: 'string', default: '300' },
@@ -113,6 +121,8 @@ async function main(): Promise<void> {
   const userWrites = parseRateLimit(args['jobs-user-writes']!);
   if ('error' in userWrites) throw new Error(`--jobs-user-writes: ${userWrites.error}`);
   const limits = jobsLimits(userWrites);
+  const herdCap = parseRateLimit(args['herd-cap']!);
+  if ('error' in herdCap) throw new Error(`--herd-cap: ${herdCap.error}`);
   const simulatorLimit = (l: typeof userWrites) => ({ requests: l.requests, windowSeconds: l.windowSeconds });
 
   const machine = machineInfo();
@@ -303,6 +313,24 @@ async function main(): Promise<void> {
       const k = results.scaleout.kill;
       log(
         `scaleout: late refreshes ${results.scaleout.lateness.afterExpiry} of ${results.scaleout.lateness.total}; killed worker ran ${k.connectionsOnKilled}, ${k.refreshedAfterKill} refreshed after by ${JSON.stringify(k.takenOverBy)}`,
+      );
+    }
+
+    if (only.has('herd')) {
+      results.herd = await timed('herd', () =>
+        herdPhase(
+          h,
+          {
+            connections: int('herd-connections')!,
+            cap: herdCap,
+            ttlSeconds: int('herd-ttl')!,
+            backoffScale: int('herd-backoff-scale')!,
+            holdSeconds: Number(args['herd-hold'] ?? 0),
+            uncappedRound: !args['herd-capped-only'],
+            concurrency: 16,
+          },
+          log,
+        ),
       );
     }
   } finally {
