@@ -1,6 +1,7 @@
 // Figure 8: no thundering herd. Many connections of one vendor host (InvGate simulator) linked and active;
-// then the vendor's token endpoint answers 503 to everyone until every connection has failed a refresh and
-// backs off (degraded); then the outage ends at once. The simulator's request log (each request numbered,
+// then the vendor's token endpoint answers 503 to everyone for longer than a token's lifetime, so every
+// connection's refresh falls in the outage (it fails and backs off, or waits for a budget slot); then the
+// outage ends at once. The simulator's request log (each request numbered,
 // its arrival time) gives the token requests per second the vendor received, against the per-host token
 // cap (TETHER_TOKEN_REQUESTS_PER_HOST, a budget in PostgreSQL every worker and API replica shares), set for
 // this phase's worker alone. A second round with the cap lifted shows what it prevents. The backoff is
@@ -10,6 +11,7 @@ import { pool, round, sleep } from './stats';
 import type { RateLimit } from '../vendor-kit/rate-limits';
 import type { MaintenancePolicy } from '../domain/policy';
 import { DEFAULT_POLICY } from '../domain/policy';
+import { gcraOf } from '../platform/rate-budget';
 
 export interface HerdOptions {
   connections: number;
@@ -17,8 +19,8 @@ export interface HerdOptions {
   ttlSeconds: number;
   /** Backoff base and cap are divided by this. */
   backoffScale: number;
-  /** Seconds the outage lasts after every connection is degraded (their backoff grows meanwhile). */
-  holdSeconds: number;
+  /** How long the outage lasts: longer than a token's lifetime, so every connection's refresh falls in it. */
+  outageSeconds: number;
   /** Also run the outage with the cap lifted. */
   uncappedRound: boolean;
   concurrency: number;
@@ -30,11 +32,13 @@ export interface HerdRound {
   tokenRequestsPerHost: string;
   outage: {
     seconds: number;
-    /** Connections degraded when the outage ended (every one, unless the wait timed out). */
-    degraded: number;
-    degradedAfterSeconds: number | null;
+    /** Statuses when the outage ended. */
+    statuses: Record<string, number>;
+    /** Of those `active`: their token had expired (their refresh waited for a budget slot, not failed). */
+    activeWithExpiredToken: number;
     tokenRequests: number;
     peakPerSecond: number;
+    peakPer10Seconds: number;
   };
   recovery: {
     /** From the end of the outage until every connection was active again (null: not within the limit). */
@@ -42,6 +46,7 @@ export interface HerdRound {
     activeAtEnd: number;
     tokenRequests: number;
     peakPerSecond: number;
+    peakPer10Seconds: number;
     /** Token requests the vendor received in each second after the outage ended. */
     perSecond: number[];
   };
@@ -59,6 +64,13 @@ export interface HerdResult {
   rounds: HerdRound[];
   /** Requests the simulator's log ring dropped before they were read (0: every arrival was seen). */
   missedArrivals: number;
+  /**
+   * Longest gap between two reads of the log (ms): the benchmark process (the simulator's too) stalled this
+   * long at most, and arrivals timestamped by it may bunch within such a gap.
+   */
+  maxReadGapMs: number;
+  /** The most a GCRA budget of the cap admits in any 10 s: its sustained rate × 10 s + the burst. */
+  capPer10Seconds: number;
 }
 
 const TOKEN_PATH = '/oauth/v2/0/access_token';
@@ -69,7 +81,9 @@ const UNCAPPED = '1000000/1/1000';
 class TokenArrivals {
   readonly times: number[] = [];
   missed = 0;
+  maxGapMs = 0;
   private lastSeq = 0;
+  private lastReadAt = 0;
   private timer?: NodeJS.Timeout;
 
   constructor(private readonly h: Harness) {}
@@ -80,6 +94,9 @@ class TokenArrivals {
   }
 
   read(): void {
+    const now = Date.now();
+    if (this.lastReadAt) this.maxGapMs = Math.max(this.maxGapMs, now - this.lastReadAt);
+    this.lastReadAt = now;
     const fresh = this.h.sim.control.requests('invgate').filter((r) => r.seq > this.lastSeq);
     if (!fresh.length) return;
     this.missed += fresh[0]!.seq - this.lastSeq - 1;
@@ -174,25 +191,22 @@ export async function herdPhase(
         fault: { kind: 'status', status: 503 },
       });
       log(`herd (${name}): outage started: 503 on the token endpoint for every client`);
-      // Every token expires within its lifetime; its refresh is due before that.
-      const limit = start + 2 * options.ttlSeconds * 1000 + 30_000;
-      let degradedAt: number | null = null;
-      let counts: Record<string, number> = {};
-      for (;;) {
-        await sleep(1_000);
-        counts = await statusCounts();
-        if ((counts.degraded ?? 0) >= ids.length) {
-          degradedAt = Date.now();
-          break;
-        }
-        if (Date.now() > limit) break;
-      }
-      log(`herd (${name}): ${JSON.stringify(counts)}; holding the outage ${options.holdSeconds} s more`);
-      await sleep(options.holdSeconds * 1000);
-      const degraded = (await statusCounts()).degraded ?? 0;
+      await sleep(options.outageSeconds * 1000);
+      const statuses = await statusCounts();
+      const activeWithExpiredToken = Number(
+        (
+          await h.db.$queryRawUnsafe<{ n: bigint }[]>(
+            `SELECT count(*) AS n FROM "Connection" WHERE id = ANY($1::uuid[]) AND status = 'active'
+             AND "tokenExpiresAt" < now()`,
+            ids,
+          )
+        )[0]!.n,
+      );
       const end = Date.now();
       h.sim.control.removeFault(fault);
-      log(`herd (${name}): outage over after ${((end - start) / 1000).toFixed(0)} s`);
+      log(
+        `herd (${name}): outage over after ${((end - start) / 1000).toFixed(0)} s: ${JSON.stringify(statuses)}, ${activeWithExpiredToken} active with an expired token`,
+      );
       let allActive: number | null = null;
       let active = 0;
       const recoveryLimit = end + 300_000;
@@ -218,16 +232,18 @@ export async function herdPhase(
         tokenRequestsPerHost: perHost,
         outage: {
           seconds: round((end - start) / 1000, 1),
-          degraded,
-          degradedAfterSeconds: degradedAt === null ? null : round((degradedAt - start) / 1000, 1),
+          statuses,
+          activeWithExpiredToken,
           tokenRequests: during.length,
           peakPerSecond: peak(during),
+          peakPer10Seconds: peak(during, 10_000),
         },
         recovery: {
           allActiveSeconds: allActive === null ? null : round((allActive - end) / 1000, 1),
           activeAtEnd: active,
           tokenRequests: after.length,
           peakPerSecond: peak(after),
+          peakPer10Seconds: peak(after, 10_000),
           perSecond: Array.from(perSecond, (n) => n ?? 0),
         },
       };
@@ -256,6 +272,8 @@ export async function herdPhase(
       },
       rounds,
       missedArrivals: arrivals.missed,
+      maxReadGapMs: arrivals.maxGapMs,
+      capPer10Seconds: Math.floor(10_000 / gcraOf(options.cap).intervalMs) + options.cap.burst,
     };
   } finally {
     arrivals.stop();
