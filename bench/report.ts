@@ -594,7 +594,7 @@ ${table(
       .map(([st, n]) => `${st} ${n}`)
       .join(
         ', ',
-      )}${r.outage.activeWithExpiredToken ? ` (${r.outage.activeWithExpiredToken} active with an expired token, waiting for a slot)` : ''}`,
+      )}${r.outage.activeWithExpiredToken ? ` (${r.outage.activeWithExpiredToken} of them active with an expired token: their refresh had not ended)` : ''}`,
     `${r.outage.tokenRequests} / ${r.outage.peakPerSecond} / ${r.outage.peakPer10Seconds}`,
     `**${r.recovery.peakPerSecond}** / ${r.recovery.peakPer10Seconds}`,
     seconds(r.recovery.allActiveSeconds),
@@ -602,6 +602,8 @@ ${table(
 )}
 
 ${capped ? `**Peak token requests after the outage, capped: ${capped.recovery.peakPerSecond} in 1 s against a cap of ${o.cap.requests} per ${o.cap.windowSeconds} s; ${capped.recovery.peakPer10Seconds} in 10 s against ${x.capPer10Seconds}.**` : ''}
+A refresh waiting for a budget slot is not a failure: the connection stays \`active\` (its token expired meanwhile)
+until its attempt at the vendor fails, which under the cap can take a good part of the outage.
 Token requests per second after the outage ended, second by second:
 ${x.rounds.map((r) => `\n- ${r.name}: ${r.recovery.perSecond.join(' ')}`).join('')}
 
