@@ -129,7 +129,8 @@ export class CpuMonitor {
     return {
       seconds: round(seconds, 0),
       machineCores: round(machineCores, 2),
-      benchCores: round(Math.min(benchCores, machineCores), 2),
+      // Three decimals: at a few refreshes per second, 0.01 core is several ms per refresh.
+      benchCores: round(Math.min(benchCores, machineCores), 3),
       otherCores: round(Math.max(0, machineCores - benchCores), 2),
       load1Max: round(Math.max(...inside.map((s) => s.load1)), 2),
       byRole,

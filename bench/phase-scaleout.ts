@@ -281,7 +281,7 @@ export async function scaleoutPhase(
 /** Rows inserted, updated and deleted so far per table of the run's database (the bench's own excluded). */
 async function rowWrites(h: Harness): Promise<Record<string, number>> {
   const rows = await h.db.$queryRawUnsafe<{ relname: string; n: bigint }[]>(
-    `SELECT relname, n_tup_ins + n_tup_upd + n_tup_del AS n FROM pg_stat_user_tables WHERE relname NOT LIKE 'bench\\_%'`,
+    `SELECT relname::text AS relname, n_tup_ins + n_tup_upd + n_tup_del AS n FROM pg_stat_user_tables WHERE relname NOT LIKE 'bench\\_%'`,
   );
   return Object.fromEntries(rows.map((r) => [r.relname, Number(r.n)]));
 }
