@@ -84,6 +84,7 @@ const { values: args } = parseArgs({
     'db-pool': { type: 'string' },
     baseline: { type: 'string' },
     'no-report': { type: 'boolean', default: false },
+    render: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -106,6 +107,12 @@ async function main(): Promise<void> {
   const t0 = Date.now();
   const log = (line: string) =>
     console.log(`[bench ${((Date.now() - t0) / 1000).toFixed(0).padStart(4)}s] ${line}`);
+  // Render the report again from a saved run (after naming it in AFTER, say), measuring nothing.
+  if (args.render) {
+    const jsonPath = path.resolve(args.render);
+    writeReport(JSON.parse(readFileSync(jsonPath, 'utf8')) as BenchResults, jsonPath, log);
+    return;
+  }
   const only = new Set(args.only!.split(',').map((s) => s.trim()));
   const fleet = int('fleet')!;
   // Lifetime grows with the fleet so the refresh rate it asks for (fleet / lifetime) stays near
@@ -346,23 +353,26 @@ async function main(): Promise<void> {
   const jsonPath = path.join(BENCH_DIR, 'results', `${stamp}.json`);
   writeFileSync(jsonPath, `${JSON.stringify(results, null, 2)}\n`);
   log(`raw results: ${path.relative(process.cwd(), jsonPath)}`);
-  if (!args['no-report']) {
-    const before = args.baseline ? [args.baseline] : named('BASELINE');
-    const after = args.baseline ? [] : named('AFTER');
-    const load = (file: string) => ({
-      results: JSON.parse(readFileSync(file, 'utf8')) as BenchResults,
-      file: path.relative(BENCH_DIR, file),
-    });
-    writeFileSync(
-      path.join(BENCH_DIR, 'REPORT.md'),
-      renderReport(
-        results,
-        path.relative(BENCH_DIR, jsonPath),
-        before.length ? { before: before.map(load), after: after.map(load) } : undefined,
-      ),
-    );
-    log('report: bench/REPORT.md');
-  }
+  if (!args['no-report']) writeReport(results, jsonPath, log);
+}
+
+/** bench/REPORT.md from one run's results, compared with BASELINE / AFTER (or --baseline) when named. */
+function writeReport(results: BenchResults, jsonPath: string, log: (line: string) => void): void {
+  const before = args.baseline ? [args.baseline] : named('BASELINE');
+  const after = args.baseline ? [] : named('AFTER');
+  const load = (file: string) => ({
+    results: JSON.parse(readFileSync(file, 'utf8')) as BenchResults,
+    file: path.relative(BENCH_DIR, file),
+  });
+  writeFileSync(
+    path.join(BENCH_DIR, 'REPORT.md'),
+    renderReport(
+      results,
+      path.relative(BENCH_DIR, jsonPath),
+      before.length ? { before: before.map(load), after: after.map(load) } : undefined,
+    ),
+  );
+  log('report: bench/REPORT.md');
 }
 
 /**
