@@ -825,7 +825,7 @@ function optimisationSection(r: BenchResults, thisFile: string, befores: Run[], 
       .join(', ');
   const describe = (run: Run) =>
     `[\`${run.file}\`](${run.file}) (${run.results.startedAt}, label \`${run.results.label || '–'}\`)`;
-  return `## 5. Optimisation: before and after
+  return `## 9. Optimisation: before and after
 
 ${OPTIMISATION_TEXT}
 
@@ -841,22 +841,21 @@ ${table(['figure', 'before', 'after', 'change', 'this run'], rows)}
 }
 
 /** What the optimisation changed and why (the figures around it are measured). */
-const OPTIMISATION_TEXT = `**Where the time went.** The link profile (section 1) puts most of a link's time in Temporal's per-task
-work: workflow tasks waiting and running, activities waiting in their queue. The bare workflow, which
-does nothing but that, is the floor, and every activity a link or refresh runs costs one dispatch plus one
-more workflow task on this loaded machine. Linking and refreshing ran two vendor activities back to back:
-\`obtainToken\` (grant the token, store it encrypted), then \`verifyScopes\` (load the connection again, read
-and decrypt the token again, compare scopes; probes at link time). A routine refresh's \`verifyScopes\`
-made no vendor call at all (the token's scope claim settles it) yet cost an activity, a workflow task,
-history events and two database reads, on every refresh of every connection. In a busy fleet the gap
-between the two activities also grew longer than a short token's lifetime: the probes then ran with an
-expired token, and the link backed off and retried (before the failure message was special-cased it
-ended as \`invalid_credentials\`).
+const OPTIMISATION_TEXT = `**Where the time went.** Before this change a routine refresh cycle wrote 18 history events: the
+timer, then three workflow tasks (one to schedule the token activity, one for its result and the transition
+activity, one for that result), two regular activities (scheduled, started, completed each) and a search-attribute
+upsert per transition. Each regular activity is a task-queue round trip through the Temporal server, and the server's
+share of a refresh's CPU was the largest. A link likewise took three workflow tasks.
 
-**The change.** \`obtainToken\` takes the verification mode and checks the scopes itself with the token it
-has just obtained (\`activities/index.ts\`); the workflow asks for that behind
-\`patched('verify-scopes-with-the-new-token')\` (\`workflows/connection-lifecycle.ts\`), so running workflows
-and the recorded histories replay the old two-activity path (\`test/replay.test.ts\` passes unchanged).
-\`verifyScopes\` remains for OAuth installs and for those older histories. One activity, one workflow task
-and a second round of database reads fewer per link, refresh and rotation, and the token cannot expire between grant
-and check.`;
+**The change.** Behind \`patched('refresh-in-one-workflow-task')\` (\`workflows/patches.ts\`), a refresh or
+establish its timer began (a routine refresh, a link, a recheck) runs its token request (grant, scope check, sealed
+store: \`obtainToken\` with \`verify\`) and its transition's transaction (\`recordTransition\`) as **local
+activities** inside the workflow task that began the step, and the status search attribute is upserted only when the
+status changes. Where a local activity's limits do not fit, the regular path stays: one attempt of 5 s each (the
+workflow task timeout is 10 s); a failure the regular activity would retry schedules that activity, in the same
+workflow task, with the attempts left, so a failing step makes the same 4 vendor calls as before (section 4); a
+shared rate budget's long wait sleeps on a timer; steps a command began (refresh now, resume, a retry after a human
+acted), rotations, installs and probes keep regular activities, so a command is never held behind a local one.
+Histories recorded before it replay the old path (\`test/replay.test.ts\`, fixtures
+\`invgate-refresh-at-the-floor\` and \`invgate-link-at-the-floor-budget-wait\` for the new one). The same run's
+before column is the commit just before it (7b26ad6) with this benchmark's code.`;
