@@ -1,9 +1,16 @@
 // A lifecycle target's job input: what the person gives, as the catalog's SCIM user operations (and
 // NinjaOne's end user operations) name it, under the target's own attributes. Other operations (a service
 // desk's request) take the target's input as it is.
+import type { VendorDefinition } from '../catalog';
+import { DEFAULT_OPERATION, type LifecycleKind } from '../domain/lifecycle-events';
 import type { CreateLifecycleEvent } from './lifecycle-schemas';
 
 type Person = CreateLifecycleEvent['person'];
+
+/** The operation a target of this vendor runs for the kind when it names none: the vendor's, else SCIM's. */
+export function defaultOperation(vendor: VendorDefinition, kind: LifecycleKind): string {
+  return vendor.lifecycleOperations?.[kind] ?? DEFAULT_OPERATION[kind];
+}
 
 /** The user a mover's or leaver's operation acts on: found by externalId, else by userName. */
 const userRef = (p: Person) =>

@@ -3,7 +3,8 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { findVendor, vendors, type VendorDefinition } from '../../catalog';
 import { ApiError } from '../errors';
-import { DEFAULT_OPERATION, LIFECYCLE_KINDS } from '../../domain/lifecycle-events';
+import { LIFECYCLE_KINDS } from '../../domain/lifecycle-events';
+import { defaultOperation } from '../lifecycle-input';
 import { ConnectorSchema, ConnectorSummarySchema, ErrorSchema, VendorParamsSchema } from '../schemas';
 
 function summary(v: VendorDefinition) {
@@ -42,8 +43,8 @@ function detail(v: VendorDefinition) {
       >,
     })),
     lifecycleOperations: Object.fromEntries(
-      LIFECYCLE_KINDS.map((kind) => [kind, v.lifecycleOperations?.[kind] ?? DEFAULT_OPERATION[kind]]).filter(
-        ([, name]) => v.operations?.some((o) => o.name === name),
+      LIFECYCLE_KINDS.map((kind) => [kind, defaultOperation(v, kind)]).filter(([, name]) =>
+        v.operations?.some((o) => o.name === name),
       ),
     ),
     rateLimits: (v.rateLimits ?? []).map((rule) => ({

@@ -12,12 +12,7 @@ import {
   type JobFailureReason,
   type JobStatus,
 } from '../../domain/jobs';
-import {
-  DEFAULT_LIFECYCLE_POLICY,
-  DEFAULT_OPERATION,
-  targetJobPolicy,
-  type LifecycleKind,
-} from '../../domain/lifecycle-events';
+import { DEFAULT_LIFECYCLE_POLICY, targetJobPolicy, type LifecycleKind } from '../../domain/lifecycle-events';
 import { lifecycleEventWorkflowId } from '../../workflows/ids';
 import type { lifecycleEvent } from '../../workflows/lifecycle-event';
 import { TENANT } from '../../workflows/search-attributes';
@@ -28,7 +23,7 @@ import type { LifecycleEventRow, NewLifecycleEvent } from '../tenant-data/lifecy
 import { ApiError, validationError } from '../errors';
 import { ErrorSchema, IdParamsSchema } from '../schemas';
 import { IdempotencyHeaders } from '../job-schemas';
-import { targetInput } from '../lifecycle-input';
+import { defaultOperation, targetInput } from '../lifecycle-input';
 import {
   CreateLifecycleEventSchema,
   LifecycleEventListQuerySchema,
@@ -120,8 +115,7 @@ export const lifecycleEventRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; data: 
         return;
       }
       const vendor = getVendor(connection.vendor);
-      const operation =
-        target.operation ?? vendor.lifecycleOperations?.[body.kind] ?? DEFAULT_OPERATION[body.kind];
+      const operation = target.operation ?? defaultOperation(vendor, body.kind);
       const spec = vendor.operations?.find((o) => o.name === operation);
       if (!spec) {
         invalid.push({
