@@ -28,6 +28,16 @@ export function internalFailure(err: unknown): unknown {
   });
 }
 
+/**
+ * When the vendor's Retry-After says the next attempt should go, at most maxMs away; undefined leaves it to
+ * the retry policy's backoff. "Retry after 0 s" (or a date already past) is no wait at all: the backoff
+ * spaces those, or the retries of a vendor that keeps refusing would all go at once and use up the attempts
+ * in milliseconds.
+ */
+export function vendorRetryDelay(err: VendorError, maxMs = Number.POSITIVE_INFINITY): number | undefined {
+  return err.retryAfterMs ? Math.min(err.retryAfterMs, maxMs) : undefined;
+}
+
 /** Convert a VendorError into the ApplicationFailure Temporal retries (or not) accordingly. */
 export function toActivityFailure(err: unknown): unknown {
   if (err instanceof BudgetExhausted) return budgetWaitFailure(err);
@@ -44,10 +54,8 @@ export function toActivityFailure(err: unknown): unknown {
         type: FailureType.VendorUnavailable,
         message: err.message,
         details,
-        // Let the server schedule the retry when the vendor said, instead of sleeping here. "Retry after
-        // 0 s" (or a date already past) is no wait at all: the backoff spaces those, or the retries of a
-        // vendor that keeps refusing would all go at once and use up the attempts in milliseconds.
-        nextRetryDelay: err.retryAfterMs ? err.retryAfterMs : undefined,
+        // Let the server schedule the retry when the vendor said, instead of sleeping here.
+        nextRetryDelay: vendorRetryDelay(err),
       });
     }
     return ApplicationFailure.create({ type: err.type, message: err.message, details, nonRetryable: true });

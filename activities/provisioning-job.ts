@@ -24,7 +24,7 @@ import {
 } from '../domain/jobs';
 import type { WebhookEventType } from '../domain/webhook-events';
 
-import { internalFailure, tagVendor } from './failures';
+import { internalFailure, tagVendor, vendorRetryDelay } from './failures';
 import { countRefusedDeliveries, recordRefusedDeliveries } from './webhook-delivery';
 import { queueWebhookDeliveries } from '../platform/webhook-outbox';
 import { budgetedContext, budgetWaitFailure, type SharedRateLimits } from './rate-budgets';
@@ -293,8 +293,7 @@ function toJobFailure(err: unknown): unknown {
         type: FailureType.RateLimited,
         message: err.message,
         // The server schedules the next attempt when the vendor said, instead of the worker sleeping.
-        // "Retry after 0 s" is no wait: the backoff spaces those retries, or they would all go at once.
-        nextRetryDelay: err.retryAfterMs ? Math.min(err.retryAfterMs, MAX_RETRY_AFTER_MS) : undefined,
+        nextRetryDelay: vendorRetryDelay(err, MAX_RETRY_AFTER_MS),
       });
     case FailureType.VendorUnavailable:
       return ApplicationFailure.create({ type: FailureType.VendorUnavailable, message: err.message });
