@@ -11,6 +11,7 @@
 import type { AddFaultInput } from '../simulators/server';
 import { DEFAULT_POLICY, type MaintenancePolicy } from '../domain/policy';
 import type { Harness } from './harness';
+import { injectLink } from './phase-link';
 import { round, sleep } from './stats';
 
 export interface FailureOptions {
@@ -106,17 +107,7 @@ export async function failurePhase(
     ];
   const results = await Promise.all(
     scenarios.map(async (s) => {
-      const res = await api.inject({
-        method: 'POST',
-        url: '/v1/connections',
-        headers: { authorization: `Bearer ${h.apiKey}` },
-        payload: {
-          vendor: 'invgate',
-          instanceUrl: h.instanceUrl('invgate'),
-          credentials: { clientId: s.client, clientSecret: 'demo-secret' },
-        },
-      });
-      const id = (res.json() as { id: string }).id;
+      const id = await injectLink(h, api, s.client);
       await h.listener.when(id, 'active');
       const faultAt = Date.now();
       const faultId = h.sim.control.addFault({

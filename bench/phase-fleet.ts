@@ -4,7 +4,7 @@ import type { CallCounters } from '../simulators/server';
 import { cpuPerUnit, type CpuCost } from './cpu';
 import type { Harness, WorkerHandle } from './harness';
 import { readHistory } from './history';
-import { postLink } from './phase-link';
+import { invgateLink, postLink } from './phase-link';
 import { latenessOf, recordedRefreshes } from './refreshes';
 import { median, pool, round, sleep, summarize, type Summary } from './stats';
 
@@ -92,11 +92,7 @@ export async function fleetPhase(
   const settling = new Map<string, Promise<string>>();
   let cutoff = false;
   const ids = await pool(clients, options.concurrency, async (clientId) => {
-    const { id } = await postLink(h, {
-      vendor: 'invgate',
-      instanceUrl: h.instanceUrl('invgate'),
-      credentials: { clientId, clientSecret: 'demo-secret' },
-    });
+    const { id } = await postLink(h, invgateLink(h, clientId));
     settling.set(
       id,
       h.listener.settled(id, 24 * 3_600_000).then(({ status }) => {

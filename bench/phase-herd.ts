@@ -7,6 +7,7 @@
 // this phase's worker alone. A second round with the cap lifted shows what it prevents. The backoff is
 // time-scaled (as the failure phase does it) so the herd forms in seconds instead of hours.
 import type { Harness } from './harness';
+import { injectLink } from './phase-link';
 import { pool, round, sleep } from './stats';
 import type { RateLimit } from '../vendor-kit/rate-limits';
 import type { MaintenancePolicy } from '../domain/policy';
@@ -145,21 +146,7 @@ export async function herdPhase(
     );
     log(`herd: linking ${clients.length} connections, token requests capped at ${cap} per host`);
     const linkStart = Date.now();
-    const ids = await pool(clients, options.concurrency, async (clientId) => {
-      const res = await api.inject({
-        method: 'POST',
-        url: '/v1/connections',
-        headers: { authorization: `Bearer ${h.apiKey}` },
-        payload: {
-          vendor: 'invgate',
-          instanceUrl: h.instanceUrl('invgate'),
-          credentials: { clientId, clientSecret: 'demo-secret' },
-        },
-      });
-      const id = (res.json() as { id?: string }).id;
-      if (res.statusCode !== 202 || !id) throw new Error(`herd: link refused: HTTP ${res.statusCode}`);
-      return id;
-    });
+    const ids = await pool(clients, options.concurrency, (clientId) => injectLink(h, api, clientId));
     const outcomes: Record<string, number> = {};
     await Promise.all(
       ids.map(async (id) => {

@@ -4,6 +4,7 @@
 // runs is counted from its history and reported beside it.
 import { cpuPerUnit, type CpuCost, type CpuWindow } from './cpu';
 import { addSegments, readHistory, type HistoryEvent, type Segments } from './history';
+import type { Api } from '../main/services';
 import type { Harness } from './harness';
 import { pool, round, sleep, summarize, type Summary } from './stats';
 
@@ -46,11 +47,25 @@ export interface LinkResult {
   bareProfile: SegmentRow[];
 }
 
-const body = (h: Harness, clientId: string) => ({
+/** The link of an InvGate simulator client (its scenario in the client id) with the demo secret. */
+export const invgateLink = (h: Harness, clientId: string) => ({
   vendor: 'invgate',
   instanceUrl: h.instanceUrl('invgate'),
   credentials: { clientId, clientSecret: 'demo-secret' },
 });
+
+/** Link an InvGate client through an API not listening (one with its own policy), by inject; the id. */
+export async function injectLink(h: Harness, api: Api, clientId: string): Promise<string> {
+  const res = await api.inject({
+    method: 'POST',
+    url: '/v1/connections',
+    headers: { authorization: `Bearer ${h.apiKey}` },
+    payload: invgateLink(h, clientId),
+  });
+  const id = (res.json() as { id?: string }).id;
+  if (res.statusCode !== 202 || !id) throw new Error(`link refused: HTTP ${res.statusCode}`);
+  return id;
+}
 
 /**
  * POST a link over HTTP (to the harness's API, or another replica's URL); returns the connection id and when
@@ -117,7 +132,7 @@ export async function linkPhase(
   // activities a link runs.
   log(`link: warm-up (${options.warmup} links)`);
   const warm = await pool([...Array(options.warmup).keys()], options.concurrency, async (i) => {
-    const { id } = await postLink(h, body(h, `demo-all-scopes.warm-${run}-${i}`));
+    const { id } = await postLink(h, invgateLink(h, `demo-all-scopes.warm-${run}-${i}`));
     await h.listener.when(id, 'active');
     return id;
   });
@@ -146,7 +161,7 @@ export async function linkPhase(
   const linkStart = performance.now();
   await pool([...Array(options.links).keys()], options.concurrency, async (i) => {
     const startedAt = performance.now();
-    const { id, answeredAt } = await postLink(h, body(h, `demo-all-scopes.link-${run}-${i}`));
+    const { id, answeredAt } = await postLink(h, invgateLink(h, `demo-all-scopes.link-${run}-${i}`));
     const activeAt = await h.listener.when(id, 'active');
     links.push({ id, startedAt, answeredAt, activeAt });
   });

@@ -7,7 +7,7 @@
 import { cpuPerUnit, type CpuCost, type CpuWindow } from './cpu';
 import type { ApiProcessHandle, Harness, WorkerHandle } from './harness';
 import { readHistory } from './history';
-import { postLink } from './phase-link';
+import { invgateLink, postLink } from './phase-link';
 import { latenessOf, recordedRefreshes } from './refreshes';
 import { pool, round, sleep, summarize, type Summary } from './stats';
 import type { WorkerTuning } from '../worker/create-worker';
@@ -94,15 +94,7 @@ export async function scaleoutPhase(
     const ids = await pool(clients, options.concurrency, async (clientId, i) => {
       await sleep(linkStart + i * paceMs - Date.now());
       const api = apis[i % apis.length]!;
-      const { id } = await postLink(
-        h,
-        {
-          vendor: 'invgate',
-          instanceUrl: h.instanceUrl('invgate'),
-          credentials: { clientId, clientSecret: 'demo-secret' },
-        },
-        api,
-      );
+      const { id } = await postLink(h, invgateLink(h, clientId), api);
       const name = i % apis.length === 0 ? 'api 1 (bench process)' : 'api 2 (child process)';
       byApi[name] = (byApi[name] ?? 0) + 1;
       return id;
