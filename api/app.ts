@@ -24,6 +24,7 @@ import type { MaintenancePolicy } from '../domain/policy';
 import { API_KEY_SECURITY_SCHEME, requireApiKey } from './auth';
 import { CONNECT_SESSION_SECURITY_SCHEME } from './connect/session-auth';
 import { createTenantData } from './tenant-data';
+import type { ApiKeyVerifier } from '../platform/api-keys';
 import { acceptEmptyJsonBody } from './empty-json-body';
 import { registerMetrics } from './metrics';
 import { requestForLog } from './request-log';
@@ -92,6 +93,8 @@ export interface AppDeps {
   temporalUiUrl?: string;
   /** Serves /codec/decode|encode for the Temporal Web UI when given. */
   codec?: { codec: EncryptionCodec; allowedOrigins: string[]; uiToken?: string };
+  /** How API keys are verified (main/services.ts keeps them in memory, told of changes); default: each request reads its key. */
+  apiKeyVerifier?: ApiKeyVerifier;
   logger?: Logger | false;
 }
 
@@ -152,21 +155,21 @@ export async function buildApp(deps: AppDeps) {
 
   // A JSON API: no CSP needed for its answers (and /docs serves its own scripts).
   await app.register(helmet, { contentSecurityPolicy: false });
-  const data = createTenantData(deps.db, { ...DEFAULT_QUOTAS, ...deps.quotas });
+  const data = createTenantData(deps.db, { ...DEFAULT_QUOTAS, ...deps.quotas }, deps.apiKeyVerifier);
   const addressLimit = createAddressLimit(deps.addressRateLimitPerMinute ?? 120);
   const accessMetrics = createAccessMetrics(
     registerMetrics(app, {
-      db: deps.db,
+      apiKeys: data.apiKeys,
       operator: data.operator,
       addressLimit,
       cacheMs: deps.metricsCacheMs ?? 30_000,
     }),
   );
   await app.register(healthRoutes, { deps, data });
-  if (deps.codec) await app.register(codecRoutes, { db: deps.db, addressLimit, ...deps.codec });
+  if (deps.codec) await app.register(codecRoutes, { apiKeys: data.apiKeys, addressLimit, ...deps.codec });
   await app.register(
     async (v1) => {
-      requireApiKey(v1, deps.db, addressLimit);
+      requireApiKey(v1, data.apiKeys, addressLimit);
       acceptEmptyJsonBody(v1);
       await v1.register(rateLimit, {
         max: deps.rateLimitPerMinute ?? 600,

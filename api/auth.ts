@@ -3,12 +3,11 @@
 // names the tenant for creates) and holds every scope.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ApiKeyAuth } from '../platform/api-keys';
-import type { Db } from '../platform/db';
 import type { Actor } from '../domain/audit-events';
 import type { AddressLimit } from './address-limit';
 import { ApiError, validationError } from './errors';
 import { requiredScope } from './route-scopes';
-import { apiKeyData } from './tenant-data';
+import type { ApiKeyData } from './tenant-data';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -37,8 +36,7 @@ function presentedKey(request: FastifyRequest): string | null {
  * Every route registered after this in `app`'s scope needs an API key, and its OpenAPI entry says so.
  * Failed authentications count against the address's budget, checked before the key is looked up.
  */
-export function requireApiKey(app: FastifyInstance, db: Db, addressLimit: AddressLimit): void {
-  const apiKeys = apiKeyData(db);
+export function requireApiKey(app: FastifyInstance, apiKeys: ApiKeyData, addressLimit: AddressLimit): void {
   app.addHook('onRoute', (route) => {
     route.schema = { ...route.schema, security: [{ apiKey: [] }] };
   });
@@ -85,14 +83,14 @@ export function requireApiKey(app: FastifyInstance, db: Db, addressLimit: Addres
  * The address's budget is checked first, and a failed attempt counts against it.
  */
 export async function requireAdminKey(
-  db: Db,
+  apiKeys: ApiKeyData,
   addressLimit: AddressLimit,
   request: FastifyRequest,
   refusal: string,
 ): Promise<void> {
   addressLimit.check(request);
   const presented = presentedKey(request);
-  const auth = presented ? await apiKeyData(db).verify(presented) : null;
+  const auth = presented ? await apiKeys.verify(presented) : null;
   if (auth?.role === 'admin') return;
   addressLimit.count(request);
   throw new ApiError(401, 'unauthorized', refusal);

@@ -4,7 +4,6 @@
 // scraped. The worker's metrics (Temporal SDK runtime + vendor calls) come from its own exporter.
 import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Db } from '../platform/db';
 import type { AddressLimit } from './address-limit';
 import { requireAdminKey } from './auth';
 import type { TenantData } from './tenant-data';
@@ -12,7 +11,7 @@ import type { FleetCounts } from './tenant-data/operator';
 
 export interface MetricsOptions {
   /** For the admin key /metrics needs. */
-  db: Db;
+  apiKeys: TenantData['apiKeys'];
   operator: TenantData['operator'];
   addressLimit: AddressLimit;
   /** How long the fleet counts are served before they are read again. */
@@ -77,7 +76,7 @@ export function registerMetrics(
     {
       schema: { hide: true },
       onRequest: (request) =>
-        requireAdminKey(options.db, options.addressLimit, request, 'metrics need an admin API key'),
+        requireAdminKey(options.apiKeys, options.addressLimit, request, 'metrics need an admin API key'),
     },
     async (_request, reply) => {
       reply.header('content-type', registry.contentType);

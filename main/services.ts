@@ -18,6 +18,8 @@ import { createSecretStore, type SecretStore } from '../platform/secret-store';
 import { createVendorHttp, type VendorHttp } from '../vendor-kit/vendor-http';
 import { createRateLimits, type SharedRateLimits } from '../vendor-kit/rate-limits';
 import { createRateBudget } from '../platform/rate-budget';
+import { createApiKeyVerifier, type ApiKeyVerifier } from '../platform/api-keys';
+import { listenForApiKeyChanges } from '../platform/api-key-changes';
 import { vendors } from '../catalog';
 
 export interface Services {
@@ -28,6 +30,12 @@ export interface Services {
   rateLimits: SharedRateLimits;
   /** Encrypts Temporal payloads; client and worker must use the same keys. */
   codec: EncryptionCodec;
+  /**
+   * How the API verifies keys, opened on first use (the worker never needs it): kept in memory and told of
+   * changes by a LISTEN connection, unless TETHER_API_KEY_MEMORY_MS is 0 or the database serves one
+   * connection only (the embedded PGlite).
+   */
+  apiKeyVerifier(): ApiKeyVerifier;
   logger: Logger;
   close(): Promise<void>;
 }
@@ -70,6 +78,8 @@ export function createServices(config: Config, options: ServicesOptions): Servic
   const db = createPrismaClient(databaseUrl, { maxConnections: options.maxConnections });
   const http = createVendorHttp(config.vendorHttp);
   const { inlineWaitMs, horizonMs } = config.rateLimits;
+  let apiKeyChanges: ReturnType<typeof listenForApiKeyChanges> | undefined;
+  let apiKeyVerifier: ApiKeyVerifier | undefined;
   return {
     db,
     secrets: createSecretStore(db, createSecretBox(keys, activeKeyId)),
@@ -82,7 +92,19 @@ export function createServices(config: Config, options: ServicesOptions): Servic
     },
     codec: new EncryptionCodec(keys, activeKeyId),
     logger: options.logger,
+    apiKeyVerifier() {
+      if (!apiKeyVerifier) {
+        const remember = config.apiKeyMemoryMs > 0 && options.maxConnections !== 1;
+        if (remember) apiKeyChanges = listenForApiKeyChanges(databaseUrl, options.logger);
+        apiKeyVerifier = createApiKeyVerifier(
+          db,
+          apiKeyChanges && { changes: apiKeyChanges, ttlMs: config.apiKeyMemoryMs },
+        );
+      }
+      return apiKeyVerifier;
+    },
     async close() {
+      await apiKeyChanges?.close();
       await http.close().catch((err: unknown) => options.logger.warn({ err }, 'closing vendor HTTP failed'));
       await db.$disconnect();
     },
@@ -211,6 +233,7 @@ export function createApi(
     temporalUiUrl: config.temporalUiUrl,
     vendorEndpoints: config.vendorEndpoints,
     rateLimits: services.rateLimits,
+    apiKeyVerifier: services.apiKeyVerifier(),
     logger,
     // Always served (admin API key); the UI token route only when a token is configured.
     codec: {

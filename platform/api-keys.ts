@@ -7,6 +7,7 @@ import {
   isApiKeyScope,
   type ApiKeyScope,
 } from '../domain/api-key-scopes';
+import type { ApiKeyChanges } from './api-key-changes';
 import type { Db } from './db';
 
 export interface ApiKeyAuth {
@@ -80,17 +81,86 @@ export async function createApiKey(
   return { id, key: `tk_${prefix}_${secret}`, prefix, scopes };
 }
 
+type ApiKeyRow = NonNullable<Awaited<ReturnType<Db['apiKey']['findUnique']>>>;
+
 export async function verifyApiKey(db: Db, presented: string): Promise<ApiKeyAuth | null> {
+  return uncachedVerifier(db).verify(presented);
+}
+
+export interface ApiKeyVerifier {
+  /** The key's tenant, role and scopes, or null when it is unknown or revoked. */
+  verify(presented: string): Promise<ApiKeyAuth | null>;
+  /** Drop what is kept of the key (this process revoked it: the next request must see that at once). */
+  forget(prefix: string): void;
+}
+
+export interface ApiKeyMemory {
+  /** What tells this process a key changed elsewhere; without it every request reads its key. */
+  changes: ApiKeyChanges;
+  /** A kept key is read again after this long whatever the notifications said (default 60 s). */
+  ttlMs?: number;
+  /** At most this many keys kept; the oldest go first (default 10,000). */
+  maxKeys?: number;
+}
+
+function uncachedVerifier(db: Db): ApiKeyVerifier {
+  return {
+    verify: (presented) => verifyWith(db, presented, (prefix) => db.apiKey.findUnique({ where: { prefix } })),
+    forget: () => undefined,
+  };
+}
+
+/**
+ * Verifies API keys against their stored hash. With `memory`, a verified key's row is kept in this process,
+ * so a request costs no database read: every change to a key (a revocation by any replica or the CLI)
+ * reaches every API process by PostgreSQL NOTIFY and drops it, and while notifications are not coming
+ * (`changes.live` false: connecting, or the connection lost) nothing is kept. Unknown, revoked and wrong
+ * keys are never kept, so guessing costs the database a read each time, as before, and fills no memory.
+ */
+export function createApiKeyVerifier(db: Db, memory?: ApiKeyMemory): ApiKeyVerifier {
+  if (!memory) return uncachedVerifier(db);
+  const { changes, ttlMs = 60_000, maxKeys = 10_000 } = memory;
+  const kept = new Map<string, { row: ApiKeyRow; until: number }>();
+  changes.onChange((prefix) => (prefix === null ? kept.clear() : kept.delete(prefix)));
+
+  const read = async (prefix: string): Promise<ApiKeyRow | null> => {
+    const hit = kept.get(prefix);
+    if (hit && changes.live && hit.until > Date.now()) return hit.row;
+    kept.delete(prefix);
+    const seen = changes.version;
+    const row = await db.apiKey.findUnique({ where: { prefix } });
+    // A notification during the read may be about this very row: keep only what no change can have passed.
+    if (row && !row.revokedAt && changes.live && changes.version === seen) {
+      if (kept.size >= maxKeys) kept.delete(kept.keys().next().value!);
+      kept.set(prefix, { row, until: Date.now() + ttlMs });
+    }
+    return row;
+  };
+
+  return {
+    verify: (presented) => verifyWith(db, presented, read),
+    forget: (prefix) => void kept.delete(prefix),
+  };
+}
+
+async function verifyWith(
+  db: Db,
+  presented: string,
+  read: (prefix: string) => Promise<ApiKeyRow | null>,
+): Promise<ApiKeyAuth | null> {
   const match = KEY_PATTERN.exec(presented);
   if (!match) return null;
   const [, prefix, secret] = match as unknown as [string, string, string];
-  const key = await db.apiKey.findUnique({ where: { prefix } });
+  const key = await read(prefix);
   if (!key || key.revokedAt) return null;
   const expected = Buffer.from(key.hash);
   const actual = digest(Buffer.from(key.salt), secret);
   if (expected.length !== actual.length || !timingSafeEqual(expected, actual)) return null;
   if (!key.lastUsedAt || Date.now() - key.lastUsedAt.getTime() > LAST_USED_GRANULARITY_MS) {
-    await db.apiKey.update({ where: { id: key.id }, data: { lastUsedAt: new Date() } });
+    const now = new Date();
+    await db.apiKey.update({ where: { id: key.id }, data: { lastUsedAt: now } });
+    // A kept row is the same object: its next use within the minute writes nothing.
+    key.lastUsedAt = now;
   }
   return {
     keyId: key.id,

@@ -95,6 +95,11 @@ const EnvSchema = z.object({
   TETHER_TOKEN_RATE_LIMIT_PER_MINUTE: int(60),
   /** Per client address: OAuth callbacks, wrong codec tokens and failed authentications, per minute. */
   TETHER_ADDRESS_RATE_LIMIT_PER_MINUTE: int(120),
+  /**
+   * How long an API process keeps a verified API key in memory at most (0: read it on every request).
+   * Revocations reach every replica at once by PostgreSQL NOTIFY; this only bounds a key's stay.
+   */
+  TETHER_API_KEY_MEMORY_MS: int(60_000),
   /** How long the fleet gauges of the API's /metrics are served from cache before PostgreSQL is read again. */
   TETHER_METRICS_CACHE_MS: int(30_000),
   /** host:port where the worker serves Prometheus metrics (unset: none). */
@@ -206,6 +211,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     tokenRateLimitPerMinute: e.TETHER_TOKEN_RATE_LIMIT_PER_MINUTE,
     addressRateLimitPerMinute: e.TETHER_ADDRESS_RATE_LIMIT_PER_MINUTE,
     metricsCacheMs: e.TETHER_METRICS_CACHE_MS,
+    apiKeyMemoryMs: e.TETHER_API_KEY_MEMORY_MS,
     codec: {
       origins: e.TETHER_CODEC_CORS_ORIGINS.split(',')
         .map((o) => o.trim())

@@ -3,6 +3,7 @@ import { buildApp } from '../api/app';
 import { createApiKey, revokeApiKey } from '../platform/api-keys';
 import { createPrismaClient } from '../platform/db';
 import { createLogger } from '../platform/logger';
+import { eventually } from './support/eventually';
 import { startStack, TEST_UI_CODEC_TOKEN, type Stack } from './support/stack';
 
 const ADDRESS_LIMIT = 30;
@@ -49,8 +50,17 @@ test('every /v1 route needs a valid, unrevoked key', async () => {
   }
   const { key, prefix } = await createApiKey(stack.db, { name: 'short-lived', tenantId: 'acme' });
   expect((await as(key, 'GET', '/v1/connections')).statusCode).toBe(200);
+  // Revoked by another process (the CLI): this API hears of it by NOTIFY within moments.
   expect(await revokeApiKey(stack.db, prefix)).toBe(true);
-  expect((await as(key, 'GET', '/v1/connections')).statusCode).toBe(401);
+  await eventually(
+    async () => (await as(key, 'GET', '/v1/connections')).statusCode,
+    (code) => code === 401,
+    {
+      what: 'the revoked key refused',
+      timeoutMs: 2_000,
+      intervalMs: 10,
+    },
+  );
   // Health endpoints stay open for probes.
   expect((await as(null, 'GET', '/healthz')).statusCode).toBe(200);
 });

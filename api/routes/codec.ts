@@ -5,15 +5,16 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { Payload } from '@temporalio/common';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import type { Db } from '../../platform/db';
 import type { EncryptionCodec } from '../../platform/payload-codec';
 import { REDACTED } from '../../platform/logger';
 import type { AddressLimit } from '../address-limit';
 import { requireAdminKey } from '../auth';
+import type { TenantData } from '../tenant-data';
 import { ApiError } from '../errors';
 
 export interface CodecRouteOptions {
-  db: Db;
+  /** For the admin key the non-UI routes need. */
+  apiKeys: TenantData['apiKeys'];
   codec: EncryptionCodec;
   /** Origins allowed to call from a browser (the Temporal UI). */
   allowedOrigins: string[];
@@ -63,7 +64,7 @@ export const codecRoutes: FastifyPluginAsync<CodecRouteOptions> = async (app, op
     const token = request.params.token;
     if (token === undefined) {
       return requireAdminKey(
-        options.db,
+        options.apiKeys,
         options.addressLimit,
         request,
         'the codec endpoint needs an admin API key',

@@ -2,7 +2,7 @@
 // before any tenant is known (the key is what names the tenant). The admin routes' reads are scoped like
 // every other read: an admin key naming a tenant (X-Tenant-Id) sees that tenant's keys only; without,
 // every key, admin keys included. Only columns that say what a key is are read: never its hash or salt.
-import { verifyApiKey, type ApiKeyAuth } from '../../platform/api-keys';
+import { createApiKeyVerifier, type ApiKeyAuth, type ApiKeyVerifier } from '../../platform/api-keys';
 import type { Db } from '../../platform/db';
 import { ApiError } from '../errors';
 import { newestFirstPage } from './page-cursor';
@@ -20,7 +20,7 @@ const VISIBLE = {
   revokedAt: true,
 } as const;
 
-export function apiKeyData(db: Db) {
+export function apiKeyData(db: Db, verifier: ApiKeyVerifier = createApiKeyVerifier(db)) {
   const get = async (scope: TenantScope, id: string) => {
     const key = await db.apiKey.findFirst({ where: { id, ...inScope(scope) }, select: VISIBLE });
     if (!key) throw new ApiError(404, 'not_found', `no API key ${id}`);
@@ -29,7 +29,7 @@ export function apiKeyData(db: Db) {
 
   return {
     /** The key's tenant, role and scopes, or null when it is unknown or revoked. */
-    verify: (presented: string): Promise<ApiKeyAuth | null> => verifyApiKey(db, presented),
+    verify: (presented: string): Promise<ApiKeyAuth | null> => verifier.verify(presented),
 
     get,
 
@@ -47,8 +47,10 @@ export function apiKeyData(db: Db) {
 
     /** Revoke the key (it answers 401 from now on); a revoked one stays as it was. */
     async revoke(scope: TenantScope, id: string) {
-      await get(scope, id);
+      const { prefix } = await get(scope, id);
       await db.apiKey.updateMany({ where: { id, revokedAt: null }, data: { revokedAt: new Date() } });
+      // Other replicas hear of it by NOTIFY; this one must not answer even one more request with it.
+      verifier.forget(prefix);
       return get(scope, id);
     },
   };
