@@ -105,7 +105,9 @@ const EnvSchema = z.object({
   /** host:port where the worker serves Prometheus metrics (unset: none). */
   TETHER_WORKER_METRICS_ADDRESS: z.string().optional(),
   /** Worker sizing (README "Configuration"); unset ones keep the defaults of worker/create-worker.ts. */
-  TETHER_WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).optional(),
+  // Not the SDK's default (from the heap: 2,310 on 24 GiB), which filled 1.2 GiB at 10,000 connections:
+  // an idle connection needs its workflow only at its next step, minutes away (README "Scaling").
+  TETHER_WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(1000),
   TETHER_WORKER_MAX_WORKFLOW_TASKS: z.coerce.number().int().positive().optional(),
   TETHER_WORKER_MAX_ACTIVITIES: z.coerce.number().int().positive().optional(),
   TETHER_WORKER_MAX_LOCAL_ACTIVITIES: z.coerce.number().int().positive().optional(),
