@@ -56,6 +56,11 @@ export interface FleetResult {
     peakHeapUsedMiB: number;
     steadyHeapUsedMiB: number;
     rssPerConnectionKiB: number;
+    /**
+     * Whether RSS stays flat while the fleet refreshes: the maintenance window's highest sample, and the
+     * medians of its first and last fifths.
+     */
+    window?: { peakRssMiB: number; firstFifthRssMiB: number; lastFifthRssMiB: number };
   };
   historyEventsPerCycle: Summary & {
     sampledWorkflows: number;
@@ -272,6 +277,13 @@ export async function fleetPhase(
       peakHeapUsedMiB: round(Math.max(...during.map((s) => s.heapUsed)) / MiB),
       steadyHeapUsedMiB: round(median(steady.map((s) => s.heapUsed)) / MiB),
       rssPerConnectionKiB: round((steadyRss - (baseline?.rss ?? 0)) / 1024 / options.fleet, 1),
+      window: {
+        peakRssMiB: round(Math.max(...steady.map((s) => s.rss)) / MiB),
+        firstFifthRssMiB: round(
+          median(steady.slice(0, Math.ceil(steady.length / 5)).map((s) => s.rss)) / MiB,
+        ),
+        lastFifthRssMiB: round(median(steady.slice(-Math.ceil(steady.length / 5)).map((s) => s.rss)) / MiB),
+      },
     },
     historyEventsPerCycle: {
       ...perCycleSummary,

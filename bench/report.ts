@@ -331,7 +331,10 @@ From the simulator's per-client counters, after each connection's link until the
 The API listening on 127.0.0.1 (real HTTP, production code, tenant API key; its per-key rate limit lifted for
 the run), autocannon ${v.autocannon} in a second process: ${a.options.connections} connections, ${a.options.durationSeconds} s per
 target after ${a.options.warmupSeconds} s of warm-up. The worker was stopped first; the database held ${a.rowsInDatabase}
-connections with their audit trails.
+connections with their audit trails. A read of one connection is one database query: the connection by its
+primary key, the tenant an extra filter on the same row. The API key is verified against the hash kept in the
+API process since its first use (dropped by PostgreSQL \`NOTIFY\` on any change to the key: README, "API keys
+over HTTP"); before that change each request read its key first, a second query.
 
 ${table(
   ['GET', 'req/s', 'p50', 'p90', 'p99', 'max', 'non-2xx / errors'],
