@@ -4,7 +4,7 @@ import type { CallCounters } from '../simulators/server';
 import { cpuPerUnit, type CpuCost } from './cpu';
 import type { Harness, WorkerHandle } from './harness';
 import { readHistory } from './history';
-import { invgateLink, postLink } from './phase-link';
+import { invgateLink, linkRetries, postLink } from './phase-link';
 import { latenessOf, recordedRefreshes } from './refreshes';
 import { median, pool, round, sleep, summarize, type Summary } from './stats';
 
@@ -26,6 +26,8 @@ export interface FleetResult {
     outcomes: Record<string, number>;
     /** For links that did not become active: the workflow's audit events and messages. */
     failures: { type: string; message: string | null; count: number }[];
+    /** POSTs answered 503 (database or Temporal busy) and sent again with the same Idempotency-Key. */
+    retried503?: number;
   };
   window: {
     seconds: number;
@@ -90,6 +92,7 @@ export async function fleetPhase(
     `fleet: linking ${options.fleet} connections (token lifetime ${options.ttlSeconds} s), ${options.concurrency} at a time`,
   );
   const linkStart = Date.now();
+  const retriesBefore = linkRetries.count;
   let posted = 0;
   // Each client's calls when its connection became active (read when PostgreSQL announces it): what
   // came later is maintenance.
@@ -249,6 +252,7 @@ export async function fleetPhase(
       activePerSecond: round(activeIds.length / ((allActive - linkStart) / 1000), 1),
       outcomes,
       failures: linkFailures.map((f) => ({ type: f.type, message: f.message, count: Number(f.n) })),
+      retried503: linkRetries.count - retriesBefore,
     },
     window: {
       seconds: round((end - allActive) / 1000, 1),

@@ -2,6 +2,7 @@
 // PostgreSQL, seen by LISTEN) against a bare workflow running one no-op activity (the floor issue 12
 // measures against), on the same server with the same worker settings. How many activities a real link
 // runs is counted from its history and reported beside it.
+import { randomUUID } from 'node:crypto';
 import { cpuPerUnit, type CpuCost, type CpuWindow } from './cpu';
 import { addSegments, readHistory, type HistoryEvent, type Segments } from './history';
 import type { Api } from '../main/services';
@@ -67,25 +68,41 @@ export async function injectLink(h: Harness, api: Api, clientId: string): Promis
   return id;
 }
 
+/** Links answered 503 (the API's database or Temporal busy) and sent again, this process's total. */
+export const linkRetries = { count: 0 };
+
 /**
  * POST a link over HTTP (to the harness's API, or another replica's URL); returns the connection id and when
- * the answer came (performance.now()).
+ * the answer came (performance.now()). A 503 is retried as a client should: after its Retry-After, with the
+ * same Idempotency-Key, so a link the API did store is not stored twice.
  */
 export async function postLink(
   h: Harness,
   payload: object,
   apiUrl = h.apiUrl,
 ): Promise<{ id: string; answeredAt: number }> {
-  const res = await fetch(`${apiUrl}/v1/connections`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${h.apiKey}`, 'content-type': 'application/json' },
-    body: JSON.stringify(payload),
-  });
-  const answeredAt = performance.now();
-  const json = (await res.json()) as { id?: string; error?: string; message?: string };
-  if (res.status !== 202 || !json.id)
-    throw new Error(`link refused: HTTP ${res.status} ${json.error ?? ''} ${json.message ?? ''}`);
-  return { id: json.id, answeredAt };
+  const idempotencyKey = randomUUID();
+  for (let attempt = 1; ; attempt++) {
+    const res = await fetch(`${apiUrl}/v1/connections`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${h.apiKey}`,
+        'content-type': 'application/json',
+        'idempotency-key': idempotencyKey,
+      },
+      body: JSON.stringify(payload),
+    });
+    const answeredAt = performance.now();
+    const json = (await res.json()) as { id?: string; error?: string; message?: string };
+    if (res.status === 503 && attempt < 5) {
+      linkRetries.count++;
+      await sleep(Math.min(5, Number(res.headers.get('retry-after')) || 1) * 1000);
+      continue;
+    }
+    if (res.status !== 202 || !json.id)
+      throw new Error(`link refused: HTTP ${res.status} ${json.error ?? ''} ${json.message ?? ''}`);
+    return { id: json.id, answeredAt };
+  }
 }
 
 const epoch = (perfNow: number) => performance.timeOrigin + perfNow;

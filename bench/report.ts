@@ -246,7 +246,7 @@ live ${f.options.ttlSeconds} s), linked ${f.options.concurrency} at a time throu
 refreshed at least ${f.options.cycles} times (${f.window.reachedCycles} of ${f.options.fleet} did${f.window.timedOut ? ': **the limit was reached first**' : ''}).
 Production refresh policy (refresh ${'15 %'} of the lifetime ahead, with jitter), as \`DEFAULT_POLICY\` has it.
 
-- Linking: all settled after ${f.linking.seconds} s (${f.linking.activePerSecond} active links/s; POSTs answered at ${f.linking.postsPerSecond}/s).
+- Linking: all settled after ${f.linking.seconds} s (${f.linking.activePerSecond} active links/s; POSTs answered at ${f.linking.postsPerSecond}/s${f.linking.retried503 ? `; ${f.linking.retried503} answered 503 and were sent again with the same Idempotency-Key` : ''}).
   Outcomes: ${Object.entries(f.linking.outcomes)
     .map(([k, n]) => `${k} ${n}`)
     .join(', ')}.${
