@@ -52,6 +52,11 @@ function cpuLine(name: string, w: CpuWindow | null | undefined, cores: number): 
   return [name, `${w.seconds} s`, `${w.machineCores} of ${cores}`, w.benchCores, w.otherCores, w.load1Max];
 }
 
+/** The contention table's isolation cells: earlier phases' workflows running at the start, terminated after. */
+function isolationCells(x: { runningAtStart?: number; retiredAfter?: number } | undefined): string[] {
+  return [String(x?.runningAtStart ?? '–'), String(x?.retiredAfter ?? '–')];
+}
+
 function profileTable(rows: SegmentRow[]): string {
   return table(
     ['segment', 'mean', 'share'],
@@ -183,10 +188,36 @@ benchmark's own processes used (this process, its children, the Temporal server,
 its database), and the rest, which was other work on the machine.
 
 ${table(
-  ['phase', 'duration', 'machine busy (cores)', 'benchmark', 'other work', '1-min load max'],
-  Object.entries(r.phases).map(([name, p]) => cpuLine(name, p.cpu, cores)),
+  [
+    'phase',
+    'duration',
+    'machine busy (cores)',
+    'benchmark',
+    'other work',
+    '1-min load max',
+    ...(r.isolation
+      ? ["earlier phases' workflows running at its start", 'workflows terminated after it']
+      : []),
+  ],
+  Object.entries(r.phases).map(([name, p]) => [
+    ...cpuLine(name, p.cpu, cores),
+    ...(r.isolation ? isolationCells(r.isolation[name]) : []),
+  ]),
 )}
-`);
+${
+  r.isolation
+    ? `
+The phases share one Temporal server, task queue and database, and a connection's workflow outlives the phase
+that linked it: the next phase's worker would refresh it too. So every workflow still running when a phase ends
+is terminated (its rows stay; the API phase reads them; link and failure run side by side and are retired
+together), and each phase counts, from the server's visibility store, the workflows running when it begins:
+0 means no earlier phase's work is in its figures. The herd phase runs last; its connections end with the server.
+`
+    : `
+This run predates the retiring of each phase's workflows: connections linked by earlier phases were still
+running, and refreshed by the later phases' workers.
+`
+}`);
 
   if (r.link) {
     const l = r.link;

@@ -15,6 +15,7 @@ import { jobsLimits, jobsPhase, limitText, type JobsResult } from './phase-jobs'
 import { proxyPhase, type ProxyResult } from './phase-proxy';
 import { scaleoutPhase, type ScaleoutResult } from './phase-scaleout';
 import { herdPhase, type HerdResult } from './phase-herd';
+import { retireWorkflows, runningWorkflows } from './isolation';
 import type { WorkerSettings } from './protocol';
 import { renderReport } from './report';
 import { parseRateLimit } from '../vendor-kit/rate-limits';
@@ -31,6 +32,11 @@ export interface BenchResults {
   workerSettings: { link?: WorkerSettings; fleet?: WorkerSettings };
   /** Wall-clock window of each phase and who used the CPU meanwhile. */
   phases: Record<string, { from: string; to: string; cpu: CpuWindow | null }>;
+  /**
+   * Per phase (bench/isolation.ts): workflows of earlier phases still running when it began (0: it ran
+   * alone), and the workflows terminated once it ended. Older runs lack it.
+   */
+  isolation?: Record<string, { runningAtStart?: number; retiredAfter?: number }>;
   link?: LinkResult;
   failure?: FailureResult;
   fleet?: FleetResult;
@@ -165,6 +171,20 @@ async function main(): Promise<void> {
     versions: await versions(h.cliPath, ADMIN_URL),
     workerSettings: {},
     phases: {},
+    isolation: {},
+  };
+  const isolation = results.isolation!;
+  // Before a phase starts its worker: nothing of an earlier phase may still be running for it to pick up.
+  const alone = async (...names: string[]) => {
+    const running = await runningWorkflows(h.client);
+    for (const name of names) (isolation[name] ??= {}).runningAtStart = running;
+    log(`${names.join(', ')}: ${running} workflows of earlier phases running at the start (0: alone)`);
+  };
+  // After a phase: its connections' workflows end (their rows stay, for the api phase).
+  const retire = async (name: string) => {
+    const retired = await retireWorkflows(h.client);
+    (isolation[name] ??= {}).retiredAfter = retired;
+    log(`${name}: ${retired} workflows terminated`);
   };
   const timed = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
     const from = Date.now();
@@ -181,6 +201,7 @@ async function main(): Promise<void> {
   };
   try {
     if (only.has('link') || only.has('failure')) {
+      await alone(...['link', 'failure'].filter((name) => only.has(name)));
       const worker = await h.startWorker({ tuning, dbPool, withBare: true });
       results.workerSettings.link = worker.settings;
       try {
@@ -226,9 +247,12 @@ async function main(): Promise<void> {
       } finally {
         await worker.stop();
       }
+      // The two ran side by side: retired together.
+      await retire(only.has('link') ? 'link' : 'failure');
     }
 
     if (only.has('fleet')) {
+      await alone('fleet');
       // A fresh worker process, so its memory figures are the fleet's alone.
       const worker = await h.startWorker({ tuning, dbPool });
       results.workerSettings.fleet = worker.settings;
@@ -250,9 +274,11 @@ async function main(): Promise<void> {
       } finally {
         await worker.stop();
       }
+      await retire('fleet');
     }
 
     if (only.has('api')) {
+      await alone('api');
       // The most recent connection: a fleet one when the fleet ran.
       const connectionId = (await h.db.connection.findFirst({ orderBy: { createdAt: 'desc' } }))?.id;
       if (!connectionId)
@@ -272,6 +298,7 @@ async function main(): Promise<void> {
     }
 
     if (only.has('proxy')) {
+      await alone('proxy');
       // A worker links the connection (and would refresh its token); the calls themselves never reach it.
       const worker = await h.startWorker({ tuning, dbPool });
       try {
@@ -285,9 +312,11 @@ async function main(): Promise<void> {
       } finally {
         await worker.stop();
       }
+      await retire('proxy');
     }
 
     if (only.has('jobs')) {
+      await alone('jobs');
       const worker = await h.startWorker({ tuning, dbPool });
       try {
         results.jobs = await timed('jobs', () =>
@@ -300,9 +329,11 @@ async function main(): Promise<void> {
       } finally {
         await worker.stop();
       }
+      await retire('jobs');
     }
 
     if (only.has('scaleout')) {
+      await alone('scaleout');
       results.scaleout = await timed('scaleout', () =>
         scaleoutPhase(
           h,
@@ -321,9 +352,11 @@ async function main(): Promise<void> {
       log(
         `scaleout: late refreshes ${results.scaleout.lateness.afterExpiry} of ${results.scaleout.lateness.total}; killed worker ran ${k.connectionsOnKilled}, ${k.refreshedAfterKill} refreshed after by ${JSON.stringify(k.takenOverBy)}`,
       );
+      await retire('scaleout');
     }
 
     if (only.has('herd')) {
+      await alone('herd');
       results.herd = await timed('herd', () =>
         herdPhase(
           h,
@@ -339,6 +372,7 @@ async function main(): Promise<void> {
           log,
         ),
       );
+      // Not retired: it runs last, and its connections end with the server.
     }
   } finally {
     log('stopping');
