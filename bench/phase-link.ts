@@ -128,9 +128,9 @@ function profileRows(segments: Segments): SegmentRow[] {
 }
 
 /** The benchmark's processes' CPU over a few idle seconds: subtracted from CPU per unit of work. */
-export async function measureIdle(h: Harness): Promise<CpuWindow | null> {
+export async function measureIdle(h: Harness, ms = 5_000): Promise<CpuWindow | null> {
   const from = Date.now();
-  await sleep(5_000);
+  await sleep(ms);
   return h.cpu.window(from, Date.now());
 }
 

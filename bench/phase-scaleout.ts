@@ -4,10 +4,14 @@
 // killed with SIGKILL and its connections must be refreshed by the others before their tokens expire, then
 // CPU per refresh again with fewer workers. Which worker ran which workflow comes from the histories
 // (WorkflowTaskStarted's identity, `<pid>@<host>`).
+//
+// A window measures steady cost, not re-homing: after the set of workers changes, the workflows whose worker
+// is gone are replayed from their histories by the others (its sticky cache is lost), so a window begins only
+// once every connection has refreshed on the new set.
 import { cpuPerUnit, type CpuCost, type CpuWindow } from './cpu';
 import type { ApiProcessHandle, Harness, WorkerHandle } from './harness';
 import { readHistory } from './history';
-import { invgateLink, postLink } from './phase-link';
+import { invgateLink, measureIdle, postLink } from './phase-link';
 import { latenessOf, recordedRefreshes } from './refreshes';
 import { pool, round, sleep, summarize, type Summary } from './stats';
 import type { WorkerTuning } from '../worker/create-worker';
@@ -25,9 +29,20 @@ export interface ScaleoutWindow {
   seconds: number;
   refreshes: number;
   refreshesPerSecond: number;
+  /**
+   * From the change of the set of workers (the kill, a stop) until the window began: seconds, and the
+   * connections that had refreshed on the new set by then (all of them, unless the limit came first). Absent
+   * for the first set, on which the fleet was linked. Older runs lack it.
+   */
+  rehomed?: { seconds: number; connections: number };
   /** CPU of the benchmark's processes per refresh (all workers, both APIs, Temporal, PostgreSQL), other work excluded. */
   cpuPerRefresh: CpuCost | null;
   cpu: CpuWindow | null;
+  /**
+   * The same processes with as many workers and nothing due (before the fleet was linked): pollers, timers,
+   * the server's housekeeping. Not subtracted from cpuPerRefresh. Older runs lack it.
+   */
+  idleCpu?: CpuWindow | null;
   /**
    * Rows written (inserted, updated, deleted) per refresh, by table, from PostgreSQL's statistics; the
    * benchmark's own trigger tables left out.
@@ -73,9 +88,16 @@ export async function scaleoutPhase(
 ): Promise<ScaleoutResult> {
   const workers: WorkerHandle[] = [];
   let second: ApiProcessHandle | undefined;
+  // Idle CPU by number of workers alive, measured as each starts (nothing linked yet, so nothing due).
+  const idleCpu = new Map<number, CpuWindow | null>();
   try {
     second = await h.startApiProcess();
-    for (let i = 0; i < options.workers; i++) workers.push(await h.startWorker(settings));
+    for (let i = 0; i < options.workers; i++) {
+      workers.push(await h.startWorker(settings));
+      // Past its start-up work first; long enough to average over a worker's periodic blips (a few 10 ms).
+      await sleep(2_000);
+      idleCpu.set(workers.length, await measureIdle(h, 8_000));
+    }
     log(
       `scaleout: ${workers.length} workers (pids ${workers.map((w) => w.pid).join(', ')}), APIs ${h.apiUrl} and ${second.url}`,
     );
@@ -127,14 +149,33 @@ export async function scaleoutPhase(
           )
         )[0]!.n,
       );
+    /** Waits until every connection has refreshed after `since` (or the limit); how many had. */
+    const everyRefreshedAfter = async (since: number) => {
+      const limit = since + 2 * options.ttlSeconds * 1000 + 30_000;
+      for (;;) {
+        await sleep(2_000);
+        const n = Number(
+          (
+            await h.db.$queryRawUnsafe<{ n: bigint }[]>(
+              `SELECT count(DISTINCT "connectionId") AS n FROM "AuditEvent" WHERE type = 'refresh_succeeded'
+               AND "connectionId" = ANY($1::uuid[]) AND "createdAt" > $2`,
+              ids,
+              new Date(since),
+            )
+          )[0]!.n,
+        );
+        if (n >= ids.length || Date.now() > limit) return n;
+      }
+    };
     const windows: ScaleoutWindow[] = [];
-    const measure = async () => {
+    const measure = async (change?: { at: number; rehomed: number }) => {
+      // PostgreSQL publishes a backend's counts up to a second after its commit: both readings lag alike, so
+      // over a steady stream of refreshes their difference is the window's (reading only the second one later
+      // would count that much more of the stream).
       const from = Date.now();
       const writesBefore = await rowWrites(h);
       await sleep(options.windowSeconds * 1000);
       const to = Date.now();
-      // PostgreSQL publishes a backend's counts within a second of its commit.
-      await sleep(1_500);
       const writesAfter = await rowWrites(h);
       const refreshes = await refreshesBetween(from, to);
       const cpu = h.cpu.window(from, to);
@@ -146,18 +187,23 @@ export async function scaleoutPhase(
       const w: ScaleoutWindow = {
         workers: workers.length,
         seconds: round((to - from) / 1000, 1),
+        ...(change && {
+          rehomed: { seconds: round((from - change.at) / 1000, 1), connections: change.rehomed },
+        }),
         refreshes,
         refreshesPerSecond: round(refreshes / ((to - from) / 1000), 2),
         cpuPerRefresh: cpuPerUnit(cpu, refreshes),
         cpu,
+        idleCpu: idleCpu.get(workers.length) ?? null,
         rowWritesPerRefresh,
       };
       windows.push(w);
       log(
-        `scaleout: ${w.workers} workers: ${w.refreshes} refreshes in ${w.seconds} s, CPU per refresh ${w.cpuPerRefresh?.totalMs ?? '–'} ms`,
+        `scaleout: ${w.workers} workers: ${w.refreshes} refreshes in ${w.seconds} s, CPU per refresh ${w.cpuPerRefresh?.totalMs ?? '–'} ms (idle ${w.idleCpu?.benchCores ?? '–'} cores), rows ${JSON.stringify(rowWritesPerRefresh)}`,
       );
     };
 
+    // Every workflow ran its link on one of these workers and is in its cache: nothing to re-home.
     await measure();
 
     // kill -9 one worker mid-run; the others must take its connections over before their tokens expire.
@@ -166,34 +212,26 @@ export async function scaleoutPhase(
     const killAt = Date.now();
     process.kill(victim.pid, 'SIGKILL');
     log(`scaleout: killed worker ${victim.pid} (SIGKILL); waiting until every connection refreshed after it`);
-    const recoveryLimit = killAt + 2 * options.ttlSeconds * 1000 + 30_000;
-    let recovered = 0;
-    for (;;) {
-      await sleep(2_000);
-      recovered = Number(
-        (
-          await h.db.$queryRawUnsafe<{ n: bigint }[]>(
-            `SELECT count(DISTINCT "connectionId") AS n FROM "AuditEvent" WHERE type = 'refresh_succeeded'
-             AND "connectionId" = ANY($1::uuid[]) AND "createdAt" > $2`,
-            ids,
-            new Date(killAt),
-          )
-        )[0]!.n,
-      );
-      if (recovered >= ids.length || Date.now() > recoveryLimit) break;
-    }
+    const recovered = await everyRefreshedAfter(killAt);
     const recoveredAt = Date.now();
     log(
       `scaleout: ${recovered}/${ids.length} refreshed after the kill, ${((recoveredAt - killAt) / 1000).toFixed(1)} s`,
     );
 
-    // Fewer workers: N−1 (after the kill), then stopped gracefully one by one down to 2 and 1.
+    // Fewer workers: N−1 (after the kill, re-homed by the recovery), then stopped gracefully one by one down
+    // to 2 and 1, each window once the stopped worker's connections have moved.
     const counts = [...new Set([workers.length, 2, 1])].filter((n) => n <= workers.length && n >= 1);
     for (const n of counts) {
-      while (workers.length > n) await workers.pop()!.stop();
-      // The stopped worker's sticky queue is given up by the server after a few seconds.
-      if (n !== counts[0]) await sleep(10_000);
-      await measure();
+      let change = { at: killAt, rehomed: recovered };
+      if (workers.length > n) {
+        while (workers.length > n) await workers.pop()!.stop();
+        const at = Date.now();
+        change = { at, rehomed: await everyRefreshedAfter(at) };
+        log(
+          `scaleout: ${change.rehomed}/${ids.length} refreshed on ${n} workers, ${((Date.now() - at) / 1000).toFixed(1)} s`,
+        );
+      }
+      await measure(change);
     }
 
     // Who ran what: each connection's workflow tasks, by worker identity.

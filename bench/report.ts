@@ -512,6 +512,9 @@ function scaleoutSection(x: NonNullable<BenchResults['scaleout']>): string {
   const takers = Object.entries(k.takenOverBy)
     .map(([pid, n]) => `worker ${pid}: ${n}`)
     .join(', ');
+  const rehomed = x.windows.some((w) => w.rehomed);
+  const idle = x.windows.some((w) => w.idleCpu);
+  const idleSeconds = x.windows.find((w) => w.idleCpu)?.idleCpu?.seconds;
   return `## 7. Scale out: several workers, two API processes, one worker killed
 
 ${o.workers} worker processes on one task queue and two API processes (the benchmark's own and a child process,
@@ -535,16 +538,34 @@ fleet had refreshed after the kill within ${k.recoverySeconds} s${k.recoveryTime
 **Refreshes recorded after the old token had expired, whole window: ${x.lateness.afterExpiry} of ${x.lateness.total}**
 (p50 ${signed(x.lateness.p50)}, p99 ${signed(x.lateness.p99)}, max ${signed(x.lateness.max)} relative to expiry).
 
-**CPU per refresh as workers are added.** Windows of ${o.windowSeconds} s with N workers alive (the first before the
-kill, the others after it, the remaining workers stopped gracefully one by one; idle CPU not subtracted: each
-worker's pollers are part of what a worker costs):
+**CPU per refresh as workers are added.** Windows of ${o.windowSeconds} s with N workers alive. ${
+    rehomed
+      ? `The first begins when the last link settled: each workflow ran its link on one of these workers and is in
+its cache. The others follow the kill and the graceful stops of the remaining workers one by one, and each begins
+only once every connection has refreshed on the new set of workers: a workflow whose worker is gone is replayed
+from its history by whichever worker takes it (the gone worker's sticky cache is lost), once, and that re-homing
+is left out of the windows (how long it took is in the table; at most one token lifetime, plus the server's wait
+for the gone worker's sticky queue).`
+      : `(This run predates the re-homing wait: the windows after the kill and the stops began right after them,
+so they include the replays of the moved workflows.)`
+  } The refresh rate is what the fleet asks for in that window, not what the workers could do: ${o.fleet} connections,
+each refreshing a little before its ${o.ttlSeconds} s token expires, about every 0.8 lifetimes on average; a short window
+sees the unevenness the links' pacing and the moves left in that stream. Idle CPU is not subtracted: a worker's pollers are part of what a worker costs. ${
+    idle
+      ? `It is shown beside: the same processes for ${idleSeconds} s with as many workers alive and nothing due
+(measured as each worker started, before the fleet was linked), and what that comes to per refresh at the window's
+rate.`
+      : ''
+  }
 
 ${table(
   [
     'workers alive',
+    ...(rehomed ? ['window began after the change'] : []),
     'refreshes',
     'refreshes/s',
     'CPU per refresh',
+    ...(idle ? ['idle CPU: cores (workers), per refresh'] : []),
     'rows written per refresh',
     'benchmark cores',
     'other work (cores)',
@@ -553,22 +574,38 @@ ${table(
     .sort((a, b) => a.workers - b.workers)
     .map((w) => [
       w.workers,
+      ...(rehomed ? [rehomedText(w, o.fleet)] : []),
       w.refreshes,
       num(w.refreshesPerSecond, 2),
       cpuText(w.cpuPerRefresh),
+      ...(idle ? [idleText(w)] : []),
       rowWritesText(w.rowWritesPerRefresh),
       w.cpu ? num(w.cpu.benchCores, 2) : '–',
       w.cpu ? num(w.cpu.otherCores, 2) : '–',
     ]),
 )}
 
-The refresh rate is what the fleet asks for (connections / token lifetime), not what the workers could do:
-on two cores shared by everything, **absolute throughput cannot grow by adding workers**; what this shows is
-that a refresh costs the same whichever and however many workers run it, so capacity grows with the cores
-(and Temporal cluster) that more workers get on real machines. Rows written per refresh come from PostgreSQL's
+On two cores shared by everything, **absolute throughput cannot grow by adding workers**; what this shows is
+whether a refresh costs the same whichever and however many workers run it: if it does, capacity grows with the
+cores (and Temporal cluster) that more workers get on real machines. Rows written per refresh come from PostgreSQL's
 own statistics (\`pg_stat_user_tables\`, inserts + updates + deletes of tether's tables over the window; the
 benchmark's trigger tables left out), divided by the refreshes recorded in it.
 `;
+}
+
+/** How long after the change of workers a window began, and whether every connection had moved by then. */
+function rehomedText(w: NonNullable<BenchResults['scaleout']>['windows'][number], fleet: number): string {
+  if (!w.rehomed) return 'none: the fleet was linked on these workers';
+  const short = w.rehomed.connections < fleet;
+  return `${w.rehomed.seconds} s${short ? ` (**${w.rehomed.connections} of ${fleet} re-homed: the limit came first**)` : ''}`;
+}
+
+/** A window's idle CPU: all the benchmark's processes, the workers' share, and per refresh at its rate. */
+function idleText(w: NonNullable<BenchResults['scaleout']>['windows'][number]): string {
+  const i = w.idleCpu;
+  if (!i) return '–';
+  const perRefresh = w.refreshesPerSecond > 0 ? (i.benchCores * 1000) / w.refreshesPerSecond : NaN;
+  return `${num(i.benchCores, 3)} (${num(i.byRole.worker ?? 0, 3)}), ${ms(perRefresh)}`;
 }
 
 /** Rows written per refresh: the total, then by table. */
