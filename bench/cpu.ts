@@ -92,6 +92,22 @@ export class CpuMonitor {
     clearInterval(this.timer);
   }
 
+  /**
+   * Waits until the given roles of the benchmark's processes used under `belowCores` over the last second (their
+   * own work done: a start-up, a server's backlog), at most `limitMs`; the ms waited. Other work on the machine
+   * does not count, but slows theirs down: a wait that takes a second on a quiet machine can take many.
+   */
+  async quiet(roles: string[], belowCores = 0.05, limitMs = 30_000): Promise<number> {
+    const start = Date.now();
+    for (;;) {
+      const from = Date.now();
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      const w = this.window(from, Date.now());
+      const cores = roles.reduce((sum, role) => sum + (w?.byRole[role] ?? 0), 0);
+      if (!w || cores < belowCores || Date.now() - start > limitMs) return Date.now() - start;
+    }
+  }
+
   /** Averages between two times (ms since epoch). */
   window(from: number, to: number): CpuWindow | null {
     // The samples just outside the window, so it is covered whole (to within one interval).

@@ -94,8 +94,9 @@ export async function scaleoutPhase(
     second = await h.startApiProcess();
     for (let i = 0; i < options.workers; i++) {
       workers.push(await h.startWorker(settings));
-      // Past its start-up work first; long enough to average over a worker's periodic blips (a few 10 ms).
-      await sleep(2_000);
+      // Past its start-up (and the server's part in it).
+      await h.cpu.quiet(['worker', 'temporal']);
+      // Long enough to average over a worker's periodic blips (a few hundredths of a core for a second or two).
       idleCpu.set(workers.length, await measureIdle(h, 8_000));
     }
     log(

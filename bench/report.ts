@@ -553,7 +553,7 @@ each refreshing a little before its ${o.ttlSeconds} s token expires, about every
 sees the unevenness the links' pacing and the moves left in that stream. Idle CPU is not subtracted: a worker's pollers are part of what a worker costs. ${
     idle
       ? `It is shown beside: the same processes for ${idleSeconds} s with as many workers alive and nothing due
-(measured as each worker started, before the fleet was linked), and what that comes to per refresh at the window's
+(measured once each worker had started and gone quiet, before the fleet was linked), and what that comes to per refresh at the window's
 rate.`
       : ''
   }

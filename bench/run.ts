@@ -180,11 +180,13 @@ async function main(): Promise<void> {
     for (const name of names) (isolation[name] ??= {}).runningAtStart = running;
     log(`${names.join(', ')}: ${running} workflows of earlier phases running at the start (0: alone)`);
   };
-  // After a phase: its connections' workflows end (their rows stay, for the api phase).
+  // After a phase: its connections' workflows end (their rows stay, for the api phase), and the server has
+  // done its part of that before the next phase starts.
   const retire = async (name: string) => {
     const retired = await retireWorkflows(h.client);
     (isolation[name] ??= {}).retiredAfter = retired;
-    log(`${name}: ${retired} workflows terminated`);
+    const waited = await h.cpu.quiet(['temporal']);
+    log(`${name}: ${retired} workflows terminated; the server quiet ${(waited / 1000).toFixed(0)} s later`);
   };
   const timed = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
     const from = Date.now();
