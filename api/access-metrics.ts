@@ -26,7 +26,7 @@ export function createAccessMetrics(registry: Registry) {
     }),
     budgetWaits: new Counter({
       name: 'tether_proxy_rate_budget_waits_total',
-      help: 'Proxied calls that met a used-up shared rate budget, by vendor, budget class and outcome: inline (waited in place) or refused (429)',
+      help: 'Proxied calls that met a used-up shared rate budget, by vendor, budget class and outcome: inline (waited in place), missed (the wait overran, another slot taken) or refused (429)',
       labelNames: ['vendor', 'class', 'outcome'],
       registers: [registry],
     }),

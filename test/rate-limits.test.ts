@@ -2,12 +2,23 @@
 // one budget in PostgreSQL. A burst of 1,000 SCIM creates on one Slack connection stays under the
 // simulator's (scaled) limit, with no user lost or made twice; the proxy answers its own 429 while the
 // budget is out; token requests to one vendor host are spread by the per-host cap, without the wait
-// counting as a vendor failure.
+// counting as a vendor failure, and stay under it through an outage even when the callers holding slots
+// come back for them late.
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { getVendor, vendors } from '../catalog';
 import { DEFAULT_API_KEY_SCOPES } from '../domain/api-key-scopes';
 import { createServices, startWorker, type RunningWorker, type Services } from '../main/services';
 import { createApiKey } from '../platform/api-keys';
 import { createLogger } from '../platform/logger';
+import { gcraOf, createRateBudget } from '../platform/rate-budget';
+import { startSimulators } from '../simulators/server';
+import { vendorContext } from '../vendor-kit/context';
+import type { ClientCredentials, OAuthClientCredentialsAuth } from '../vendor-kit/definition';
+import { BudgetExhausted, budgetedHttp, createRateLimits, SLOT_LATENESS_MS } from '../vendor-kit/rate-limits';
+import { grantClientCredentials } from '../vendor-kit/token-grant';
+import { VendorError } from '../vendor-kit/vendor-error';
 import { eventually } from './support/eventually';
 import { startStack, type Stack } from './support/stack';
 import { demoLink } from './support/vendor-fixtures';
@@ -103,6 +114,156 @@ test('token requests to one vendor host are spread by the shared per-host cap, a
     expect(await stack.getConnection(id)).toMatchObject({ status: 'active' });
   }
 }, 90_000);
+
+/** Most of the sorted times within any window of windowMs. */
+function peakIn(sorted: number[], windowMs: number): number {
+  let best = 0;
+  for (let i = 0, j = 0; j < sorted.length; j++) {
+    while (sorted[j]! - sorted[i]! >= windowMs) i++;
+    best = Math.max(best, j - i + 1);
+  }
+  return best;
+}
+
+test('through an outage, callers that come back late for the slots they hold never send together: token requests to one host stay within the cap in every window', async () => {
+  // A simulator of its own: a host, so a budget key, that no other test's requests touch.
+  const sim = await startSimulators();
+  try {
+    const cap = { requests: 5, windowSeconds: 1, burst: 2 };
+    const inlineWaitMs = 300;
+    const budget = createRateBudget(stack.db);
+    const limits = createRateLimits(vendors, { overrides: {}, tokenRequestsPerHost: cap });
+    const invgate = getVendor('invgate');
+    const auth = invgate.auth as OAuthClientCredentialsAuth;
+    const instanceUrl = `${sim.baseUrl}/invgate`;
+    sim.control.addFault({
+      vendor: 'invgate',
+      match: '*',
+      scope: 'token',
+      fault: { kind: 'status', status: 503 },
+    });
+
+    // Each caller is one connection's refresh on a busy worker: its timers and tasks run up to 300 ms late,
+    // and in stalls (2 s of every 4) not at all until the stall ends, when all of them run at once. A slot
+    // whose owner wakes in a stall is missed.
+    const callers = 20;
+    const outageMs = 10_000;
+    const started = Date.now();
+    const sends: number[] = [];
+    let seed = 7;
+    const jitter = (ms: number) => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+      return (seed / 2_147_483_648) * ms;
+    };
+    const pause = (ms: number) => {
+      let wake = Date.now() + ms + jitter(300) - started;
+      if (wake % 4_000 >= 2_000) wake += 4_000 - (wake % 4_000) + jitter(20);
+      return sleep(Math.max(0, Math.min(wake, outageMs) + started - Date.now()));
+    };
+    await Promise.all(
+      Array.from({ length: callers }, async (_, i) => {
+        const connectionId = randomUUID();
+        const ctx = vendorContext({ instanceUrl, settings: {} }, stack.http);
+        const http = budgetedHttp(
+          {
+            send: (r) => {
+              sends.push(Date.now());
+              return stack.http.send(r);
+            },
+          },
+          {
+            budget,
+            limits,
+            vendor: invgate,
+            connectionId,
+            ctx,
+            inlineWaitMs,
+            horizonMs: 60_000,
+            owner: `connection:${connectionId}`,
+          },
+        );
+        const credentials: ClientCredentials = {
+          clientId: `demo-all-scopes.late-${i}`,
+          clientSecret: 'demo-secret',
+        };
+        while (Date.now() - started < outageMs) {
+          try {
+            await grantClientCredentials(invgate, auth, { ...ctx, http }, credentials);
+          } catch (err) {
+            if (err instanceof BudgetExhausted) await pause(err.retryAfterMs);
+            else if (err instanceof VendorError) await pause(200);
+            else throw err;
+          }
+        }
+      }),
+    );
+
+    sends.sort((a, b) => a - b);
+    const arrivals = sim.control
+      .requests('invgate')
+      .filter((r) => r.url.includes('/oauth/'))
+      .map((r) => r.receivedAt)
+      .sort((a, b) => a - b);
+    // As the requests left: at most the cap's count in any window of its length, and at the budget's rate
+    // over longer ones (requests up to SLOT_LATENESS_MS late included).
+    const { intervalMs } = gcraOf(cap);
+    expect(peakIn(sends, cap.windowSeconds * 1_000)).toBeLessThanOrEqual(cap.requests);
+    expect(peakIn(sends, 3_000)).toBeLessThanOrEqual(
+      Math.floor((3_000 + SLOT_LATENESS_MS) / intervalMs) + cap.burst,
+    );
+    // As the vendor received them: the same requests, none besides. Their arrival times are stamped by this
+    // same process, busy with the callers, so its stalls are read as slack of the windows.
+    expect(arrivals).toHaveLength(sends.length);
+    expect(peakIn(arrivals, cap.windowSeconds * 1_000 - 150)).toBeLessThanOrEqual(cap.requests);
+    // Late owners' slots went to the callers that were there rather than to waste: whatever the stalls
+    // cost, the outage saw a good part of what the cap allows (one per interval after the burst).
+    const allowed = Math.floor((Date.now() - started) / intervalMs) + cap.burst;
+    expect(arrivals.length).toBeGreaterThanOrEqual(Math.floor(allowed / 3));
+  } finally {
+    await sim.close();
+  }
+}, 60_000);
+
+test('a held slot its owner is late for goes to the next caller of the same budget; one it comes back for too late is given up for a fresh one', async () => {
+  const budget = createRateBudget(stack.db);
+  // One request per 2 s: each caller's slot is 2 s after the one before.
+  const slots = [
+    {
+      key: `host:late-${randomUUID()}:token_requests`,
+      class: 'token_requests',
+      limit: { requests: 2, windowSeconds: 2, burst: 1 },
+    },
+  ];
+  const take = (owner?: string) =>
+    budget.take({
+      slots,
+      reserveWithinMs: 60_000,
+      ...(owner ? { owner: { id: owner, holdAfterMs: 1_500 } } : {}),
+    });
+  const started = Date.now();
+  const at = (ms: number) => sleep(Math.max(0, started + ms - Date.now()));
+  expect(await take()).toMatchObject({ granted: true, waitMs: 0 });
+  // a's slot at 2 s and b's at 4 s are held for them: each is to come back 1.5 s before its own.
+  expect((await take('a')).waitMs).toBeGreaterThan(1_500);
+  expect((await take('b')).waitMs).toBeGreaterThan(3_500);
+
+  // At 1.5 s a is late (it was to come at 0.5 s): c, arriving then, gets a's slot instead of one at 6 s.
+  await at(1_500);
+  const c = await take('c');
+  expect(c).toMatchObject({ granted: true, missed: false });
+  expect(c.waitMs).toBeLessThanOrEqual(750);
+  // a, coming after all, takes a new slot after b's.
+  const a = await take('a');
+  expect(a).toMatchObject({ granted: true, missed: false });
+  expect(a.waitMs).toBeGreaterThan(3_000);
+
+  // b comes 300 ms after its slot: sent now, it would go out with the next one's request. It is given up,
+  // and b waits for a new one.
+  await at(4_300);
+  const b = await take('b');
+  expect(b).toMatchObject({ granted: true, missed: true });
+  expect(b.waitMs).toBeGreaterThan(2_000);
+}, 30_000);
 
 test(`a burst of ${JOBS} SCIM creates on one Slack connection, from two workers and the proxy, never goes above the limit, loses no user and makes none twice`, async () => {
   const { id } = await stack.link(demoLink(stack, 'slack', 'demo-all-scopes.burst'));

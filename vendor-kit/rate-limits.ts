@@ -44,11 +44,23 @@ export interface BudgetSlot {
   limit: RateLimit;
 }
 
-export type BudgetAnswer =
-  /** The slot is taken: send after waitMs. */
-  | { granted: true; waitMs: number }
-  /** Nothing taken: the earliest slot is further than the caller would wait. */
-  | { granted: false; waitMs: number };
+export interface BudgetAnswer {
+  /** The slot is taken: send after waitMs. Not: nothing taken, the earliest slot is further than asked. */
+  granted: boolean;
+  /** From when the answer arrived; negative: the slot was already that far past then. */
+  waitMs: number;
+  /** The owner came back too late for the slot it held: given up, this answer is about a fresh one. */
+  missed?: boolean;
+}
+
+/**
+ * How late a request may leave after its slot. A later one would go out together with the requests of the
+ * slots after it (a busy worker's late timer, a stalled event loop), so it takes a fresh slot instead; the
+ * budgets are spaced so that requests this late still keep every window under its limit (gcraOf).
+ */
+export const SLOT_LATENESS_MS = 100;
+/** Slots one request takes at most when each of its waits in place overran; then it waits as deferred. */
+const MAX_TAKES = 3;
 
 export interface BudgetRequest {
   slots: BudgetSlot[];
@@ -131,8 +143,46 @@ export interface BudgetedHttpOptions {
   horizonMs: number;
   /** Holds slots across attempts (`job:<id>`); without one a wait past inlineWaitMs takes nothing. */
   owner?: string;
-  /** Called for each request that had to wait: in place, or handed back as BudgetExhausted. */
-  onWait?(budgetClass: string, outcome: 'inline' | 'deferred'): void;
+  /**
+   * Called for each request that had to wait: in place, or handed back as BudgetExhausted; and for each
+   * slot it came too late for and gave up (missed).
+   */
+  onWait?(budgetClass: string, outcome: BudgetWaitOutcome): void;
+}
+
+export type BudgetWaitOutcome = 'inline' | 'deferred' | 'missed';
+
+/**
+ * Take a slot and wait for it in place when it is within inlineWaitMs. A wait that overran by more than
+ * SLOT_LATENESS_MS (or an answer that arrived that late) takes a fresh slot, within what is left of
+ * inlineWaitMs and at most MAX_TAKES in all. `ready`: send now; otherwise the answer to hand back to the
+ * caller (not granted, or granted further away than it waits in place: a held slot).
+ */
+export async function waitForSlot(
+  budget: RateBudget,
+  request: BudgetRequest,
+  inlineWaitMs: number,
+  onWait?: (outcome: BudgetWaitOutcome) => void,
+): Promise<{ ready: true } | { ready: false; answer: BudgetAnswer }> {
+  const started = Date.now();
+  for (let takes = 1; ; takes++) {
+    const inPlaceMs = Math.max(0, inlineWaitMs - (Date.now() - started));
+    const answer = await budget.take(
+      request.owner
+        ? { ...request, owner: { ...request.owner, holdAfterMs: inPlaceMs } }
+        : { ...request, reserveWithinMs: Math.min(request.reserveWithinMs, inPlaceMs) },
+    );
+    const slotAt = Date.now() + answer.waitMs;
+    if (answer.missed) onWait?.('missed');
+    if (!answer.granted || answer.waitMs > inPlaceMs) return { ready: false, answer };
+    if (answer.waitMs > 0) {
+      onWait?.('inline');
+      await new Promise((resolve) => setTimeout(resolve, answer.waitMs));
+    }
+    if (Date.now() - slotAt <= SLOT_LATENESS_MS) return { ready: true };
+    onWait?.('missed');
+    if (takes === MAX_TAKES) return { ready: false, answer: { granted: false, waitMs: 0 } };
+  }
 }
 
 /** The connection's VendorHttp, taking a slot in its budgets before each request. */
@@ -142,27 +192,30 @@ export function budgetedHttp(http: VendorHttp, options: BudgetedHttpOptions): Ve
     async send(request) {
       const slots = budgetSlots(limits, vendor, connectionId, ctx, requestLine(request));
       if (slots.length === 0) return http.send(request);
-      const answer = await budget.take({
-        slots,
-        reserveWithinMs: owner ? horizonMs : inlineWaitMs,
-        ...(owner ? { owner: { id: owner, holdAfterMs: inlineWaitMs } } : {}),
-      });
       const tightest = slots.length === 1 ? slots[0]!.class : slots.map((s) => s.class).join('+');
-      if (!answer.granted || answer.waitMs > inlineWaitMs) {
+      const slot = await waitForSlot(
+        budget,
+        {
+          slots,
+          reserveWithinMs: owner ? horizonMs : inlineWaitMs,
+          ...(owner ? { owner: { id: owner, holdAfterMs: inlineWaitMs } } : {}),
+        },
+        inlineWaitMs,
+        (outcome) => onWait?.(tightest, outcome),
+      );
+      if (!slot.ready) {
+        const { answer } = slot;
         onWait?.(tightest, 'deferred');
         // A held slot: come back inlineWaitMs early and wait the rest in place, so the request goes out at
-        // its slot rather than one timer's and task's latency after it (late ones bunch with the next).
-        // A slot beyond the horizon was not taken: come back when it is within reach.
+        // its slot rather than one timer's and task's latency after it (one later than SLOT_LATENESS_MS
+        // finds the slot given up, and takes another). A slot beyond the horizon was not taken: come back
+        // when it is within reach.
         const retryAfterMs = !owner
           ? answer.waitMs
           : answer.granted
             ? answer.waitMs - inlineWaitMs
             : Math.max(inlineWaitMs, answer.waitMs - horizonMs);
         throw new BudgetExhausted(tightest, retryAfterMs, answer.granted);
-      }
-      if (answer.waitMs > 0) {
-        onWait?.(tightest, 'inline');
-        await new Promise((resolve) => setTimeout(resolve, answer.waitMs));
       }
       return http.send(request);
     },

@@ -13,7 +13,7 @@ import { FailureType } from '../../domain/failures';
 import type { Connection } from '../../platform/db';
 import { apiBaseUrls, DEFAULT_API_BASE } from '../../vendor-kit/api-bases';
 import { vendorContext } from '../../vendor-kit/context';
-import { budgetSlots } from '../../vendor-kit/rate-limits';
+import { budgetSlots, waitForSlot } from '../../vendor-kit/rate-limits';
 import { VendorError } from '../../vendor-kit/vendor-error';
 import {
   AnswerTooLargeError,
@@ -183,9 +183,15 @@ export const proxyRoutes: FastifyPluginAsyncZod<{
     const ctx = vendorContext(connection, http, deps.vendorEndpoints);
     const slots = budgetSlots(shared.limits, vendor, connection.id, ctx, { method, url, token: false });
     if (slots.length === 0) return;
-    const answer = await shared.budget.take({ slots, reserveWithinMs: shared.inlineWaitMs });
     const budgetClass = slots.map((slot) => slot.class).join('+');
-    if (!answer.granted) {
+    const slot = await waitForSlot(
+      shared.budget,
+      { slots, reserveWithinMs: shared.inlineWaitMs },
+      shared.inlineWaitMs,
+      (outcome) => metrics.budgetWaits.inc({ vendor: vendor.id, class: budgetClass, outcome }),
+    );
+    if (!slot.ready) {
+      const { answer } = slot;
       metrics.budgetWaits.inc({ vendor: vendor.id, class: budgetClass, outcome: 'refused' });
       throw new ApiError(
         429,
@@ -195,10 +201,6 @@ export const proxyRoutes: FastifyPluginAsyncZod<{
         undefined,
         Math.max(1, Math.ceil(answer.waitMs / 1000)),
       );
-    }
-    if (answer.waitMs > 0) {
-      metrics.budgetWaits.inc({ vendor: vendor.id, class: budgetClass, outcome: 'inline' });
-      await new Promise((resolve) => setTimeout(resolve, answer.waitMs));
     }
   }
 
