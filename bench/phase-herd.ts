@@ -9,7 +9,7 @@
 import type { Harness } from './harness';
 import { injectLink } from './phase-link';
 import { pool, round, sleep } from './stats';
-import type { RateLimit } from '../vendor-kit/rate-limits';
+import { SLOT_LATENESS_MS, type RateLimit } from '../vendor-kit/rate-limits';
 import type { MaintenancePolicy } from '../domain/policy';
 import { DEFAULT_POLICY } from '../domain/policy';
 import { gcraOf } from '../platform/rate-budget';
@@ -70,7 +70,10 @@ export interface HerdResult {
    * long at most, and arrivals timestamped by it may bunch within such a gap.
    */
   maxReadGapMs: number;
-  /** The most a GCRA budget of the cap admits in any 10 s: its sustained rate × 10 s + the burst. */
+  /**
+   * The most a GCRA budget of the cap lets out in any 10 s: its sustained rate × 10 s + the burst, requests
+   * that leave up to SLOT_LATENESS_MS after their slot included.
+   */
   capPer10Seconds: number;
 }
 
@@ -260,7 +263,8 @@ export async function herdPhase(
       rounds,
       missedArrivals: arrivals.missed,
       maxReadGapMs: arrivals.maxGapMs,
-      capPer10Seconds: Math.floor(10_000 / gcraOf(options.cap).intervalMs) + options.cap.burst,
+      capPer10Seconds:
+        Math.floor((10_000 + SLOT_LATENESS_MS) / gcraOf(options.cap).intervalMs) + options.cap.burst,
     };
   } finally {
     arrivals.stop();

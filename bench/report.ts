@@ -5,6 +5,7 @@ import type { AttemptRow, FailureScenarioResult } from './phase-failure';
 import type { LinkResult, SegmentRow } from './phase-link';
 import type { BenchResults } from './run';
 import type { Summary } from './stats';
+import { SLOT_LATENESS_MS } from '../vendor-kit/rate-limits';
 
 const ms = (v: number | undefined, digits = 1) =>
   v === undefined || !Number.isFinite(v) ? '–' : `${v.toFixed(digits)} ms`;
@@ -637,10 +638,11 @@ phase's worker alone. Backoff time-scaled by ${o.backoffScale} so the herd forms
     )}. Then the token endpoint answered 503 to every client for ${o.outageSeconds} s (longer than a token's
 lifetime: every connection's refresh fell in it); then the outage ended at once. Token requests are counted as the
 simulator received them (its numbered request log, read every 50 ms; arrivals the log dropped unread:
-${x.missedArrivals}). Peak = most arrivals in any 1 s (any 10 s) window. The cap's GCRA admits at most ${o.cap.requests} in
-any ${o.cap.windowSeconds} s and ${x.capPer10Seconds} in any 10 s. The simulator timestamps arrivals in the benchmark's
-process, which stalled for up to ${x.maxReadGapMs} ms on this loaded machine: requests sent on time but received
-within such a stall bunch in the 1 s figure; the 10 s figure is barely moved by it.
+${x.missedArrivals}). Peak = most arrivals in any 1 s (any 10 s) window. The cap's GCRA lets out at most
+${o.cap.requests} in any ${o.cap.windowSeconds} s and ${x.capPer10Seconds} in any 10 s (a request leaves within ${SLOT_LATENESS_MS} ms of its
+slot, or takes another). The simulator timestamps arrivals in the benchmark's process, which stalled for up to
+${x.maxReadGapMs} ms on this loaded machine: requests sent on time but received within such a stall bunch in the 1 s
+figure; the 10 s figure is barely moved by it.
 
 Linking (capped): ${x.linking.seconds} s, ${x.linking.tokenRequests} token requests, peak **${x.linking.peakPerSecond}/s**
 (${Object.entries(x.linking.outcomes)
