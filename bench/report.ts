@@ -331,7 +331,11 @@ ${table(
   ],
 )}
 
-Steady RSS growth per connection: ${f.memory.rssPerConnectionKiB} KiB (${f.memory.samples} samples).
+Steady RSS growth per connection: ${f.memory.rssPerConnectionKiB} KiB (${f.memory.samples} samples).${
+      f.memory.window
+        ? ` Over the maintenance window: RSS median ${f.memory.window.firstFifthRssMiB} MiB in its first fifth, ${f.memory.window.lastFifthRssMiB} MiB in its last, highest ${f.memory.window.peakRssMiB} MiB.`
+        : ''
+    }
 
 ### History events per refresh cycle
 
@@ -931,4 +935,12 @@ shared rate budget's long wait sleeps on a timer; steps a command began (refresh
 acted), rotations, installs and probes keep regular activities, so a command is never held behind a local one.
 Histories recorded before it replay the old path (\`test/replay.test.ts\`, fixtures
 \`invgate-refresh-at-the-floor\` and \`invgate-link-at-the-floor-budget-wait\` for the new one). The same run's
-before column is the commit just before it (7b26ad6) with this benchmark's code.`;
+before column is the commit just before it (7b26ad6) with this benchmark's code.
+
+**Since the after run** ("this run" differs from "after" by these): the API keeps verified API keys in memory,
+dropped by PostgreSQL \`NOTIFY\` on any change (a \`GET\` is one query instead of two: section 3); the worker's
+sticky cache defaults to 1,000 workflows instead of the SDK's heap-sized 2,310 (a 1,000-connection fleet still
+fits; at 10,000 an idle connection's workflow is replayed at its next refresh: README, "Scaling"); shared rate
+budgets count a request when it leaves, so a late one takes a fresh slot (section 8); and the benchmark ends every
+phase's workflows before the next phase, so the "after" run's later phases (proxy, jobs, scale-out, herd) also ran
+the earlier phases' connections, which this run's did not.`;
