@@ -943,4 +943,12 @@ sticky cache defaults to 1,000 workflows instead of the SDK's heap-sized 2,310 (
 fits; at 10,000 an idle connection's workflow is replayed at its next refresh: README, "Scaling"); shared rate
 budgets count a request when it leaves, so a late one takes a fresh slot (section 8); and the benchmark ends every
 phase's workflows before the next phase, so the "after" run's later phases (proxy, jobs, scale-out, herd) also ran
-the earlier phases' connections, which this run's did not.`;
+the earlier phases' connections, which this run's did not.
+
+**Not explained yet:** the fleet's CPU per refresh and worker RSS rose from the after run to this one. Fleet-only
+runs of the same day, other work 0.03–0.04 cores in each: the code before the budget change (8e03f59, cache 1,000):
+36.5 ms, RSS 744 MiB steady ([\`results/2026-12-01T20-31-10-300Z.json\`](results/2026-12-01T20-31-10-300Z.json));
+this code with a cache of 1,100: 47.7 ms, 705 MiB ([\`results/2026-12-01T20-26-31-789Z.json\`](results/2026-12-01T20-26-31-789Z.json)).
+So the budget change is not it; the smaller cache is the suspect, but 1,100 (room for the whole fleet) did not bring
+the after run's 26.6 ms back, and in all three the RSS rose across the window (first fifth about 600 MiB, last
+about 750 MiB), which the after run did not measure. Bisecting it is the next step.`;
