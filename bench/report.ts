@@ -951,4 +951,6 @@ runs of the same day, other work 0.03–0.04 cores in each: the code before the 
 this code with a cache of 1,100: 47.7 ms, 705 MiB ([\`results/2026-12-01T20-26-31-789Z.json\`](results/2026-12-01T20-26-31-789Z.json)).
 So the budget change is not it; the smaller cache is the suspect, but 1,100 (room for the whole fleet) did not bring
 the after run's 26.6 ms back, and in all three the RSS rose across the window (first fifth about 600 MiB, last
-about 750 MiB), which the after run did not measure. Bisecting it is the next step.`;
+about 750 MiB), which the after run did not measure. The machine itself may be part of it: in this run's link phase
+the bare workflow, which no tether change touches, cost 48.9 ms of CPU against 28.0 ms in the after run. Bisecting
+it on a quiet machine, with the bare workflow as the control, is the next step.`;
