@@ -902,9 +902,18 @@ function optimisationSection(r: BenchResults, thisFile: string, befores: Run[], 
       .join(', ');
   const describe = (run: Run) =>
     `[\`${run.file}\`](${run.file}) (${run.results.startedAt}, label \`${run.results.label || '–'}\`)`;
+  // The bare workflow runs no tether code: a change in its cost between runs is the machine's.
+  const bareNow = r.link?.cpuPerBare?.totalMs;
+  const bareAfter = a?.link?.cpuPerBare?.totalMs;
+  const control =
+    bareNow !== undefined && bareAfter !== undefined
+      ? ` The machine itself may be part of it: in this run's link phase the bare workflow, which no tether change
+touches, cost ${num(bareNow)} ms of CPU against ${num(bareAfter)} ms in the after run. Bisecting it on a quiet
+machine, with the bare workflow as the control, is the next step.`
+      : '';
   return `## 9. Optimisation: before and after
 
-${OPTIMISATION_TEXT}
+${OPTIMISATION_TEXT}${control}
 
 Before: ${describe(before)}. After: ${after ? describe(after) : '–'}. Both measured with this benchmark, one after
 the other, on code that differed only by this change; "this run" is [\`${thisFile}\`](${thisFile}). Other work on the
@@ -951,6 +960,4 @@ runs of the same day, other work 0.03–0.04 cores in each: the code before the 
 this code with a cache of 1,100: 47.7 ms, 705 MiB ([\`results/2026-12-01T20-26-31-789Z.json\`](results/2026-12-01T20-26-31-789Z.json)).
 So the budget change is not it; the smaller cache is the suspect, but 1,100 (room for the whole fleet) did not bring
 the after run's 26.6 ms back, and in all three the RSS rose across the window (first fifth about 600 MiB, last
-about 750 MiB), which the after run did not measure. The machine itself may be part of it: in this run's link phase
-the bare workflow, which no tether change touches, cost 48.9 ms of CPU against 28.0 ms in the after run. Bisecting
-it on a quiet machine, with the bare workflow as the control, is the next step.`;
+about 750 MiB), which the after run did not measure.`;
