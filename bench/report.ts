@@ -907,9 +907,8 @@ function optimisationSection(r: BenchResults, thisFile: string, befores: Run[], 
   const bareAfter = a?.link?.cpuPerBare?.totalMs;
   const control =
     bareNow !== undefined && bareAfter !== undefined
-      ? ` The machine itself may be part of it: in this run's link phase the bare workflow, which no tether change
-touches, cost ${num(bareNow)} ms of CPU against ${num(bareAfter)} ms in the after run. Bisecting it on a quiet
-machine, with the bare workflow as the control, is the next step.`
+      ? ` Wall-clock and CPU figures of other phases moved with the machine too: in this run's link phase the bare
+workflow, which no tether change touches, cost ${num(bareNow)} ms of CPU against ${num(bareAfter)} ms in the after run.`
       : '';
   return `## 9. Optimisation: before and after
 
@@ -954,10 +953,11 @@ budgets count a request when it leaves, so a late one takes a fresh slot (sectio
 phase's workflows before the next phase, so the "after" run's later phases (proxy, jobs, scale-out, herd) also ran
 the earlier phases' connections, which this run's did not.
 
-**Not explained yet:** the fleet's CPU per refresh and worker RSS rose from the after run to this one. Fleet-only
-runs of the same day, other work 0.03–0.04 cores in each: the code before the budget change (8e03f59, cache 1,000):
-36.5 ms, RSS 744 MiB steady ([\`results/2026-12-01T20-31-10-300Z.json\`](results/2026-12-01T20-31-10-300Z.json));
-this code with a cache of 1,100: 47.7 ms, 705 MiB ([\`results/2026-12-01T20-26-31-789Z.json\`](results/2026-12-01T20-26-31-789Z.json)).
-So the budget change is not it; the smaller cache is the suspect, but 1,100 (room for the whole fleet) did not bring
-the after run's 26.6 ms back, and in all three the RSS rose across the window (first fifth about 600 MiB, last
-about 750 MiB), which the after run did not measure.`;
+**The smaller sticky cache costs the 1,000-connection fleet CPU and memory.** Fleet-only runs of the same day,
+other work 0.02–0.04 cores in each: this code with the SDK's cache of 2,310: 26.7 ms per refresh, RSS 640 MiB steady
+([\`results/2026-12-01T20-55-58-747Z.json\`](results/2026-12-01T20-55-58-747Z.json)); with 1,100: 47.7 ms, 705 MiB
+([\`results/2026-12-01T20-26-31-789Z.json\`](results/2026-12-01T20-26-31-789Z.json)); the code before the budget
+change (8e03f59) with 1,000: 36.5 ms, 744 MiB ([\`results/2026-12-01T20-31-10-300Z.json\`](results/2026-12-01T20-31-10-300Z.json)).
+So the rise from the after run is the cache default, not the budget change: a cache barely larger than the fleet
+still replays workflows. At 10,000 connections the smaller cache lowered RSS (README, "Scaling"); which default
+serves both is not settled.`;
