@@ -24,6 +24,14 @@ export interface ApiKeyChanges {
   close(): Promise<void>;
 }
 
+/** Closes a connection no longer listened to; whatever it reports from now on is nobody's concern. */
+function discard(client: Client | undefined): Promise<void> {
+  if (!client) return Promise.resolve();
+  client.removeAllListeners();
+  client.on('error', () => undefined);
+  return client.end().catch(() => undefined);
+}
+
 export function listenForApiKeyChanges(databaseUrl: string, logger: Logger): ApiKeyChanges {
   const listeners: ((prefix: string | null) => void)[] = [];
   let live = false;
@@ -49,11 +57,8 @@ export function listenForApiKeyChanges(databaseUrl: string, logger: Logger): Api
     }
     live = false;
     changed(null);
-    const dead = client;
+    void discard(client);
     client = undefined;
-    dead?.removeAllListeners();
-    dead?.on('error', () => undefined);
-    void dead?.end().catch(() => undefined);
     if (closed) return;
     retryTimer = setTimeout(() => void connect(), delayMs);
     retryTimer.unref();
@@ -104,9 +109,7 @@ export function listenForApiKeyChanges(databaseUrl: string, logger: Logger): Api
       clearTimeout(retryTimer);
       const last = client;
       client = undefined;
-      last?.removeAllListeners();
-      last?.on('error', () => undefined);
-      await last?.end().catch(() => undefined);
+      await discard(last);
     },
   };
 }
