@@ -97,7 +97,7 @@ const EnvSchema = z.object({
   TETHER_ADDRESS_RATE_LIMIT_PER_MINUTE: int(120),
   /**
    * How long an API process keeps a verified API key in memory at most (0: read it on every request).
-   * Revocations reach every replica at once by PostgreSQL NOTIFY; this only bounds a key's stay.
+   * A revocation reaches every replica as its PostgreSQL NOTIFY arrives; this only bounds a key's stay.
    */
   TETHER_API_KEY_MEMORY_MS: int(60_000),
   /** How long the fleet gauges of the API's /metrics are served from cache before PostgreSQL is read again. */
